@@ -1,0 +1,50 @@
+# Everything bootstraps its own virtualenv from requirements.txt: only python3, make and git needed.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test test-unit test-integration test-pg15 bench lint fmt typecheck terraform-check clean venv
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/platform-events demo
+
+test: $(STAMP)
+	$(BIN)/ruff check functions tests bench
+	$(BIN)/mypy
+	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
+
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+test-integration: $(STAMP)
+	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
+
+# Runs the suite against the PostgreSQL 15 cluster of the machine, when it has one.
+test-pg15: $(STAMP)
+	$(BIN)/python tests/pg15.py $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/platform-events bench
+
+lint: $(STAMP)
+	$(BIN)/ruff check functions tests bench
+	$(BIN)/ruff format --check functions tests bench
+	$(BIN)/mypy
+
+fmt: $(STAMP)
+	$(BIN)/ruff format functions tests bench
+	$(BIN)/ruff check --fix functions tests bench
+
+clean:
+	-$(BIN)/platform-events db stop
+	rm -rf $(VENV) .local .pytest_cache .mypy_cache .ruff_cache

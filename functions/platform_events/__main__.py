@@ -1,0 +1,3 @@
+from platform_events.cli import main
+
+raise SystemExit(main())

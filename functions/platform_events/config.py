@@ -1,0 +1,137 @@
+"""Configuration: every setting the pipeline reads, from the environment, in one typed class.
+
+Read once per process with :func:`get_settings` and passed down; nothing else reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+WarehouseKind = Literal["duckdb", "bigquery", "redshift"]
+
+
+def _default_home() -> Path:
+    # The repository checkout when running from source, else the current directory.
+    return Path.cwd() / ".local"
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or invalid; the message names the environment variable."""
+
+
+class Settings(BaseSettings):
+    """The pipeline's configuration, one field per environment variable (same name, upper case)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="",
+        case_sensitive=False,
+        extra="ignore",
+        frozen=True,
+    )
+
+    platform_events_home: Path = Field(
+        default_factory=_default_home,
+        description="Where the embedded Postgres, the DuckDB warehouse and local state live.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="libpq URL of the Postgres holding the event store; unset means the embedded one.",
+    )
+    warehouse: WarehouseKind = Field(default="duckdb", description="Which sink streaming writes to.")
+    duckdb_path: Path | None = Field(
+        default=None, description="DuckDB warehouse file; default $PLATFORM_EVENTS_HOME/warehouse.duckdb."
+    )
+
+    bigquery_project_id: str | None = Field(default=None, description="GCP project of the dataset.")
+    bigquery_dataset_id: str = Field(default="platform_events", description="BigQuery dataset.")
+    bigquery_table: str = Field(default="events", description="BigQuery events table name.")
+    bigquery_location: str = Field(default="US", description="BigQuery dataset location.")
+    bigquery_api_endpoint: str | None = Field(
+        default=None, description="Override of the BigQuery API endpoint (an emulator in tests)."
+    )
+
+    redshift_workgroup: str | None = Field(default=None, description="Redshift Serverless workgroup.")
+    redshift_cluster_id: str | None = Field(default=None, description="Provisioned cluster id.")
+    redshift_database: str = Field(default="dev", description="Redshift database name.")
+    redshift_secret_arn: str | None = Field(default=None, description="Secrets Manager ARN for the Data API.")
+    redshift_s3_bucket: str | None = Field(default=None, description="S3 bucket for COPY staging.")
+    redshift_iam_role_arn: str | None = Field(default=None, description="IAM role COPY assumes to read S3.")
+    redshift_schema: str = Field(default="public", description="Redshift schema of the events table.")
+    aws_region: str = Field(default="us-east-1", description="AWS region of Redshift and S3.")
+
+    stream_batch_size: int = Field(default=1000, ge=1, le=50_000, description="Events per claimed batch.")
+    stream_max_seconds: float = Field(
+        default=50.0, gt=0, le=3600, description="Time budget of one stream invocation."
+    )
+    max_retries: int = Field(default=3, ge=1, le=100, description="Attempts before an event is failed.")
+    visibility_timeout_seconds: int = Field(
+        default=300, ge=10, description="A claim older than this is considered abandoned and reclaimed."
+    )
+    geoip_database: Path | None = Field(default=None, description="Path to a MaxMind .mmdb city database.")
+    ingest_write_keys: SecretStr | None = Field(
+        default=None, description="Comma-separated write keys accepted by ingest_events."
+    )
+    local_auth_token: SecretStr | None = Field(
+        default=None, description="Bearer token `platform-events serve` requires."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO")
+
+    @field_validator("database_url")
+    @classmethod
+    def _url_scheme(cls, value: str | None) -> str | None:
+        if value is not None and value and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL")
+        return value or None
+
+    @model_validator(mode="after")
+    def _warehouse_requirements(self) -> Settings:
+        if self.warehouse == "bigquery" and not self.bigquery_project_id:
+            raise ValueError("BIGQUERY_PROJECT_ID is required when WAREHOUSE=bigquery")
+        if self.warehouse == "redshift":
+            if not (self.redshift_workgroup or self.redshift_cluster_id):
+                raise ValueError(
+                    "REDSHIFT_WORKGROUP or REDSHIFT_CLUSTER_ID is required when WAREHOUSE=redshift"
+                )
+            if not self.redshift_s3_bucket or not self.redshift_iam_role_arn:
+                raise ValueError(
+                    "REDSHIFT_S3_BUCKET and REDSHIFT_IAM_ROLE_ARN are required when WAREHOUSE=redshift"
+                )
+        return self
+
+    @property
+    def home(self) -> Path:
+        return self.platform_events_home
+
+    @property
+    def duckdb_file(self) -> Path:
+        return self.duckdb_path or self.platform_events_home / "warehouse.duckdb"
+
+    def write_keys(self) -> frozenset[str]:
+        if self.ingest_write_keys is None:
+            return frozenset()
+        raw = self.ingest_write_keys.get_secret_value()
+        return frozenset(key.strip() for key in raw.split(",") if key.strip())
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment plus explicit overrides, naming a bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = ".".join(str(part) for part in error["loc"]).upper()
+            name = loc or "configuration"
+            problems.append(f"{name}: {error['msg']}")
+        raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()

@@ -1,0 +1,131 @@
+"""Apply ``migrations/NNNN_name.sql`` in order: one transaction each, under an advisory lock.
+
+Applied files are recorded with a SHA-256 checksum; an applied file that was edited afterwards is
+refused (migrations are immutable once released), so a deployment never silently diverges.
+The optional example schema (``migrations/examples/``) is applied only when asked for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from platform_events.queries import sql
+
+# Any fixed 64-bit number shared by every migrator of every version of this project.
+MIGRATION_LOCK_ID = 7_243_905_118_220_517_001
+_FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+class MigrationError(RuntimeError):
+    """A migration is malformed, was edited after being applied, or failed to apply."""
+
+
+class SchemaOutOfDate(RuntimeError):
+    """The database lacks migrations this code needs; run `platform-events migrate`."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: str
+    name: str
+    path: Path
+
+    @property
+    def text(self) -> str:
+        return self.path.read_text(encoding="utf-8")
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+
+
+def migrations_dir() -> Path:
+    """The migrations folder: beside ``functions/`` in a checkout, inside it in a deployed archive."""
+    here = Path(__file__).resolve()
+    for candidate in (here.parents[2] / "migrations", here.parents[1] / "migrations"):
+        if candidate.is_dir():
+            return candidate
+    raise MigrationError(f"no migrations folder found near {here.parents[1]}")
+
+
+def discover(folder: Path | None = None, *, include_examples: bool = False) -> list[Migration]:
+    """Every migration file in order; example migrations come last, versioned ``examples/NNNN``."""
+    root = folder or migrations_dir()
+    found: list[Migration] = []
+    sources = [(root, "")]
+    if include_examples:
+        sources.append((root / "examples", "examples/"))
+    for directory, prefix in sources:
+        versions: set[str] = set()
+        for path in sorted(directory.glob("*.sql")):
+            match = _FILE.match(path.name)
+            if not match:
+                raise MigrationError(f"{path.name}: migration files are named NNNN_name.sql")
+            if match.group(1) in versions:
+                raise MigrationError(f"{path.name}: version {match.group(1)} is used twice")
+            versions.add(match.group(1))
+            found.append(Migration(prefix + match.group(1), match.group(2), path))
+    return found
+
+
+def applied(conn: psycopg.Connection[dict[str, object]]) -> dict[str, str]:
+    """Version -> checksum of every applied migration (empty on a fresh database)."""
+    exists = conn.execute(sql("schema_migrations_exists")).fetchone()
+    if not exists or not exists["present"]:
+        return {}
+    rows = conn.execute(sql("schema_migrations_applied")).fetchall()
+    return {str(row["version"]): str(row["checksum"]) for row in rows}
+
+
+def migrate(
+    conn: psycopg.Connection[dict[str, object]],
+    folder: Path | None = None,
+    *,
+    include_examples: bool = False,
+) -> list[Migration]:
+    """Apply what is pending and return it; a no-op when up to date. ``conn`` must be autocommit."""
+    if not conn.autocommit:
+        raise MigrationError("migrate needs an autocommit connection (it manages transactions)")
+    wanted = discover(folder, include_examples=include_examples)
+    done: list[Migration] = []
+    conn.execute(sql("migration_lock"), {"lock_id": MIGRATION_LOCK_ID})
+    try:
+        conn.execute(sql("schema_migrations_create"))
+        already = applied(conn)
+        for migration in wanted:
+            previous = already.get(migration.version)
+            if previous is not None:
+                if previous != migration.checksum:
+                    raise MigrationError(
+                        f"migration {migration.version}_{migration.name} was edited after it was "
+                        "applied (checksum differs); add a new migration instead of editing one"
+                    )
+                continue
+            try:
+                with conn.transaction():
+                    conn.execute(migration.text)  # type: ignore[arg-type]
+                    conn.execute(
+                        sql("schema_migrations_record"),
+                        {"version": migration.version, "name": migration.name, "checksum": migration.checksum},
+                    )
+            except psycopg.Error as exc:
+                raise MigrationError(f"migration {migration.version}_{migration.name} failed: {exc}") from exc
+            done.append(migration)
+    finally:
+        conn.execute(sql("migration_unlock"), {"lock_id": MIGRATION_LOCK_ID})
+    return done
+
+
+def check_up_to_date(conn: psycopg.Connection[dict[str, object]], folder: Path | None = None) -> None:
+    """Raise SchemaOutOfDate naming what is missing (jobs call this before they start)."""
+    have = applied(conn)
+    missing = [f"{m.version}_{m.name}" for m in discover(folder) if m.version not in have]
+    if missing:
+        raise SchemaOutOfDate(
+            "database schema is out of date, missing " + ", ".join(missing) + ": run `platform-events migrate`"
+        )
