@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg.rows import dict_row
@@ -14,7 +15,16 @@ from platform_events.local import database_url
 APPLICATION_NAME = "platform-events"
 
 
-def connect(settings: Settings, *, autocommit: bool = False, url: str | None = None) -> psycopg.Connection[dict[str, object]]:
+Conn = psycopg.Connection[dict[str, object]]
+
+
+def with_database(url: str, dbname: str) -> str:
+    """The same server URL pointing at another database."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + dbname, parts.query, parts.fragment))
+
+
+def connect(settings: Settings, *, autocommit: bool = False, url: str | None = None) -> Conn:
     """A new connection returning rows as dicts, tagged with our application name."""
     return psycopg.connect(
         url or database_url(settings),
@@ -25,7 +35,7 @@ def connect(settings: Settings, *, autocommit: bool = False, url: str | None = N
 
 
 @contextmanager
-def connection(settings: Settings, *, autocommit: bool = False) -> Iterator[psycopg.Connection[dict[str, object]]]:
+def connection(settings: Settings, *, autocommit: bool = False) -> Iterator[Conn]:
     """A connection that commits on success, rolls back on error, and is always closed."""
     conn = connect(settings, autocommit=autocommit)
     try:

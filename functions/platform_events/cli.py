@@ -1,0 +1,117 @@
+"""The ``platform-events`` command line (also ``python -m platform_events``).
+
+Each command parses its options, builds Settings once, and calls one function of the package;
+nothing here holds logic of its own. Commands print human-readable output on stdout and JSON logs
+on stderr; ``--json`` variants print JSON on stdout for scripts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from platform_events import logs
+from platform_events.config import ConfigError, Settings, load_settings
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def _db(args: argparse.Namespace, settings: Settings) -> int:
+    from platform_events import local
+
+    if args.action == "start":
+        print(local.start(settings))
+    elif args.action == "stop":
+        print("stopped" if local.stop(settings) else "not running")
+    else:
+        url = local.url(settings)
+        if url is None:
+            print("the embedded server is not running: `platform-events db start`", file=sys.stderr)
+            return 1
+        print(url)
+    return 0
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from platform_events import db, migrate
+
+    with db.connect(settings, autocommit=True) as conn:
+        applied = migrate.migrate(conn, include_examples=args.examples)
+    if applied:
+        for migration in applied:
+            print(f"applied {migration.version}_{migration.name}")
+    else:
+        print("schema is up to date")
+    return 0
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from platform_events import demo
+
+    return demo.run(settings, users=args.users, days=args.days)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="platform-events", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = commands.add_parser("db", help="the embedded PostgreSQL server")
+    p.add_argument("action", choices=["start", "stop", "url"])
+    p.set_defaults(handler=_db)
+
+    p = commands.add_parser("migrate", help="apply pending migrations to $DATABASE_URL")
+    p.add_argument("--examples", action="store_true", help="also apply migrations/examples (projects, reviews)")
+    p.set_defaults(handler=_migrate)
+
+    p = commands.add_parser("demo", help="the whole pipeline end to end on the embedded default")
+    p.add_argument("--users", type=int, default=200, help="simulated users (default 200)")
+    p.add_argument("--days", type=int, default=3, help="days of simulated traffic (default 3)")
+    p.set_defaults(handler=_demo)
+
+    # Further commands register here (stream, aggregate, cleanup, retention, reprocess, erase-user,
+    # export-user, status, serve, scheduler, generate, bench), each in its own module.
+    for register in _registrars():
+        register(commands)
+    return parser
+
+
+def _registrars() -> list[Callable[[Any], None]]:
+    """The ``register(subparsers)`` function of every module that contributes commands."""
+    import importlib
+
+    found = []
+    for module_name in COMMAND_MODULES:
+        module = importlib.import_module(module_name)
+        found.append(module.register_commands)
+    return found
+
+
+# Modules that add sub-commands through a ``register_commands(subparsers)`` function.
+COMMAND_MODULES: list[str] = []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"platform-events: {exc}", file=sys.stderr)
+        return 2
+    logs.configure(settings.log_level)
+    handler: Handler = args.handler
+    try:
+        return handler(args, settings)
+    except KeyboardInterrupt:
+        return 130
+
+
+def print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,59 @@
+"""Exceptions a caller can act on, each naming the field or resource at fault."""
+
+from __future__ import annotations
+
+
+class PlatformEventsError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class InvalidEvent(PlatformEventsError, ValueError):
+    """An event failed validation; ``field`` names the offending input (``event_data.amount``)."""
+
+    def __init__(self, message: str, *, field: str, code: str = "invalid_event") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.code = code
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message, "field": self.field}
+
+
+class InvalidRequest(PlatformEventsError, ValueError):
+    """A job or HTTP request has a bad parameter; ``field`` names it."""
+
+    def __init__(self, message: str, *, field: str, code: str = "invalid_request") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.code = code
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message, "field": self.field}
+
+
+class SinkUnavailable(PlatformEventsError):
+    """The warehouse could not be reached or refused a batch; retrying later may succeed."""
+
+
+# SQLSTATEs raised by the event-store functions (migrations/0003) and what they mean to a caller.
+SQLSTATE_CODES: dict[str, str] = {
+    "PE001": "unknown_event_type",
+    "PE002": "inactive_event_type",
+    "PE003": "missing_field",
+    "PE004": "too_large",
+    "PE005": "invalid_value",
+    "PE006": "invalid_type",
+    "PE007": "invalid_timestamp",
+    "PE009": "too_long",
+    "42501": "forbidden",
+    "22023": "invalid_parameter",
+}
+
+
+def invalid_event_from_sqlstate(sqlstate: str | None, message: str, field: str | None) -> InvalidEvent | None:
+    """The InvalidEvent a database error stands for, or None when it is not a validation error."""
+    if sqlstate is None or sqlstate not in SQLSTATE_CODES:
+        return None
+    return InvalidEvent(message, field=field or "event", code=SQLSTATE_CODES[sqlstate])

@@ -1,0 +1,115 @@
+"""The HTTP layer shared by every function: JSON in, JSON out, errors as 400 with the field named.
+
+Entry points in ``functions/main.py`` are one line each: ``return web.handle(request, job)``.
+A job is a plain function ``(body: BaseModel, settings) -> dict``; it never sees Flask.
+Authentication is not here: deployed, Cloud Functions' IAM rejects unauthenticated calls before
+our code runs; locally ``platform-events serve`` checks the bearer token.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from platform_events.config import ConfigError, Settings, get_settings
+from platform_events.errors import InvalidEvent, InvalidRequest
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+Job = Callable[[M, Settings], dict[str, Any]]
+
+MAX_BODY_BYTES = 1_048_576
+
+
+class JsonResponse:
+    """A framework-neutral response: Flask (functions-framework) and WSGI both accept the tuple."""
+
+    def __init__(self, body: dict[str, Any], status: int = 200) -> None:
+        self.body = body
+        self.status = status
+
+    def as_flask(self) -> tuple[str, int, dict[str, str]]:
+        return json.dumps(self.body, default=str), self.status, {"Content-Type": "application/json"}
+
+
+def error_body(code: str, message: str, field: str | None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "field": field}}
+
+
+def parse_model(model: type[M], body: Any) -> M:
+    """Validate a JSON body against ``model``; InvalidRequest names the first bad field."""
+    if body is None:
+        body = {}
+    if not isinstance(body, dict):
+        raise InvalidRequest("the request body must be a JSON object", field="body")
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"]) or "body"
+        message = f"{field}: {error['msg']}"
+        code = "unknown_field" if error["type"] == "extra_forbidden" else "invalid_value"
+        raise InvalidRequest(message, field=field, code=code) from None
+
+
+def read_json(raw: bytes, content_type: str | None) -> Any:
+    """Decode a JSON request body (empty means ``{}``)."""
+    if len(raw) > MAX_BODY_BYTES:
+        raise InvalidRequest(f"the request body is over {MAX_BODY_BYTES} bytes", field="body", code="too_large")
+    if not raw.strip():
+        return {}
+    if content_type and "json" not in content_type and "text/plain" not in content_type:
+        raise InvalidRequest("the request body must be application/json", field="body", code="invalid_type")
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidRequest(f"the request body is not valid JSON: {exc}", field="body", code="invalid_json") from None
+
+
+def run_job(
+    model: type[M],
+    job: Callable[[M, Settings], dict[str, Any]],
+    raw: bytes,
+    content_type: str | None,
+    *,
+    settings: Settings | None = None,
+    name: str | None = None,
+) -> JsonResponse:
+    """Parse, run, answer: the whole life of one HTTP call, without any web framework."""
+    started = time.monotonic()
+    job_name = name or getattr(job, "__name__", "job")
+    try:
+        params = parse_model(model, read_json(raw, content_type))
+        result = job(params, settings or get_settings())
+    except (InvalidRequest, InvalidEvent) as exc:
+        log.warning(
+            "rejected request",
+            extra={"fields": {"job": job_name, "field": exc.field, "code": exc.code}},
+        )
+        return JsonResponse({"error": exc.to_dict()}, 400)
+    except ConfigError as exc:
+        log.error("configuration error", extra={"fields": {"job": job_name, "error": str(exc)}})
+        return JsonResponse(error_body("configuration", str(exc), None), 500)
+    except Exception:
+        incident = uuid.uuid4().hex[:12]
+        log.exception("job failed", extra={"fields": {"job": job_name, "incident": incident}})
+        return JsonResponse(
+            error_body("internal", f"the job failed; see logs for incident {incident}", None), 500
+        )
+    result.setdefault("duration_ms", round((time.monotonic() - started) * 1000, 1))
+    return JsonResponse(result, 200)
+
+
+def handle(request: Any, model: type[M], job: Callable[[M, Settings], dict[str, Any]]) -> tuple[str, int, dict[str, str]]:
+    """Adapter for a functions-framework (Flask) request; only POST carries a body."""
+    if request.method not in ("POST", "GET"):
+        return JsonResponse(error_body("method_not_allowed", "use POST", None), 405).as_flask()
+    raw = request.get_data(cache=False) if request.method == "POST" else b""
+    return run_job(model, job, raw, request.content_type).as_flask()
