@@ -16,11 +16,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg.rows import dict_row
-
 from platform_events import migrate
 from platform_events.config import Settings, load_settings
 from platform_events.db import Conn, with_database
+from psycopg.rows import dict_row
 
 _counter = itertools.count()
 
@@ -58,7 +57,9 @@ def template_db(server_url: str) -> Iterator[str]:
     with _admin(server_url) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
         admin.execute(f'CREATE DATABASE "{name}"')
-    with psycopg.connect(with_database(server_url, name), autocommit=True, row_factory=dict_row) as conn:
+    with psycopg.connect(
+        with_database(server_url, name), autocommit=True, row_factory=dict_row
+    ) as conn:
         migrate.migrate(conn)
     yield name
     with _admin(server_url) as admin:

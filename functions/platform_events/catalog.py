@@ -12,7 +12,16 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError, create_model
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    create_model,
+)
 from pydantic import Field as PydanticField
 
 from platform_events.errors import InvalidEvent
@@ -78,7 +87,10 @@ class FieldSpec:
                 "array": list[Any],
             }[self.type]
         constraints = PydanticField(
-            ge=self.minimum, le=self.maximum, max_length=self.max_length, description=self.description or None
+            ge=self.minimum,
+            le=self.maximum,
+            max_length=self.max_length,
+            description=self.description or None,
         )
         annotated = Annotated[base, constraints]
         return annotated if self.required else annotated | None
@@ -115,15 +127,19 @@ class EventType:
         definitions: dict[str, Any] = {
             f.name: (f.annotation(), ... if f.required else None) for f in self.fields
         }
-        model_name = "".join(part.title() for part in self.name.replace("_", ".").split(".")) + "Data"
-        return create_model(  # type: ignore[call-overload,no-any-return]
+        model_name = (
+            "".join(part.title() for part in self.name.replace("_", ".").split(".")) + "Data"
+        )
+        return create_model(
             model_name, __config__=ConfigDict(extra="allow", frozen=True), **definitions
         )
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
-        """Check ``data``; raise InvalidEvent naming the first bad field, else return it unchanged."""
+        """Check ``data``; raise InvalidEvent naming the first bad field, else return it."""
         if not isinstance(data, dict):
-            raise InvalidEvent("event_data must be a JSON object", field="event_data", code="invalid_type")
+            raise InvalidEvent(
+                "event_data must be a JSON object", field="event_data", code="invalid_type"
+            )
         try:
             self.model.model_validate(data)
         except ValidationError as exc:
@@ -136,7 +152,9 @@ class EventType:
                 else f"event_data.{name}: {error['msg']}"
             )
             raise InvalidEvent(
-                message, field=f"event_data.{name}", code="missing_field" if missing else "invalid_value"
+                message,
+                field=f"event_data.{name}",
+                code="missing_field" if missing else "invalid_value",
             ) from None
         return data
 
@@ -146,110 +164,219 @@ def _f(name: str, type_: JsonType, description: str, **kwargs: Any) -> FieldSpec
 
 
 _CURRENCY = _f("currency", "string", "ISO 4217 code", max_length=3)
-_MONEY = {"type_": "number", "minimum": 0}
+
+
+def _money(name: str, description: str, *, required: bool = False) -> FieldSpec:
+    return FieldSpec(
+        name=name, type="number", description=description, required=required, minimum=0
+    )
+
 
 CATALOG_ENTRIES: tuple[EventType, ...] = (
     # Transaction events: 7-year retention for financial compliance.
-    EventType("project.created", "transaction", "A client posted a project.", (
-        _f("project_id", "string", "Project id", required=True),
-        _f("title", "string", "Project title", required=True, max_length=500),
-        _f("budget", description="Budget amount", required=True, **_MONEY),
-        _CURRENCY,
-        _f("category", "string", "Marketplace category"),
-        _f("skills", "array", "Required skills"),
-    )),
-    EventType("proposal.submitted", "transaction", "A freelancer bid on a project.", (
-        _f("proposal_id", "string", "Proposal id", required=True),
-        _f("project_id", "string", "Project id", required=True),
-        _f("bid_amount", description="Amount bid", required=True, **_MONEY),
-        _CURRENCY,
-        _f("delivery_days", "integer", "Proposed delivery time in days", minimum=0),
-        _f("client_id", "string", "The project's client", user_reference=True),
-    )),
-    EventType("milestone.approved", "transaction", "A client approved a milestone; funds are released.", (
-        _f("milestone_id", "string", "Milestone id", required=True),
-        _f("project_id", "string", "Project id", required=True),
-        _f("amount", description="Amount released", required=True, **_MONEY),
-        _CURRENCY,
-        _f("freelancer_id", "string", "Who is paid", user_reference=True),
-    )),
-    EventType("payment.initiated", "transaction", "A payment was started.", (
-        _f("payment_id", "string", "Payment id", required=True),
-        _f("amount", description="Amount", required=True, **_MONEY),
-        _f("currency", "string", "ISO 4217 code", required=True, max_length=3),
-        _f("project_id", "string", "Project paid for"),
-        _f("method", "string", "Payment method", enum=("card", "bank_transfer", "paypal", "wallet")),
-    )),
-    EventType("payment.completed", "transaction", "A payment settled.", (
-        _f("payment_id", "string", "Payment id", required=True),
-        _f("amount", description="Amount", required=True, **_MONEY),
-        _f("currency", "string", "ISO 4217 code", required=True, max_length=3),
-        _f("project_id", "string", "Project paid for"),
-        _f("fee", description="Platform fee", **_MONEY),
-    )),
+    EventType(
+        "project.created",
+        "transaction",
+        "A client posted a project.",
+        (
+            _f("project_id", "string", "Project id", required=True),
+            _f("title", "string", "Project title", required=True, max_length=500),
+            _money("budget", "Budget amount", required=True),
+            _CURRENCY,
+            _f("category", "string", "Marketplace category"),
+            _f("skills", "array", "Required skills"),
+        ),
+    ),
+    EventType(
+        "proposal.submitted",
+        "transaction",
+        "A freelancer bid on a project.",
+        (
+            _f("proposal_id", "string", "Proposal id", required=True),
+            _f("project_id", "string", "Project id", required=True),
+            _money("bid_amount", "Amount bid", required=True),
+            _CURRENCY,
+            _f("delivery_days", "integer", "Proposed delivery time in days", minimum=0),
+            _f("client_id", "string", "The project's client", user_reference=True),
+        ),
+    ),
+    EventType(
+        "milestone.approved",
+        "transaction",
+        "A client approved a milestone; funds are released.",
+        (
+            _f("milestone_id", "string", "Milestone id", required=True),
+            _f("project_id", "string", "Project id", required=True),
+            _money("amount", "Amount released", required=True),
+            _CURRENCY,
+            _f("freelancer_id", "string", "Who is paid", user_reference=True),
+        ),
+    ),
+    EventType(
+        "payment.initiated",
+        "transaction",
+        "A payment was started.",
+        (
+            _f("payment_id", "string", "Payment id", required=True),
+            _money("amount", "Amount", required=True),
+            _f("currency", "string", "ISO 4217 code", required=True, max_length=3),
+            _f("project_id", "string", "Project paid for"),
+            _f(
+                "method",
+                "string",
+                "Payment method",
+                enum=("card", "bank_transfer", "paypal", "wallet"),
+            ),
+        ),
+    ),
+    EventType(
+        "payment.completed",
+        "transaction",
+        "A payment settled.",
+        (
+            _f("payment_id", "string", "Payment id", required=True),
+            _money("amount", "Amount", required=True),
+            _f("currency", "string", "ISO 4217 code", required=True, max_length=3),
+            _f("project_id", "string", "Project paid for"),
+            _money("fee", "Platform fee"),
+        ),
+    ),
     # Interaction events: 1-year retention.
-    EventType("profile.viewed", "interaction", "Someone viewed a profile.", (
-        _f("profile_id", "string", "The profile's user", required=True, user_reference=True),
-        _f("source", "string", "Where the view came from", enum=("search", "proposal", "direct", "recommendation")),
-    )),
-    EventType("search.performed", "interaction", "A marketplace search.", (
-        _f("query", "string", "The search text (may hold personal data)", required=True, max_length=1000,
-           personal=True),
-        _f("results_count", "integer", "Number of results", required=True, minimum=0),
-        _f("filters", "object", "Filters in effect"),
-        _f("search_time_ms", "number", "Server time to answer", minimum=0),
-    )),
-    EventType("filter.applied", "interaction", "A search filter was applied.", (
-        _f("filter_name", "string", "Filter", required=True),
-        _f("filter_value", "string", "Value chosen", required=True),
-    )),
-    EventType("message.sent", "interaction", "A direct message was sent (content never stored).", (
-        _f("message_id", "string", "Message id", required=True),
-        _f("conversation_id", "string", "Conversation id", required=True),
-        _f("recipient_id", "string", "The recipient", user_reference=True),
-        _f("length", "integer", "Length in characters", minimum=0),
-    )),
-    EventType("notification.clicked", "interaction", "A notification was opened.", (
-        _f("notification_id", "string", "Notification id", required=True),
-        _f("notification_type", "string", "Kind of notification", required=True),
-        _f("channel", "string", "Delivery channel", enum=("email", "push", "in_app", "sms")),
-    )),
+    EventType(
+        "profile.viewed",
+        "interaction",
+        "Someone viewed a profile.",
+        (
+            _f("profile_id", "string", "The profile's user", required=True, user_reference=True),
+            _f(
+                "source",
+                "string",
+                "Where the view came from",
+                enum=("search", "proposal", "direct", "recommendation"),
+            ),
+        ),
+    ),
+    EventType(
+        "search.performed",
+        "interaction",
+        "A marketplace search.",
+        (
+            _f(
+                "query",
+                "string",
+                "The search text (may hold personal data)",
+                required=True,
+                max_length=1000,
+                personal=True,
+            ),
+            _f("results_count", "integer", "Number of results", required=True, minimum=0),
+            _f("filters", "object", "Filters in effect"),
+            _f("search_time_ms", "number", "Server time to answer", minimum=0),
+        ),
+    ),
+    EventType(
+        "filter.applied",
+        "interaction",
+        "A search filter was applied.",
+        (
+            _f("filter_name", "string", "Filter", required=True),
+            _f("filter_value", "string", "Value chosen", required=True),
+        ),
+    ),
+    EventType(
+        "message.sent",
+        "interaction",
+        "A direct message was sent (content never stored).",
+        (
+            _f("message_id", "string", "Message id", required=True),
+            _f("conversation_id", "string", "Conversation id", required=True),
+            _f("recipient_id", "string", "The recipient", user_reference=True),
+            _f("length", "integer", "Length in characters", minimum=0),
+        ),
+    ),
+    EventType(
+        "notification.clicked",
+        "interaction",
+        "A notification was opened.",
+        (
+            _f("notification_id", "string", "Notification id", required=True),
+            _f("notification_type", "string", "Kind of notification", required=True),
+            _f("channel", "string", "Delivery channel", enum=("email", "push", "in_app", "sms")),
+        ),
+    ),
     # User activity events: 2-year retention for security auditing.
-    EventType("user.login", "user_activity", "A user signed in.", (
-        _f("method", "string", "Authentication method", required=True,
-           enum=("password", "oauth", "sso", "magic_link")),
-        _f("success", "boolean", "Whether the attempt succeeded"),
-        _f("mfa_used", "boolean", "Whether a second factor was used"),
-    )),
-    EventType("user.logout", "user_activity", "A user signed out.", (
-        _f("reason", "string", "Why", enum=("user", "timeout", "revoked")),
-    )),
-    EventType("session.started", "user_activity", "A new client session began.", (
-        _f("referrer", "string", "Referring URL", personal=True, max_length=2000),
-        _f("landing_page", "string", "First page", max_length=2000),
-    )),
-    EventType("password.changed", "user_activity", "A user changed their password.", (
-        _f("method", "string", "How", enum=("settings", "reset")),
-    )),
-    EventType("mfa.enabled", "user_activity", "A user enabled a second factor.", (
-        _f("method", "string", "Factor kind", required=True, enum=("totp", "sms", "webauthn")),
-    )),
+    EventType(
+        "user.login",
+        "user_activity",
+        "A user signed in.",
+        (
+            _f(
+                "method",
+                "string",
+                "Authentication method",
+                required=True,
+                enum=("password", "oauth", "sso", "magic_link"),
+            ),
+            _f("success", "boolean", "Whether the attempt succeeded"),
+            _f("mfa_used", "boolean", "Whether a second factor was used"),
+        ),
+    ),
+    EventType(
+        "user.logout",
+        "user_activity",
+        "A user signed out.",
+        (_f("reason", "string", "Why", enum=("user", "timeout", "revoked")),),
+    ),
+    EventType(
+        "session.started",
+        "user_activity",
+        "A new client session began.",
+        (
+            _f("referrer", "string", "Referring URL", personal=True, max_length=2000),
+            _f("landing_page", "string", "First page", max_length=2000),
+        ),
+    ),
+    EventType(
+        "password.changed",
+        "user_activity",
+        "A user changed their password.",
+        (_f("method", "string", "How", enum=("settings", "reset")),),
+    ),
+    EventType(
+        "mfa.enabled",
+        "user_activity",
+        "A user enabled a second factor.",
+        (_f("method", "string", "Factor kind", required=True, enum=("totp", "sms", "webauthn")),),
+    ),
     # Content events: 7-year retention.
-    EventType("review.posted", "content", "A review was published.", (
-        _f("review_id", "string", "Review id", required=True),
-        _f("project_id", "string", "Project reviewed", required=True),
-        _f("rating", "integer", "Stars, 1 to 5", required=True, minimum=1, maximum=5),
-        _f("reviewee_id", "string", "Who is reviewed", user_reference=True),
-        _f("comment", "string", "Review text", personal=True, max_length=5000),
-    )),
-    EventType("portfolio.created", "content", "A freelancer published a portfolio item.", (
-        _f("portfolio_id", "string", "Portfolio item id", required=True),
-        _f("title", "string", "Title", required=True, max_length=500),
-        _f("media_count", "integer", "Attached media", minimum=0),
-    )),
-    EventType("profile.updated", "content", "A user changed their profile.", (
-        _f("fields_changed", "array", "Names of the changed fields", required=True),
-    )),
+    EventType(
+        "review.posted",
+        "content",
+        "A review was published.",
+        (
+            _f("review_id", "string", "Review id", required=True),
+            _f("project_id", "string", "Project reviewed", required=True),
+            _f("rating", "integer", "Stars, 1 to 5", required=True, minimum=1, maximum=5),
+            _f("reviewee_id", "string", "Who is reviewed", user_reference=True),
+            _f("comment", "string", "Review text", personal=True, max_length=5000),
+        ),
+    ),
+    EventType(
+        "portfolio.created",
+        "content",
+        "A freelancer published a portfolio item.",
+        (
+            _f("portfolio_id", "string", "Portfolio item id", required=True),
+            _f("title", "string", "Title", required=True, max_length=500),
+            _f("media_count", "integer", "Attached media", minimum=0),
+        ),
+    ),
+    EventType(
+        "profile.updated",
+        "content",
+        "A user changed their profile.",
+        (_f("fields_changed", "array", "Names of the changed fields", required=True),),
+    ),
 )
 
 CATALOG: dict[str, EventType] = {entry.name: entry for entry in CATALOG_ENTRIES}

@@ -63,7 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_db)
 
     p = commands.add_parser("migrate", help="apply pending migrations to $DATABASE_URL")
-    p.add_argument("--examples", action="store_true", help="also apply migrations/examples (projects, reviews)")
+    p.add_argument(
+        "--examples", action="store_true", help="also apply migrations/examples (projects, reviews)"
+    )
     p.set_defaults(handler=_migrate)
 
     p = commands.add_parser("demo", help="the whole pipeline end to end on the embedded default")

@@ -40,11 +40,14 @@ class Settings(BaseSettings):
     )
     database_url: str | None = Field(
         default=None,
-        description="libpq URL of the Postgres holding the event store; unset means the embedded one.",
+        description="libpq URL of the event store Postgres; unset means the embedded one.",
     )
-    warehouse: WarehouseKind = Field(default="duckdb", description="Which sink streaming writes to.")
+    warehouse: WarehouseKind = Field(
+        default="duckdb", description="Which sink streaming writes to."
+    )
     duckdb_path: Path | None = Field(
-        default=None, description="DuckDB warehouse file; default $PLATFORM_EVENTS_HOME/warehouse.duckdb."
+        default=None,
+        description="DuckDB warehouse file; default $PLATFORM_EVENTS_HOME/warehouse.duckdb.",
     )
 
     bigquery_project_id: str | None = Field(default=None, description="GCP project of the dataset.")
@@ -55,24 +58,40 @@ class Settings(BaseSettings):
         default=None, description="Override of the BigQuery API endpoint (an emulator in tests)."
     )
 
-    redshift_workgroup: str | None = Field(default=None, description="Redshift Serverless workgroup.")
+    redshift_workgroup: str | None = Field(
+        default=None, description="Redshift Serverless workgroup."
+    )
     redshift_cluster_id: str | None = Field(default=None, description="Provisioned cluster id.")
     redshift_database: str = Field(default="dev", description="Redshift database name.")
-    redshift_secret_arn: str | None = Field(default=None, description="Secrets Manager ARN for the Data API.")
+    redshift_secret_arn: str | None = Field(
+        default=None, description="Secrets Manager ARN for the Data API."
+    )
     redshift_s3_bucket: str | None = Field(default=None, description="S3 bucket for COPY staging.")
-    redshift_iam_role_arn: str | None = Field(default=None, description="IAM role COPY assumes to read S3.")
-    redshift_schema: str = Field(default="public", description="Redshift schema of the events table.")
+    redshift_iam_role_arn: str | None = Field(
+        default=None, description="IAM role COPY assumes to read S3."
+    )
+    redshift_schema: str = Field(
+        default="public", description="Redshift schema of the events table."
+    )
     aws_region: str = Field(default="us-east-1", description="AWS region of Redshift and S3.")
 
-    stream_batch_size: int = Field(default=1000, ge=1, le=50_000, description="Events per claimed batch.")
+    stream_batch_size: int = Field(
+        default=1000, ge=1, le=50_000, description="Events per claimed batch."
+    )
     stream_max_seconds: float = Field(
         default=50.0, gt=0, le=3600, description="Time budget of one stream invocation."
     )
-    max_retries: int = Field(default=3, ge=1, le=100, description="Attempts before an event is failed.")
-    visibility_timeout_seconds: int = Field(
-        default=300, ge=10, description="A claim older than this is considered abandoned and reclaimed."
+    max_retries: int = Field(
+        default=3, ge=1, le=100, description="Attempts before an event is failed."
     )
-    geoip_database: Path | None = Field(default=None, description="Path to a MaxMind .mmdb city database.")
+    visibility_timeout_seconds: int = Field(
+        default=300,
+        ge=10,
+        description="A claim older than this is considered abandoned and reclaimed.",
+    )
+    geoip_database: Path | None = Field(
+        default=None, description="Path to a MaxMind .mmdb city database."
+    )
     ingest_write_keys: SecretStr | None = Field(
         default=None, description="Comma-separated write keys accepted by ingest_events."
     )
@@ -99,7 +118,8 @@ class Settings(BaseSettings):
                 )
             if not self.redshift_s3_bucket or not self.redshift_iam_role_arn:
                 raise ValueError(
-                    "REDSHIFT_S3_BUCKET and REDSHIFT_IAM_ROLE_ARN are required when WAREHOUSE=redshift"
+                    "REDSHIFT_S3_BUCKET and REDSHIFT_IAM_ROLE_ARN are required "
+                    "when WAREHOUSE=redshift"
                 )
         return self
 

@@ -30,30 +30,44 @@ _PLAN: list[tuple[str, float]] = [
 ]
 
 
-def _payload(event_type: str, rng: random.Random, user: str, users: list[str]) -> dict[str, Any]:
+def _payload(event_type: str, rng: random.Random, users: list[str]) -> dict[str, Any]:
     ident = uuid.UUID(int=rng.getrandbits(128)).hex[:12]
     amount = round(rng.lognormvariate(6, 0.8), 2)
-    return {
+    payloads: dict[str, dict[str, Any]] = {
         "session.started": {"landing_page": rng.choice(["/", "/search", "/projects"])},
         "user.login": {"method": rng.choice(["password", "oauth", "sso"]), "success": True},
-        "search.performed": {"query": rng.choice(["python", "logo design", "react", "copywriting"]),
-                             "results_count": rng.randint(0, 300)},
-        "filter.applied": {"filter_name": "budget", "filter_value": rng.choice(["<500", "500-2000"])},
+        "search.performed": {
+            "query": rng.choice(["python", "logo design", "react", "copywriting"]),
+            "results_count": rng.randint(0, 300),
+        },
+        "filter.applied": {
+            "filter_name": "budget",
+            "filter_value": rng.choice(["<500", "500-2000"]),
+        },
         "profile.viewed": {"profile_id": rng.choice(users), "source": "search"},
-        "message.sent": {"message_id": ident, "conversation_id": ident[:6], "recipient_id": rng.choice(users)},
-        "project.created": {"project_id": ident, "title": "Build a landing page", "budget": amount,
-                            "currency": "USD"},
+        "message.sent": {
+            "message_id": ident,
+            "conversation_id": ident[:6],
+            "recipient_id": rng.choice(users),
+        },
+        "project.created": {
+            "project_id": ident,
+            "title": "Build a landing page",
+            "budget": amount,
+            "currency": "USD",
+        },
         "proposal.submitted": {"proposal_id": ident, "project_id": ident[:8], "bid_amount": amount},
         "milestone.approved": {"milestone_id": ident, "project_id": ident[:8], "amount": amount},
         "payment.completed": {"payment_id": ident, "amount": amount, "currency": "USD"},
         "review.posted": {"review_id": ident, "project_id": ident[:8], "rating": rng.randint(3, 5)},
         "user.logout": {"reason": "user"},
-    }[event_type]
+    }
+    return payloads[event_type]
 
 
 def sample_events(users: int, days: int, seed: int = 7) -> Iterator[dict[str, Any]]:
     """A small, plausible mix of marketplace events over the last ``days`` days."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - simulated traffic, not security
     user_ids = [f"user_{n:05d}" for n in range(users)]
     now = datetime.now(UTC)
     for user in user_ids:
@@ -64,7 +78,7 @@ def sample_events(users: int, days: int, seed: int = 7) -> Iterator[dict[str, An
                 for _ in range(int(rate) + (rng.random() < rate % 1)):
                     yield {
                         "event_type": event_type,
-                        "event_data": _payload(event_type, rng, user, user_ids),
+                        "event_data": _payload(event_type, rng, user_ids),
                         "user_id": user,
                         "session_id": str(session),
                         "occurred_at": start + timedelta(seconds=offset * 40 + rng.uniform(0, 30)),
@@ -83,11 +97,20 @@ def run(settings: Settings, *, users: int = 200, days: int = 3) -> int:
             for event in sample_events(users, days):
                 conn.execute(
                     "SELECT emit_platform_event(%s, %s, %s, %s, %s, %s)",
-                    (event["event_type"], Jsonb(event["event_data"]), event["user_id"], event["session_id"],
-                     Jsonb({"source": "demo"}), event["occurred_at"]),
+                    (
+                        event["event_type"],
+                        Jsonb(event["event_data"]),
+                        event["user_id"],
+                        event["session_id"],
+                        Jsonb({"source": "demo"}),
+                        event["occurred_at"],
+                    ),
                 )
                 count += 1
-        print(f"  emitted {count} events with emit_platform_event in {time.monotonic() - started:.1f}s\n")
+        print(
+            f"  emitted {count} events with emit_platform_event "
+            f"in {time.monotonic() - started:.1f}s\n"
+        )
         rows = conn.execute(
             """SELECT e.event_category, e.event_type, d.status, count(*) AS n
                  FROM platform_events e JOIN platform_event_delivery d USING (event_id, received_at)
@@ -95,5 +118,8 @@ def run(settings: Settings, *, users: int = 200, days: int = 3) -> int:
         ).fetchall()
     print(f"  {'category':<14} {'event type':<22} {'status':<10} {'events':>7}")
     for row in rows:
-        print(f"  {row['event_category']!s:<14} {row['event_type']!s:<22} {row['status']!s:<10} {row['n']:>7}")
+        print(
+            f"  {row['event_category']!s:<14} {row['event_type']!s:<22} "
+            f"{row['status']!s:<10} {row['n']:>7}"
+        )
     return 0

@@ -52,7 +52,9 @@ SQLSTATE_CODES: dict[str, str] = {
 }
 
 
-def invalid_event_from_sqlstate(sqlstate: str | None, message: str, field: str | None) -> InvalidEvent | None:
+def invalid_event_from_sqlstate(
+    sqlstate: str | None, message: str, field: str | None
+) -> InvalidEvent | None:
     """The InvalidEvent a database error stands for, or None when it is not a validation error."""
     if sqlstate is None or sqlstate not in SQLSTATE_CODES:
         return None

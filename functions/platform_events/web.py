@@ -62,15 +62,21 @@ def parse_model(model: type[M], body: Any) -> M:
 def read_json(raw: bytes, content_type: str | None) -> Any:
     """Decode a JSON request body (empty means ``{}``)."""
     if len(raw) > MAX_BODY_BYTES:
-        raise InvalidRequest(f"the request body is over {MAX_BODY_BYTES} bytes", field="body", code="too_large")
+        raise InvalidRequest(
+            f"the request body is over {MAX_BODY_BYTES} bytes", field="body", code="too_large"
+        )
     if not raw.strip():
         return {}
     if content_type and "json" not in content_type and "text/plain" not in content_type:
-        raise InvalidRequest("the request body must be application/json", field="body", code="invalid_type")
+        raise InvalidRequest(
+            "the request body must be application/json", field="body", code="invalid_type"
+        )
     try:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidRequest(f"the request body is not valid JSON: {exc}", field="body", code="invalid_json") from None
+        raise InvalidRequest(
+            f"the request body is not valid JSON: {exc}", field="body", code="invalid_json"
+        ) from None
 
 
 def run_job(
@@ -107,7 +113,9 @@ def run_job(
     return JsonResponse(result, 200)
 
 
-def handle(request: Any, model: type[M], job: Callable[[M, Settings], dict[str, Any]]) -> tuple[str, int, dict[str, str]]:
+def handle(
+    request: Any, model: type[M], job: Callable[[M, Settings], dict[str, Any]]
+) -> tuple[str, int, dict[str, str]]:
     """Adapter for a functions-framework (Flask) request; only POST carries a body."""
     if request.method not in ("POST", "GET"):
         return JsonResponse(error_body("method_not_allowed", "use POST", None), 405).as_flask()
