@@ -22,6 +22,7 @@ test: $(STAMP)
 	$(BIN)/ruff check functions tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
+	$(BIN)/python tests/pg15.py -q $(PYTEST_ARGS)
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)

@@ -1,0 +1,103 @@
+"""Data builders for tests: valid events of any catalogue type, overridable field by field."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from platform_events.db import Conn
+from psycopg.types.json import Jsonb
+
+VALID_DATA: dict[str, dict[str, Any]] = {
+    "project.created": {
+        "project_id": "p1",
+        "title": "Landing page",
+        "budget": 1200.0,
+        "currency": "USD",
+    },
+    "proposal.submitted": {"proposal_id": "pr1", "project_id": "p1", "bid_amount": 900},
+    "milestone.approved": {"milestone_id": "m1", "project_id": "p1", "amount": 300},
+    "payment.initiated": {"payment_id": "pay1", "amount": 300, "currency": "USD", "method": "card"},
+    "payment.completed": {"payment_id": "pay1", "amount": 300, "currency": "USD"},
+    "profile.viewed": {"profile_id": "user_b", "source": "search"},
+    "search.performed": {"query": "python developer", "results_count": 42},
+    "filter.applied": {"filter_name": "budget", "filter_value": "<500"},
+    "message.sent": {"message_id": "msg1", "conversation_id": "c1", "recipient_id": "user_b"},
+    "notification.clicked": {"notification_id": "n1", "notification_type": "proposal"},
+    "user.login": {"method": "password", "success": True},
+    "user.logout": {"reason": "user"},
+    "session.started": {"referrer": "https://example.com/?email=a@b.c", "landing_page": "/"},
+    "password.changed": {"method": "settings"},
+    "mfa.enabled": {"method": "totp"},
+    "review.posted": {
+        "review_id": "r1",
+        "project_id": "p1",
+        "rating": 5,
+        "comment": "Great work, Jane",
+    },
+    "portfolio.created": {"portfolio_id": "pf1", "title": "Logo set"},
+    "profile.updated": {"fields_changed": ["bio"]},
+}
+
+
+def event(event_type: str = "payment.completed", **overrides: Any) -> dict[str, Any]:
+    """A valid event as keyword arguments of emit_platform_event, overridable."""
+    base: dict[str, Any] = {
+        "event_type": event_type,
+        "event_data": dict(VALID_DATA.get(event_type, {})),
+        "user_id": "user_a",
+        "session_id": "s1",
+        "metadata": {"source": "test"},
+        "occurred_at": None,
+        "event_id": None,
+    }
+    base.update(overrides)
+    return base
+
+
+def emit(conn: Conn, event_type: str = "payment.completed", **overrides: Any) -> uuid.UUID:
+    """Emit one event through emit_platform_event and return its id."""
+    e = event(event_type, **overrides)
+    row = conn.execute(
+        "SELECT emit_platform_event(%s, %s, %s, %s, %s, %s, %s) AS id",
+        (
+            e["event_type"],
+            Jsonb(e["event_data"]),
+            e["user_id"],
+            e["session_id"],
+            Jsonb(e["metadata"]),
+            e["occurred_at"],
+            e["event_id"],
+        ),
+    ).fetchone()
+    assert row is not None
+    return row["id"]  # type: ignore[return-value]
+
+
+def emit_many(
+    conn: Conn, count: int, event_type: str = "user.login", **overrides: Any
+) -> list[uuid.UUID]:
+    return [emit(conn, event_type, **overrides) for _ in range(count)]
+
+
+def counts(conn: Conn) -> tuple[int, int]:
+    """(rows in platform_events, rows in platform_event_delivery)."""
+    row = conn.execute(
+        "SELECT (SELECT count(*) FROM platform_events) AS e, (SELECT count(*) FROM platform_event_delivery) AS d"
+    ).fetchone()
+    assert row is not None
+    return int(row["e"]), int(row["d"])  # type: ignore[call-overload]
+
+
+def set_delivery(conn: Conn, ids: list[uuid.UUID], **columns: Any) -> None:
+    """Force delivery state (test setup only), e.g. status='delivered'."""
+    assignments = ", ".join(f"{name} = %({name})s" for name in columns)
+    conn.execute(
+        f"UPDATE platform_event_delivery SET {assignments} WHERE event_id = ANY(%(ids)s)",
+        {**columns, "ids": ids},
+    )
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text)

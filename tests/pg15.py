@@ -1,0 +1,126 @@
+"""Run the SQL test-suite against PostgreSQL 15 (what Cloud SQL runs), when the machine has it.
+
+Uses ``TEST_DATABASE_URL`` when set; otherwise starts a throwaway cluster from the Debian
+PostgreSQL 15 binaries (``/usr/lib/postgresql/15/bin``) in a temporary directory, as an
+unprivileged OS user when run as root, and stops it afterwards. Prints a notice and succeeds when
+neither is available, so machines without PostgreSQL 15 still pass ``make test``.
+
+Usage: python tests/pg15.py [pytest args...]
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+BIN = Path(os.environ.get("PG15_BIN", "/usr/lib/postgresql/15/bin"))
+# The tests that exercise our SQL directly; the rest reach it through these functions.
+SQL_SUITE = [
+    "tests/integration/test_event_store.py",
+    "tests/integration/test_security.py",
+    "tests/integration/test_migrations.py",
+    "tests/integration/test_catalog.py",
+    "tests/integration/test_store_maintenance.py",
+]
+PORT = "54315"
+
+
+def _as_user(user: str | None, argv: list[str]) -> list[str]:
+    return ["runuser", "-u", user, "--", *argv] if user else argv
+
+
+def _run_pytest(url: str, extra: list[str]) -> int:
+    env = {**os.environ, "TEST_DATABASE_URL": url}
+    suite = [path for path in SQL_SUITE if Path(path).exists()]
+    return subprocess.call([sys.executable, "-m", "pytest", *suite, *extra], env=env)
+
+
+def main(extra: list[str]) -> int:
+    if os.environ.get("TEST_DATABASE_URL"):
+        return _run_pytest(os.environ["TEST_DATABASE_URL"], extra)
+    if not (BIN / "postgres").exists():
+        print(
+            f"NOTICE: no PostgreSQL 15 binaries at {BIN}; the PostgreSQL 15 pass is skipped on this machine"
+        )
+        return 0
+    user = None
+    if os.geteuid() == 0:
+        user = next(
+            (name for name in ("postgres", "embedded_postgres") if _user_exists(name)), None
+        )
+        if user is None:
+            print(
+                "NOTICE: running as root with no unprivileged postgres user; PostgreSQL 15 pass skipped"
+            )
+            return 0
+    workdir = Path(tempfile.mkdtemp(prefix="pe-pg15-"))
+    data, sock = workdir / "data", workdir / "sock"
+    sock.mkdir()
+    if user:
+        shutil.chown(workdir, user)
+        shutil.chown(sock, user)
+    try:
+        subprocess.run(
+            _as_user(
+                user,
+                [
+                    str(BIN / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    "postgres",
+                    "-A",
+                    "trust",
+                    "--no-sync",
+                    "-E",
+                    "UTF8",
+                ],
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        subprocess.run(
+            _as_user(
+                user,
+                [
+                    str(BIN / "pg_ctl"),
+                    "-D",
+                    str(data),
+                    "-w",
+                    "-l",
+                    str(workdir / "log"),
+                    "-o",
+                    f"-k {sock} -p {PORT} -c listen_addresses='' -c fsync=off",
+                    "start",
+                ],
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        print(f"PostgreSQL 15 test cluster at {sock}")
+        return _run_pytest(f"postgresql://postgres@/postgres?host={sock}&port={PORT}", extra)
+    finally:
+        subprocess.run(
+            _as_user(user, [str(BIN / "pg_ctl"), "-D", str(data), "-w", "-m", "immediate", "stop"]),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        )
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
