@@ -6,8 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from platform_events.db import Conn
 from psycopg.types.json import Jsonb
+
+from platform_events.db import Conn
 
 VALID_DATA: dict[str, dict[str, Any]] = {
     "project.created": {

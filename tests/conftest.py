@@ -16,10 +16,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg.rows import dict_row
+
 from platform_events import migrate
 from platform_events.config import Settings, load_settings
 from platform_events.db import Conn, with_database
-from psycopg.rows import dict_row
 
 _counter = itertools.count()
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import psycopg
 import pytest
+from psycopg.types.json import Jsonb
+
 from platform_events.catalog import CATALOG, RETENTION
 from platform_events.db import Conn
 from platform_events.errors import InvalidEvent
-from psycopg.types.json import Jsonb
-
 from tests.builders import VALID_DATA
 
 

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
-from platform_events.db import Conn
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from platform_events.db import Conn
 from tests.builders import counts, emit, emit_many, set_delivery
 
 

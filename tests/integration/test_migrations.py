@@ -8,9 +8,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg.rows import dict_row
+
 from platform_events import migrate
 from platform_events.db import Conn
-from psycopg.rows import dict_row
 
 
 def _connect(url: str) -> Conn:

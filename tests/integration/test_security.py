@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-from platform_events.db import Conn
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from platform_events.db import Conn
 from tests.builders import counts, emit
 
 

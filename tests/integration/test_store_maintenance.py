@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
-from platform_events.db import Conn
 
+from platform_events.db import Conn
 from tests.builders import counts, emit, set_delivery
 
 

@@ -8,10 +8,11 @@ import logging
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel, ConfigDict
+
 from platform_events import catalog, logs, migrate, queries, web
 from platform_events.config import ConfigError, load_settings
 from platform_events.errors import InvalidEvent, InvalidRequest
-from pydantic import BaseModel, ConfigDict
 
 
 def test_an_invalid_setting_fails_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
