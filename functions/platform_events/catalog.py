@@ -377,6 +377,25 @@ CATALOG_ENTRIES: tuple[EventType, ...] = (
         "A user changed their profile.",
         (_f("fields_changed", "array", "Names of the changed fields", required=True),),
     ),
+    # Segment's identify and page calls, as ingest_events maps them (migrations/0031).
+    EventType(
+        "user.identified",
+        "user_activity",
+        "A user was identified (Segment identify); traits may hold personal data.",
+        (_f("traits", "object", "Traits sent with identify", personal=True),),
+    ),
+    EventType(
+        "page.viewed",
+        "interaction",
+        "A page was viewed (Segment page).",
+        (
+            _f("path", "string", "Path of the page", required=True, max_length=2000),
+            _f("name", "string", "Page name given by the caller", max_length=500),
+            _f("title", "string", "Document title", max_length=500),
+            _f("url", "string", "Full URL (may carry personal data)", max_length=2000, personal=True),
+            _f("referrer", "string", "Referring URL", max_length=2000, personal=True),
+        ),
+    ),
 )
 
 CATALOG: dict[str, EventType] = {entry.name: entry for entry in CATALOG_ENTRIES}

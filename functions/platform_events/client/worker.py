@@ -1,0 +1,261 @@
+"""The background worker: a daemon thread that batches queued events and writes them.
+
+Modelled on the care of Segment's analytics-python ``consumer.py``: the caller only ever puts an
+event on a bounded queue (never blocks, never raises); the thread sends a batch when it holds
+``batch_size`` events or ``flush_interval`` seconds passed since its first event, retries failed
+batches with backoff (event ids are fixed at creation, so a retry never stores twice), and
+``flush()``, ``close()`` and interpreter exit deliver what is queued. A full queue drops the new
+event, counts it and warns, so memory stays bounded whatever the store does.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+
+from platform_events.client.batching import Debouncer, RetryPolicy
+from platform_events.client.events import Event, EventResult
+from platform_events.client.transport import Transport, TransportError
+
+log = logging.getLogger(__name__)
+
+# Warn on the first drop, then once per this many, so a flood does not flood the logs too.
+_DROP_WARNING_EVERY = 1000
+
+
+@dataclass
+class WorkerStats:
+    """Counters of everything the worker did (read them any time; they only grow)."""
+
+    queued: int = 0
+    dropped: int = 0  # queue full or client closed
+    debounced: int = 0  # replaced by a later event of the same burst
+    accepted: int = 0
+    duplicate: int = 0
+    rejected: int = 0  # the store refused the event (its error is logged, not its payload)
+    failed: int = 0  # given up after the retries (store unreachable)
+    batches: int = 0
+    retries: int = 0
+
+
+class BatchWorker:
+    """Owns the queue and the thread; see the module docstring for the guarantees."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        batch_size: int = 500,
+        flush_interval: float = 1.0,
+        max_queue_size: int = 10_000,
+        retry: RetryPolicy | None = None,
+        debounce: Mapping[str, float] | None = None,
+        on_results: Callable[[list[EventResult]], None] | None = None,
+    ) -> None:
+        if batch_size < 1 or max_queue_size < 1 or flush_interval <= 0:
+            raise ValueError("batch_size, max_queue_size and flush_interval must be positive")
+        self.transport = transport
+        self.batch_size = batch_size
+        self.flush_interval = flush_interval
+        self.retry = retry or RetryPolicy()
+        self.on_results = on_results
+        self.stats = WorkerStats()
+        self._queue: queue.Queue[Event] = queue.Queue(max_queue_size)
+        self._debouncer = Debouncer(debounce or {})
+        self._lock = threading.Lock()
+        self._flush_now = threading.Event()
+        self._stopping = threading.Event()
+        self._abort = threading.Event()
+        self._closed = False
+        self._thread = threading.Thread(
+            target=self._run, name="platform-events-worker", daemon=True
+        )
+        self._thread.start()
+        atexit.register(self.close)
+
+    # -- caller side: never blocks, never raises -------------------------------------------
+
+    def enqueue(self, event: Event) -> bool:
+        """Queue ``event`` for sending; False when it was dropped (queue full or closed)."""
+        if self._closed:
+            self._count_drop("the client is closed")
+            return False
+        if self._debouncer.applies_to(event):
+            with self._lock:
+                before = self._debouncer.replaced
+                self._debouncer.offer(event, time.monotonic())
+                self.stats.debounced += self._debouncer.replaced - before
+                self.stats.queued += 1
+            return True
+        try:
+            self._queue.put_nowait(event)
+        except queue.Full:
+            self._count_drop("the queue is full")
+            return False
+        with self._lock:
+            self.stats.queued += 1
+        return True
+
+    def _count_drop(self, reason: str) -> None:
+        with self._lock:
+            self.stats.dropped += 1
+            dropped = self.stats.dropped
+        if dropped == 1 or dropped % _DROP_WARNING_EVERY == 0:
+            log.warning(
+                "analytics event dropped",
+                extra={"fields": {"reason": reason, "dropped_total": dropped}},
+            )
+
+    def pending(self) -> int:
+        """Events queued or held by the debouncer, not yet answered by the store."""
+        return self._queue.unfinished_tasks + len(self._debouncer)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Send everything queued now and wait until it is answered; False on timeout."""
+        self._release_debounced()
+        self._flush_now.set()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._queue.all_tasks_done:
+            while self._queue.unfinished_tasks:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._queue.all_tasks_done.wait(remaining)
+        return True
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Deliver what is queued (within ``timeout`` seconds), then stop the thread. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        atexit.unregister(self.close)
+        delivered = self.flush(timeout)
+        self._stopping.set()
+        self._flush_now.set()
+        if not delivered:
+            self._abort.set()
+        self._thread.join(max(timeout, 1.0))
+        if self.pending():
+            log.error(
+                "analytics events not delivered at close",
+                extra={"fields": {"pending": self.pending(), **asdict(self.stats)}},
+            )
+        self.transport.close()
+
+    def _release_debounced(self) -> None:
+        with self._lock:
+            held = self._debouncer.drain()
+        for event in held:
+            # Already counted as queued; blocking put: flush must not lose them to a full queue.
+            self._queue.put(event)
+
+    # -- the thread ------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            try:
+                batch = self._next_batch()
+                if batch:
+                    self._send(batch)
+            except Exception:  # the thread must survive anything
+                log.exception("analytics worker error")
+            if self._stopping.is_set() and self._queue.unfinished_tasks == 0:
+                return
+
+    def _next_batch(self) -> list[Event]:
+        """Up to ``batch_size`` events: waits for a first one, then up to ``flush_interval``."""
+        with self._lock:
+            due = self._debouncer.due(time.monotonic())
+            next_due = self._debouncer.next_deadline()
+        for event in due:
+            self._queue.put(event)
+        wait = self.flush_interval if next_due is None else max(0.0, next_due - time.monotonic())
+        try:
+            first = self._queue.get(timeout=min(wait, self.flush_interval))
+        except queue.Empty:
+            return []
+        batch = [first]
+        deadline = time.monotonic() + self.flush_interval
+        while len(batch) < self.batch_size:
+            if self._flush_now.is_set() or self._stopping.is_set():
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    self._flush_now.clear()
+                    break
+                continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                batch.append(self._queue.get(timeout=min(remaining, 0.05)))
+            except queue.Empty:
+                continue
+        return batch
+
+    def _send(self, batch: list[Event]) -> None:
+        attempt = 0
+        try:
+            while True:
+                attempt += 1
+                try:
+                    results = self.transport.send(batch)
+                except TransportError as exc:
+                    if not exc.retryable or self.retry.gives_up_after(attempt):
+                        self._give_up(batch, str(exc), attempt)
+                        return
+                    with self._lock:
+                        self.stats.retries += 1
+                    if self._abort.wait(self.retry.delay(attempt)):
+                        self._give_up(batch, "closing: out of time", attempt)
+                        return
+                    continue
+                except Exception as exc:
+                    log.exception("analytics transport error")
+                    self._give_up(batch, type(exc).__name__, attempt)
+                    return
+                self._record(results)
+                return
+        finally:
+            for _ in batch:
+                self._queue.task_done()
+
+    def _record(self, results: list[EventResult]) -> None:
+        with self._lock:
+            self.stats.batches += 1
+            for result in results:
+                if result.status == "accepted":
+                    self.stats.accepted += 1
+                elif result.status == "duplicate":
+                    self.stats.duplicate += 1
+                elif result.status == "quarantined":
+                    self.stats.accepted += 1
+                else:
+                    self.stats.rejected += 1
+        for result in results:
+            if result.status == "rejected":
+                log.warning(
+                    "analytics event rejected by the store",
+                    extra={
+                        "fields": {
+                            "event_id": str(result.event_id),
+                            "code": result.error_code,
+                            "field": result.error_field,
+                        }
+                    },
+                )
+        if self.on_results is not None:
+            self.on_results(results)
+
+    def _give_up(self, batch: list[Event], reason: str, attempts: int) -> None:
+        with self._lock:
+            self.stats.failed += len(batch)
+        log.error(
+            "analytics batch not delivered",
+            extra={"fields": {"events": len(batch), "attempts": attempts, "reason": reason}},
+        )
