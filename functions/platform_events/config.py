@@ -95,6 +95,11 @@ class Settings(BaseSettings):
     ingest_write_keys: SecretStr | None = Field(
         default=None, description="Comma-separated write keys accepted by ingest_events."
     )
+    ingest_ip_privacy: Literal["drop", "truncate", "keep"] = Field(
+        default="drop",
+        description="What ingest_events stores of the client IP once geo is resolved: nothing "
+        "(drop), its /24 or /48 network (truncate), or the address (keep).",
+    )
     local_auth_token: SecretStr | None = Field(
         default=None, description="Bearer token `platform-events serve` requires."
     )

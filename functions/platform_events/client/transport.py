@@ -58,21 +58,27 @@ def write_events(conn: Conn, events: Sequence[Event]) -> list[EventResult]:
     ``rejected`` with its error and never stops the others; an ``event_id`` already stored is
     answered ``duplicate``. Runs in the connection's current transaction mode (one statement).
     """
+    return write_json_events(conn, [event.as_json() for event in events])
+
+
+def write_json_events(conn: Conn, events: Sequence[dict[str, Any]]) -> list[EventResult]:
+    """:func:`write_events` for events already in the JSON shape (the ingest function's path)."""
     if not events:
         return []
-    payload = json.dumps([event.as_json() for event in events], default=str)
+    payload = json.dumps(list(events), default=str)
     rows = conn.execute(sql("client_emit_batch"), (payload,)).fetchall()
-    return [
-        EventResult(
-            ordinal=int(row["ordinal"]),  # type: ignore[call-overload]
-            event_id=row["event_id"],  # type: ignore[arg-type]
-            status=row["status"],  # type: ignore[arg-type]
-            error_code=row["error_code"],  # type: ignore[arg-type]
-            error_field=row["error_field"],  # type: ignore[arg-type]
-            error_message=row["error_message"],  # type: ignore[arg-type]
-        )
-        for row in rows
-    ]
+    return [_result(row) for row in rows]
+
+
+def _result(row: dict[str, Any]) -> EventResult:
+    return EventResult(
+        ordinal=int(row["ordinal"]),
+        event_id=row["event_id"],
+        status=row["status"],
+        error_code=row["error_code"],
+        error_field=row["error_field"],
+        error_message=row["error_message"],
+    )
 
 
 class PostgresTransport:

@@ -46,3 +46,7 @@ SELECT bucket_start, granularity, event_type, event_count, unique_users, unique_
    AND (%(event_type)s::text IS NULL OR event_type = %(event_type)s::text)
    AND bucket_start >= %(start)s AND bucket_start < %(end)s
  ORDER BY bucket_start, event_type;
+
+-- name: ingest_quarantine_batch
+-- Events of unknown types, with the reason (migrations/0032); one row per input.
+SELECT ordinal, event_id, status FROM quarantine_platform_events(%s::jsonb);

@@ -1,0 +1,286 @@
+"""The ``ingest_events`` request: authenticate, decode, map, write, answer per event.
+
+Routes ``/v1/batch``, ``/v1/track``, ``/v1/identify`` and ``/v1/page`` (any prefix, so the
+function URL and ``serve`` both work). The write key is the HTTP basic user, as Segment's SDKs
+send it (or ``writeKey`` in the body); bodies are JSON, optionally gzip (``Content-Encoding:
+gzip``). Segment's limits hold: 32 KB per message, 500 KB per batch after decompression, each
+answered 400 naming the limit. Every message is answered in ``results`` in order:
+``accepted``, ``duplicate`` (its messageId was stored before), ``quarantined`` (its type is not in
+``event_schemas``: kept with the reason in ``platform_events_quarantine`` for an operator to
+promote, never sent to the warehouse) or ``rejected`` (invalid, with the error and field).
+A batch answers 200 even when some messages are rejected; a single call (``/v1/track``...)
+answers 400 when its one message is rejected. Deployed, IAM guards the function first; the
+write key is a second layer naming the source.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import re
+import threading
+import time
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+
+from platform_events import db
+from platform_events.client.events import EventResult
+from platform_events.client.transport import write_json_events
+from platform_events.config import Settings
+from platform_events.errors import InvalidEvent
+from platform_events.ingest import geo, segment
+from platform_events.queries import sql
+
+log = logging.getLogger(__name__)
+
+_ROUTE = re.compile(r"(?:^|/)v1/(batch|track|identify|page)/?$")
+MAX_MESSAGES = 5_000
+
+
+@dataclass(frozen=True)
+class IngestRequest:
+    """What the handler needs of an HTTP request (headers keyed in lower case)."""
+
+    method: str
+    path: str
+    headers: Mapping[str, str]
+    body: bytes
+    remote_addr: str | None = None
+
+
+@dataclass(frozen=True)
+class IngestResponse:
+    status: int
+    body: dict[str, Any]
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.response = IngestResponse(
+            status, {"success": False, "error": {"code": code, "message": message, "field": field}}
+        )
+
+
+def _decode_body(request: IngestRequest) -> bytes:
+    encoding = request.headers.get("content-encoding", "").strip().lower()
+    body = request.body
+    if encoding in ("", "identity"):
+        if len(body) > segment.MAX_BATCH_BYTES:
+            raise _too_large(len(body))
+        return body
+    if encoding != "gzip":
+        raise _Refused(
+            400, "unsupported_encoding", "Content-Encoding must be gzip or absent", "body"
+        )
+    # Decompress with a ceiling, so a small gzip bomb cannot expand past the batch limit.
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        data = inflater.decompress(body, segment.MAX_BATCH_BYTES + 1)
+    except zlib.error:
+        raise _Refused(400, "invalid_body", "the body is not valid gzip", "body") from None
+    if len(data) > segment.MAX_BATCH_BYTES or inflater.unconsumed_tail:
+        raise _too_large(segment.MAX_BATCH_BYTES + 1)
+    return data
+
+
+def _too_large(size: int) -> _Refused:
+    return _Refused(
+        400,
+        "too_large",
+        f"the batch is over Segment's {segment.MAX_BATCH_BYTES}-byte limit ({size} bytes or more)",
+        "body",
+    )
+
+
+def _basic_user(headers: Mapping[str, str]) -> str | None:
+    import base64
+    import binascii
+
+    value = headers.get("authorization", "")
+    if not value.lower().startswith("basic "):
+        return None
+    try:
+        decoded = base64.b64decode(value[6:].strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return decoded.split(":", 1)[0] or None
+
+
+def _authenticate(request: IngestRequest, body: Any, settings: Settings) -> str:
+    keys = settings.write_keys()
+    if not keys:
+        raise _Refused(
+            401, "unauthorized", "ingest is closed: no write key is configured (INGEST_WRITE_KEYS)"
+        )
+    key = _basic_user(request.headers)
+    if key is None and isinstance(body, dict) and isinstance(body.get("writeKey"), str):
+        key = body["writeKey"]
+    if key is None:
+        raise _Refused(401, "unauthorized", "send the write key as the HTTP basic auth user")
+    # Compare against every key in constant time: no early exit tells which prefix matched.
+    matched = False
+    for candidate in keys:
+        matched |= hmac.compare_digest(candidate.encode(), key.encode())
+    if not matched:
+        raise _Refused(401, "unauthorized", "the write key is not valid")
+    return key
+
+
+def _messages(kind: str, body: Any) -> list[Any]:
+    if not isinstance(body, dict):
+        raise _Refused(400, "invalid_body", "the body must be a JSON object", "body")
+    if kind != "batch":
+        return [body]
+    batch = body.get("batch")
+    if not isinstance(batch, list) or not batch:
+        raise _Refused(400, "invalid_body", "batch must be a non-empty JSON array", "batch")
+    if len(batch) > MAX_MESSAGES:
+        raise _Refused(400, "too_large", f"a batch holds at most {MAX_MESSAGES} messages", "batch")
+    return batch
+
+
+_local = threading.local()
+
+
+def _connection(settings: Settings) -> db.Conn:
+    """One connection per thread, reused across requests (a function instance serves many)."""
+    conn: db.Conn | None = getattr(_local, "conn", None)
+    if conn is None or conn.closed or conn.broken:
+        conn = db.connect(settings, autocommit=True)
+        _local.conn = conn
+    return conn
+
+
+def _write(settings: Settings, mapped: list[segment.Mapped]) -> list[EventResult]:
+    """Emit the mapped events; route unknown types (PE001) to the quarantine with the reason."""
+    conn = _connection(settings)
+    try:
+        results = write_json_events(conn, [m.event for m in mapped])
+        unknown = [i for i, r in enumerate(results) if r.error_code == "PE001"]
+        if unknown:
+            held = [
+                {
+                    **mapped[i].event,
+                    "reason": results[i].error_message,
+                    "source_name": mapped[i].source_name,
+                }
+                for i in unknown
+            ]
+            rows = conn.execute(sql("ingest_quarantine_batch"), (json.dumps(held),)).fetchall()
+            for i, row in zip(unknown, rows, strict=True):
+                status = "quarantined" if row["status"] == "quarantined" else "duplicate"
+                results[i] = EventResult(
+                    ordinal=results[i].ordinal,
+                    event_id=results[i].event_id,
+                    status=status,  # type: ignore[arg-type]
+                    error_code=None,
+                    error_field=None,
+                    error_message=f"quarantined: {results[i].error_message}",
+                )
+        return results
+    except psycopg.OperationalError:
+        conn.close()
+        raise
+
+
+def handle(request: IngestRequest, settings: Settings) -> IngestResponse:
+    """Answer one ingest request (see the module docstring for the contract)."""
+    started = time.monotonic()
+    received_at = datetime.now(UTC)
+    try:
+        if request.method != "POST":
+            raise _Refused(405, "method_not_allowed", "use POST")
+        route = _ROUTE.search(request.path)
+        if route is None:
+            raise _Refused(404, "not_found", "routes: /v1/batch, /v1/track, /v1/identify, /v1/page")
+        kind = route.group(1)
+        raw = _decode_body(request)
+        try:
+            body = json.loads(raw) if raw.strip() else None
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            _authenticate(request, None, settings)  # an unknown caller learns nothing more
+            raise _Refused(
+                400, "invalid_json", f"the body is not valid JSON: {exc}", "body"
+            ) from None
+        key = _authenticate(request, body, settings)
+        messages = _messages(kind, body)
+    except _Refused as refused:
+        log.warning(
+            "ingest request refused",
+            extra={"fields": {"code": refused.response.body["error"]["code"]}},
+        )
+        return refused.response
+
+    scope = segment.scope_of(key)
+    header_geo = geo.geo_from_headers(request.headers)
+    request_ip = geo.client_ip(request.headers, request.remote_addr)
+    default_type = None if kind == "batch" else kind
+    answers: list[dict[str, Any] | None] = []
+    mapped: list[segment.Mapped] = []
+    for message in messages:
+        try:
+            context = message.get("context") if isinstance(message, dict) else None
+            ip = context.get("ip") if isinstance(context, dict) else None
+            network = geo.network_fields(
+                ip if isinstance(ip, str) else request_ip,
+                header_geo,
+                privacy=settings.ingest_ip_privacy,
+                geoip_database=settings.geoip_database,
+            )
+            mapped.append(
+                segment.map_message(
+                    message,
+                    scope=scope,
+                    default_type=default_type,  # type: ignore[arg-type]
+                    network=network,
+                    received_at=received_at,
+                )
+            )
+            answers.append(None)
+        except InvalidEvent as exc:
+            answers.append({"event_id": None, "status": "rejected", "error": exc.to_dict()})
+
+    try:
+        written = iter(_write(settings, mapped) if mapped else [])
+    except psycopg.OperationalError:
+        # Retryable: Segment's SDKs retry 5xx with backoff, and messageIds keep retries exact.
+        log.exception("ingest: event store unavailable")
+        return IngestResponse(
+            503,
+            {
+                "success": False,
+                "error": {
+                    "code": "unavailable",
+                    "message": "the event store is unavailable; retry",
+                    "field": None,
+                },
+            },
+        )
+    results = [answer or next(written).as_dict() for answer in answers]
+    counts = {"accepted": 0, "duplicate": 0, "quarantined": 0, "rejected": 0}
+    for result in results:
+        counts[result["status"]] += 1
+    log.info(
+        "ingest batch",
+        extra={
+            "fields": {
+                "route": kind,
+                "write_key_scope": scope,
+                "messages": len(results),
+                **counts,
+                "duration_ms": round((time.monotonic() - started) * 1000, 1),
+            }
+        },
+    )
+    if kind != "batch" and results[0]["status"] == "rejected":
+        return IngestResponse(
+            400, {"success": False, "error": results[0]["error"], "results": results}
+        )
+    return IngestResponse(200, {"success": True, **counts, "results": results})
