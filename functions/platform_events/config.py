@@ -103,6 +103,23 @@ class Settings(BaseSettings):
     local_auth_token: SecretStr | None = Field(
         default=None, description="Bearer token `platform-events serve` requires."
     )
+    erasure_audit_key: SecretStr | None = Field(
+        default=None,
+        description="HMAC key of the GDPR erasure audit (user ids are stored as HMAC-SHA256 under "
+        "it); unset means a key generated once under $PLATFORM_EVENTS_HOME (local use only).",
+    )
+    scheduler_project_id: str | None = Field(
+        default=None,
+        description="GCP project of the Cloud Scheduler jobs; default BIGQUERY_PROJECT_ID.",
+    )
+    scheduler_location: str = Field(
+        default="us-central1", description="Region of the Cloud Scheduler jobs."
+    )
+    scheduler_job_prefix: str = Field(
+        default="platform-events-",
+        description="Cloud Scheduler job ids are this prefix plus stream, aggregate, cleanup, "
+        "retention, erasure.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO")
 
     @field_validator("database_url")
