@@ -13,6 +13,7 @@ import functions_framework
 from platform_events import logs, web
 from platform_events.config import get_settings
 from platform_events.ingest import http as ingest_http
+from platform_events.jobs import aggregate, cleanup, gdpr, reprocess, retention, status
 
 logs.configure(get_settings().log_level)
 
@@ -21,3 +22,39 @@ logs.configure(get_settings().log_level)
 def ingest_events(request: Any) -> Any:
     """Segment's tracking API (/v1/batch, /v1/track, /v1/identify, /v1/page); see ingest/handler."""
     return ingest_http.respond_flask(request)
+
+
+@functions_framework.http
+def aggregate_events(request: Any) -> Any:
+    """Recompute hourly/daily/weekly aggregations (scheduled hourly); see jobs/aggregate."""
+    return web.handle(request, aggregate.AggregateRequest, aggregate.run)
+
+
+@functions_framework.http
+def cleanup_metrics(request: Any) -> Any:
+    """Remove expired real-time metrics, ensure partitions (every 15 min); see jobs/cleanup."""
+    return web.handle(request, cleanup.CleanupRequest, cleanup.run)
+
+
+@functions_framework.http
+def apply_retention(request: Any) -> Any:
+    """Per-type retention in Postgres and the warehouse (daily 02:00); see jobs/retention."""
+    return web.handle(request, retention.RetentionRequest, retention.run)
+
+
+@functions_framework.http
+def reprocess_events(request: Any) -> Any:
+    """Failed events back to pending; a range re-sent and re-aggregated; see jobs/reprocess."""
+    return web.handle(request, reprocess.ReprocessRequest, reprocess.run)
+
+
+@functions_framework.http
+def erase_user(request: Any) -> Any:
+    """GDPR erasure of one user, or of the queued ones; see jobs/gdpr."""
+    return web.handle(request, gdpr.EraseRequest, gdpr.run)
+
+
+@functions_framework.http
+def pipeline_status(request: Any) -> Any:
+    """Backlog, oldest pending age, failures, syncs; see jobs/status."""
+    return web.handle(request, status.StatusRequest, status.run)

@@ -92,7 +92,10 @@ def _registrars() -> list[Callable[[Any], None]]:
 
 
 # Modules that add sub-commands through a ``register_commands(subparsers)`` function.
-COMMAND_MODULES: list[str] = ["platform_events.client.commands"]
+COMMAND_MODULES: list[str] = [
+    "platform_events.client.commands",
+    "platform_events.jobs.cli_commands",
+]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

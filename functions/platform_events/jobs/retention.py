@@ -1,0 +1,219 @@
+"""Retention job (daily 02:00): per-type retention from ``event_schemas``, without blocking ingest.
+
+Order of work, each step its own short transactions:
+
+1. Retired tables left by an interrupted run are finished (their delivery rows deleted, dropped).
+2. Whole monthly partitions whose every event is expired *and delivered* are detached by
+   ``platform_events_detach_partition`` (migration 0021: SECURITY DEFINER, 50 ms lock_timeout,
+   retries; CONCURRENTLY is impossible with a default partition), their delivery rows deleted in
+   batches, and dropped (``partitions="detach"`` keeps the table for archiving: it is then outside
+   erasure's reach, so archive and drop it soon).
+3. The remaining expired, delivered events are deleted in bounded batches
+   (``apply_data_retention_policy``, one batch per type per call, each call its own transaction)
+   until a call deletes nothing or the time budget is spent (``complete: false``: the next run
+   continues). Undelivered events are never deleted: they must reach the warehouse first.
+4. Quarantined events older than 30 days are purged.
+5. The warehouse applies the same per-type retention (``Sink.delete_expired``): DuckDB and Redshift
+   delete by type and age; BigQuery runs a DML DELETE per type on the occurred_at partitions (the
+   table's partition expiration, set by Terraform to the longest retention, is the backstop).
+
+``dry_run`` changes nothing and reports what would go.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from platform_events import db, logs
+from platform_events.config import Settings
+from platform_events.jobs.common import BATCH_SIZE, as_int
+from platform_events.queries import sql
+
+log = logging.getLogger(__name__)
+
+
+class RetentionRequest(BaseModel):
+    """Body of ``apply_retention``; every field optional."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dry_run: bool = Field(
+        default=False, description="Report what would be deleted, change nothing."
+    )
+    batch_size: int = Field(
+        default=BATCH_SIZE, ge=1, le=100_000, description="Events per type per delete batch."
+    )
+    max_seconds: float = Field(
+        default=240.0, gt=0, le=3600, description="Time budget; the next run continues."
+    )
+    partitions: Literal["drop", "detach", "off"] = Field(
+        default="drop", description="What to do with wholly expired monthly partitions."
+    )
+    lock_timeout_ms: int = Field(
+        default=50, ge=1, le=5000, description="Longest wait for the detach lock, per attempt."
+    )
+    warehouse: bool = Field(default=True, description="Also apply retention in the warehouse.")
+
+
+def _finish_retired(conn: db.Conn, batch_size: int, drop: bool) -> list[dict[str, Any]]:
+    """Delete the delivery rows of each retired month, then drop its table (unless kept)."""
+    done = []
+    for retired in conn.execute(sql("jobs_retired_partitions")).fetchall():
+        deliveries = 0
+        while True:
+            cursor = conn.execute(
+                sql("jobs_delete_retired_deliveries"),
+                {
+                    "from": retired["range_start"],
+                    "to": retired["range_end"],
+                    "batch_size": batch_size,
+                },
+            )
+            deliveries += cursor.rowcount
+            if cursor.rowcount == 0:
+                break
+        if drop:
+            conn.execute(sql("jobs_drop_retired_partition"), {"table": retired["table_name"]})
+        done.append(
+            {
+                "table": retired["table_name"],
+                "deliveries_deleted": deliveries,
+                "action": "dropped" if drop else "detached",
+            }
+        )
+    return done
+
+
+def _retire_partitions(conn: db.Conn, params: RetentionRequest) -> tuple[list[dict[str, Any]], int]:
+    """Check each candidate month; detach those wholly expired (dry run: only report)."""
+    report: list[dict[str, Any]] = []
+    events = 0
+    for part in conn.execute(sql("jobs_partition_candidates")).fetchall():
+        check = conn.execute(
+            sql("jobs_range_expired"), {"from": part["range_start"], "to": part["range_end"]}
+        ).fetchone()
+        if check is None or not check["expired"]:
+            continue
+        count = as_int(check["events"])
+        entry: dict[str, Any] = {"partition": part["partition_name"], "events": count}
+        if params.dry_run:
+            entry["action"] = "would_retire"
+        else:
+            outcome = conn.execute(
+                sql("jobs_detach_partition"),
+                {
+                    "partition": part["partition_name"],
+                    "lock_timeout": timedelta(milliseconds=params.lock_timeout_ms),
+                    "attempts": 20,
+                },
+            ).fetchone()
+            entry["action"] = str(outcome["outcome"]) if outcome else "busy"
+            if entry["action"] == "detached":
+                events += count
+        report.append(entry)
+    return report, events
+
+
+def _delete_batches(
+    conn: db.Conn, batch_size: int, deadline: float
+) -> tuple[dict[str, int], int, bool]:
+    """apply_data_retention_policy until it deletes nothing or time runs out."""
+    deleted: dict[str, int] = {}
+    batches = 0
+    while True:
+        rows = conn.execute(sql("jobs_retention_batch"), {"batch_size": batch_size}).fetchall()
+        batches += 1
+        total = 0
+        for row in rows:
+            n = as_int(row["deleted"])
+            if n:
+                deleted[str(row["event_type"])] = deleted.get(str(row["event_type"]), 0) + n
+                total += n
+        if total == 0:
+            return deleted, batches, True
+        if time.monotonic() >= deadline:
+            return deleted, batches, False
+
+
+def _warehouse_retention(settings: Settings, policies: dict[str, timedelta]) -> int:
+    from platform_events.sinks import get_sink  # type: ignore[attr-defined,unused-ignore]
+
+    sink = get_sink(settings)
+    return int(sink.delete_expired(policies))
+
+
+def run(params: RetentionRequest, settings: Settings) -> dict[str, Any]:
+    """Apply retention (or report it with dry_run); see the module docstring for the steps."""
+    started = time.monotonic()
+    deadline = started + params.max_seconds
+    result: dict[str, Any] = {"dry_run": params.dry_run}
+    with db.connect(settings, autocommit=True) as conn:
+        if params.dry_run:
+            preview = conn.execute(sql("jobs_retention_preview")).fetchall()
+            result["expired"] = {
+                str(r["event_type"]): as_int(r["expired"]) for r in preview if r["expired"]
+            }
+            result["partitions"], _ = (
+                _retire_partitions(conn, params) if params.partitions != "off" else ([], 0)
+            )
+            logs.log_summary(
+                log,
+                "retention finished",
+                started,
+                job="retention",
+                dry_run=True,
+                deleted_total=0,
+                would_delete=sum(result["expired"].values()),
+                partitions_retired=0,
+                warehouse_deleted=0,
+                complete=True,
+            )
+            return result
+        drop = params.partitions == "drop"
+        finished = _finish_retired(conn, params.batch_size, drop)
+        retired: list[dict[str, Any]] = []
+        partition_events = 0
+        if params.partitions != "off":
+            retired, partition_events = _retire_partitions(conn, params)
+            finished += _finish_retired(conn, params.batch_size, drop)
+        deleted, batches, complete = _delete_batches(conn, params.batch_size, deadline)
+        purged_row = conn.execute(sql("jobs_purge_quarantine")).fetchone()
+        policies = {
+            str(r["event_type"]): r["retention"]
+            for r in conn.execute(sql("jobs_retention_policies")).fetchall()
+        }
+    warehouse_deleted = (
+        _warehouse_retention(settings, policies) if params.warehouse else 0  # type: ignore[arg-type]
+    )
+    result.update(
+        {
+            "partitions": retired,
+            "retired_tables": finished,
+            "partition_events_deleted": partition_events,
+            "deleted": deleted,
+            "deleted_total": sum(deleted.values()),
+            "batches": batches,
+            "complete": complete,
+            "quarantine_purged": as_int(purged_row["purged"]) if purged_row else 0,
+            "warehouse": settings.warehouse if params.warehouse else None,
+            "warehouse_deleted": warehouse_deleted,
+        }
+    )
+    logs.log_summary(
+        log,
+        "retention finished",
+        started,
+        job="retention",
+        dry_run=False,
+        deleted_total=result["deleted_total"],
+        partitions_retired=sum(1 for p in retired if p["action"] == "detached"),
+        partition_events_deleted=partition_events,
+        warehouse_deleted=warehouse_deleted,
+        complete=complete,
+    )
+    return result

@@ -1,0 +1,131 @@
+"""``platform-events serve``: every HTTP function on one local WSGI server, on the deployed routes.
+
+Routes are the Cloud Functions names: ``POST /aggregate_events``, ``/cleanup_metrics``,
+``/apply_retention``, ``/reprocess_events``, ``/erase_user``, ``/pipeline_status`` (also GET),
+``/stream_platform_events``, and ``/ingest_events/v1/{batch,track,identify,page}``. Each runs the
+same job as the deployed function (``web.run_job``) with this server's settings.
+
+Authentication: ``Authorization: Bearer $LOCAL_AUTH_TOKEN`` on every route (compared in constant
+time), else 401 before anything else runs, unknown routes included. When LOCAL_AUTH_TOKEN is unset
+a random token is generated once in ``$PLATFORM_EVENTS_HOME/local_auth_token`` (the local scheduler
+reads the same file). ``ingest_events`` is the exception: it authenticates each call with a write
+key (HTTP basic, INGEST_WRITE_KEYS), as deployed, because Segment SDKs cannot send a bearer token.
+``/healthz`` answers without authentication and says nothing but ``ok``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+from werkzeug.wrappers import Request, Response
+
+from platform_events import web
+from platform_events.config import Settings
+from platform_events.jobs import aggregate, cleanup, gdpr, reprocess, retention, status
+from platform_events.jobs.local_secrets import auth_token
+
+log = logging.getLogger(__name__)
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One JSON function: its request model and job."""
+
+    model: type[BaseModel]
+    job: Callable[[Any, Settings], dict[str, Any]]
+
+
+def routes() -> dict[str, Route]:
+    """Every JSON function by its deployed name."""
+    table = {
+        "aggregate_events": Route(aggregate.AggregateRequest, aggregate.run),
+        "cleanup_metrics": Route(cleanup.CleanupRequest, cleanup.run),
+        "apply_retention": Route(retention.RetentionRequest, retention.run),
+        "reprocess_events": Route(reprocess.ReprocessRequest, reprocess.run),
+        "erase_user": Route(gdpr.EraseRequest, gdpr.run),
+        "pipeline_status": Route(status.StatusRequest, status.run),
+    }
+    table.update(_stream_route())
+    return table
+
+
+def _stream_route() -> dict[str, Route]:
+    # Streaming (issue #5) is mounted once its module exists in this checkout.
+    try:
+        from platform_events.pipeline import stream  # type: ignore[import-not-found,unused-ignore]
+    except ModuleNotFoundError:
+        return {}
+    return {"stream_platform_events": Route(stream.StreamRequest, stream.run)}
+
+
+def authorized(header: str | None, token: str) -> bool:
+    """True when ``header`` is ``Bearer <token>`` (constant-time comparison)."""
+    if not header or not header.startswith("Bearer "):
+        return False
+    return hmac.compare_digest(header[len("Bearer ") :].strip().encode(), token.encode())
+
+
+def _json(body: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        json.dumps(body, default=str), status=status, mimetype="application/json", headers=headers
+    )
+
+
+def create_app(settings: Settings, *, token: str | None = None) -> WsgiApp:
+    """The WSGI application serving every function with ``settings``."""
+    from platform_events.ingest import http as ingest_http
+
+    secret = token or auth_token(settings)
+    table = routes()
+    ingest = ingest_http.wsgi_app(settings)
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        request = Request(environ)
+        name = request.path.strip("/").split("/", 1)[0]
+        if name == "healthz":
+            return _json({"ok": True}, 200)(environ, start_response)
+        if name == "ingest_events":
+            return ingest(environ, start_response)
+        if not authorized(request.headers.get("Authorization"), secret):
+            answer = _json(
+                web.error_body(
+                    "unauthorized", "Authorization: Bearer <LOCAL_AUTH_TOKEN> required", None
+                ),
+                401,
+                {"WWW-Authenticate": "Bearer"},
+            )
+            return answer(environ, start_response)
+        route = table.get(name)
+        if route is None:
+            body = web.error_body(
+                "not_found", f"no function {name!r}; functions: {', '.join(sorted(table))}", None
+            )
+            return _json(body, 404)(environ, start_response)
+        if request.method not in ("POST", "GET"):
+            body = web.error_body("method_not_allowed", "use POST", None)
+            return _json(body, 405)(environ, start_response)
+        raw = request.get_data(cache=False) if request.method == "POST" else b""
+        result = web.run_job(
+            route.model, route.job, raw, request.content_type, settings=settings, name=name
+        )
+        return _json(result.body, result.status)(environ, start_response)
+
+    return app
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080) -> None:
+    """Run the server until interrupted (threaded: the scheduler's calls may overlap)."""
+    from werkzeug.serving import run_simple
+
+    log.info(
+        "serving", extra={"fields": {"host": host, "port": port, "functions": sorted(routes())}}
+    )
+    run_simple(host, port, create_app(settings), threaded=True, use_reloader=False)

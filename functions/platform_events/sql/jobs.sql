@@ -1,0 +1,231 @@
+-- Statements of the operations jobs (platform_events.jobs): aggregation, cleanup, retention,
+-- reprocessing, GDPR erasure and export, status.
+
+-- ---------------------------------------------------------------- aggregation
+
+-- name: jobs_touched_buckets
+-- The buckets of events received since a moment: recomputing them counts late events, whose
+-- occurred_at may be hours or days before they arrived (BRIN on received_at, migration 0023).
+SELECT DISTINCT date_trunc(%(granularity)s, occurred_at, 'UTC') AS bucket_start
+  FROM platform_events
+ WHERE received_at >= %(since)s
+ ORDER BY 1;
+
+-- name: jobs_aggregate
+SELECT aggregate_events(%(granularity)s, %(from)s, %(to)s) AS buckets;
+
+-- ---------------------------------------------------------------- cleanup
+
+-- name: jobs_cleanup_metrics
+SELECT cleanup_expired_metrics() AS removed;
+
+-- name: jobs_ensure_partitions
+SELECT partition_name FROM ensure_platform_event_partitions(%(ahead)s, %(back)s) AS partition_name;
+
+-- ---------------------------------------------------------------- retention
+
+-- name: jobs_retention_preview
+SELECT event_type, category, retention, expired FROM platform_events_retention_preview();
+
+-- name: jobs_retention_batch
+-- One bounded batch per type (migration 0020); the job repeats it until nothing is deleted.
+SELECT event_type, deleted FROM apply_data_retention_policy(%(batch_size)s);
+
+-- name: jobs_retention_policies
+-- The retention in force per type (latest version), for the warehouse's own deletes.
+SELECT DISTINCT ON (event_type) event_type, retention
+  FROM event_schemas
+ ORDER BY event_type, version DESC;
+
+-- name: jobs_partition_candidates
+-- Monthly partitions that ended before the shortest retention began: only those can hold nothing
+-- but expired events. Skipping a partition is always safe (row batches still expire its events).
+SELECT p.partition_name, p.range_start, p.range_end
+  FROM platform_event_partitions p
+ WHERE p.range_start IS NOT NULL
+   AND p.range_end <= now() - (SELECT min(s.retention) FROM event_schemas s)
+ ORDER BY p.range_start;
+
+-- name: jobs_range_expired
+SELECT platform_events_range_expired(%(from)s, %(to)s) AS expired,
+       (SELECT count(*) FROM platform_events e
+         WHERE e.received_at >= %(from)s AND e.received_at < %(to)s) AS events;
+
+-- name: jobs_detach_partition
+SELECT platform_events_detach_partition(%(partition)s, %(lock_timeout)s, %(attempts)s) AS outcome;
+
+-- name: jobs_retired_partitions
+SELECT table_name, range_start, range_end FROM platform_events_retired_partitions ORDER BY range_start;
+
+-- name: jobs_delete_retired_deliveries
+-- Delivery rows of a retired month (every one delivered: checked before the detach), in batches.
+DELETE FROM platform_event_delivery d
+ WHERE d.event_id IN (SELECT s.event_id FROM platform_event_delivery s
+                       WHERE s.status = 'delivered'
+                         AND s.received_at >= %(from)s AND s.received_at < %(to)s
+                       LIMIT %(batch_size)s);
+
+-- name: jobs_drop_retired_partition
+SELECT platform_events_drop_retired_partition(%(table)s) AS dropped;
+
+-- name: jobs_purge_quarantine
+SELECT purge_platform_events_quarantine() AS purged;
+
+-- ---------------------------------------------------------------- reprocessing
+
+-- name: jobs_retirement_shared_lock
+-- Held by each reprocess batch: a partition is never detached while its events go back to pending.
+SELECT pg_advisory_xact_lock_shared(hashtext('platform_events_partition_retirement'));
+
+-- name: jobs_known_event_types
+SELECT DISTINCT event_type FROM event_schemas WHERE event_type = ANY (%(types)s::text[]);
+
+-- name: jobs_requeue_failed
+WITH batch AS (
+    SELECT s.event_id FROM platform_event_delivery s
+     WHERE s.status = 'failed'
+       AND (%(types)s::text[] IS NULL OR s.event_type = ANY (%(types)s::text[]))
+     LIMIT %(batch_size)s
+       FOR UPDATE SKIP LOCKED
+)
+UPDATE platform_event_delivery d
+   SET status = 'pending', retry_count = 0, next_attempt_at = now(), last_error = NULL,
+       claimed_at = NULL
+  FROM batch
+ WHERE d.event_id = batch.event_id;
+
+-- name: jobs_requeue_range
+-- One keyset page of delivered or failed events that occurred in [from, to): back to pending, so
+-- streaming re-sends them (sinks are idempotent on event_id). Keyset, not "until nothing is
+-- left": a concurrent worker delivers requeued events again, which must not loop us.
+WITH batch AS (
+    SELECT e.occurred_at, e.event_id
+      FROM platform_events e
+      JOIN platform_event_delivery d ON d.event_id = e.event_id
+     WHERE e.occurred_at >= %(from)s AND e.occurred_at < %(to)s
+       AND (%(types)s::text[] IS NULL OR e.event_type = ANY (%(types)s::text[]))
+       AND (e.occurred_at, e.event_id) > (%(after_at)s::timestamptz, %(after_id)s::uuid)
+       AND d.status IN ('delivered', 'failed')
+     ORDER BY e.occurred_at, e.event_id
+     LIMIT %(batch_size)s
+       FOR UPDATE OF d SKIP LOCKED
+), requeued AS (
+    UPDATE platform_event_delivery d
+       SET status = 'pending', retry_count = 0, next_attempt_at = now(), last_error = NULL,
+           claimed_at = NULL
+      FROM batch
+     WHERE d.event_id = batch.event_id
+    RETURNING d.event_id
+), last AS (
+    SELECT b.occurred_at, b.event_id FROM batch b ORDER BY b.occurred_at DESC, b.event_id DESC LIMIT 1
+)
+SELECT (SELECT count(*) FROM requeued) AS requeued, last.occurred_at AS last_at, last.event_id AS last_id
+  FROM (SELECT 1) one LEFT JOIN last ON true;
+
+-- ---------------------------------------------------------------- erasure and export
+
+-- name: jobs_user_in_flight
+-- The user's events a stream worker holds right now: their clear copy may reach the warehouse after
+-- the warehouse erasure, so the job erases there again once they are acknowledged.
+SELECT d.event_id
+  FROM platform_events e
+  JOIN platform_event_delivery d ON d.event_id = e.event_id
+ WHERE e.user_id = %(user_id)s AND d.status = 'processing';
+
+-- name: jobs_still_in_flight
+SELECT count(*) AS n FROM platform_event_delivery
+ WHERE event_id = ANY (%(ids)s::uuid[]) AND status = 'processing';
+
+-- name: jobs_anonymize_user
+SELECT anonymize_user_events(%(user_id)s) AS changed;
+
+-- name: jobs_erase_quarantine
+DELETE FROM platform_events_quarantine WHERE user_id = %(user_id)s;
+
+-- name: jobs_erasure_audit_insert
+INSERT INTO user_erasure_audit (user_key, key_id, source, requested_by, requested_at,
+                                postgres_events, quarantine_events, warehouse, warehouse_events)
+VALUES (%(user_key)s, %(key_id)s, %(source)s, %(requested_by)s, %(requested_at)s,
+        %(postgres_events)s, %(quarantine_events)s, %(warehouse)s, %(warehouse_events)s)
+RETURNING erasure_id, completed_at;
+
+-- name: jobs_erasure_audit_lookup
+SELECT erasure_id, key_id, source, requested_by, requested_at, completed_at, postgres_events,
+       quarantine_events, warehouse, warehouse_events
+  FROM user_erasure_audit
+ WHERE user_key = %(user_key)s
+ ORDER BY completed_at;
+
+-- name: jobs_erasure_queue_claim
+-- The next due queued erasure, locked for this transaction (concurrent runs take different users).
+SELECT user_id, source, requested_by, requested_at, attempts
+  FROM user_erasure_queue
+ WHERE next_attempt_at <= now()
+ ORDER BY next_attempt_at
+ LIMIT 1
+   FOR UPDATE SKIP LOCKED;
+
+-- name: jobs_erasure_queue_done
+DELETE FROM user_erasure_queue WHERE user_id = %(user_id)s;
+
+-- name: jobs_erasure_queue_failed
+-- Backs off 1, 2, 4... minutes up to a day; the error names the failure kind, never the user.
+UPDATE user_erasure_queue
+   SET attempts = attempts + 1,
+       next_attempt_at = now() + least(interval '1 day', interval '1 minute' * power(2, attempts)),
+       last_error = left(%(error)s, 2000)
+ WHERE user_id = %(user_id)s;
+
+-- name: jobs_export_user_events
+SELECT event_id, event_type, event_category, schema_version, user_id, session_id, occurred_at,
+       received_at, event_data, metadata
+  FROM platform_events
+ WHERE user_id = %(user_id)s
+ ORDER BY occurred_at, event_id;
+
+-- name: jobs_export_user_quarantine
+SELECT event_id, event_type, user_id, session_id, occurred_at, received_at, event_data, metadata,
+       reason
+  FROM platform_events_quarantine
+ WHERE user_id = %(user_id)s
+ ORDER BY received_at, event_id;
+
+-- ---------------------------------------------------------------- status
+
+-- name: jobs_status_processing
+-- The seed's "processing status": events received in the last hour per status, average retries.
+SELECT status, count(*) AS events, round(avg(retry_count)::numeric, 2)::float8 AS avg_retries
+  FROM platform_event_delivery
+ WHERE received_at > now() - interval '1 hour'
+ GROUP BY status
+ ORDER BY status;
+
+-- name: jobs_status_syncs
+-- The seed's "sync performance": per warehouse over the last day.
+SELECT warehouse_type, count(*) AS syncs, round(avg(sync_duration_ms))::bigint AS avg_ms,
+       coalesce(sum(events_synced), 0)::bigint AS total_synced,
+       coalesce(sum(events_failed), 0)::bigint AS total_failed,
+       count(*) FILTER (WHERE status IN ('failed', 'partial')) AS failed_syncs,
+       max(finished_at) AS last_finished_at
+  FROM warehouse_sync_status
+ WHERE created_at > now() - interval '1 day'
+ GROUP BY warehouse_type
+ ORDER BY warehouse_type;
+
+-- name: jobs_status_failures
+-- The seed's "failed events": grouped by type and error, most frequent first.
+SELECT event_type, last_error AS error_message, count(*) AS events
+  FROM platform_event_delivery
+ WHERE status = 'failed'
+ GROUP BY event_type, last_error
+ ORDER BY events DESC, event_type
+ LIMIT %(limit)s;
+
+-- name: jobs_status_backlog
+-- Each count reads a partial or status index, not the whole ledger.
+SELECT (SELECT count(*) FROM platform_event_delivery WHERE status = 'pending') AS pending,
+       (SELECT count(*) FROM platform_event_delivery WHERE status = 'processing') AS processing,
+       (SELECT count(*) FROM platform_event_delivery WHERE status = 'failed') AS failed,
+       extract(epoch FROM now() - (SELECT min(received_at) FROM platform_event_delivery
+                                    WHERE status = 'pending'))::float8 AS oldest_pending_age_s,
+       (SELECT count(*) FROM user_erasure_queue) AS erasure_queue;
