@@ -89,6 +89,36 @@ class Settings(BaseSettings):
         ge=10,
         description="A claim older than this is considered abandoned and reclaimed.",
     )
+    stream_retry_attempts: int = Field(
+        default=4, ge=1, le=20, description="Sink write attempts per batch within one invocation."
+    )
+    stream_retry_initial_seconds: float = Field(
+        default=0.5, ge=0, le=60, description="First in-invocation retry delay (then doubling, jittered)."
+    )
+    stream_retry_max_seconds: float = Field(
+        default=8.0, ge=0, le=300, description="Cap of one in-invocation retry delay."
+    )
+    stream_release_backoff_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        le=3600,
+        description="Base delay before a released batch is claimed again (doubling per attempt).",
+    )
+    enrich_users_query: str = Field(
+        default="SELECT id::text AS user_id, role::text AS role, created_at FROM users "
+        "WHERE id::text = ANY(%(user_ids)s)",
+        description="Query of the application's users table for enrichment: takes %(user_ids)s "
+        "(text[]), answers user_id, role, created_at. Empty disables user enrichment.",
+    )
+    duckdb_lock_timeout_seconds: float = Field(
+        default=60.0, gt=0, le=3600, description="How long a writer waits for the DuckDB file."
+    )
+    redshift_s3_prefix: str = Field(
+        default="platform-events/staging/", description="S3 key prefix of Redshift COPY staging."
+    )
+    redshift_statement_timeout_seconds: float = Field(
+        default=300.0, gt=0, le=3600, description="How long a Data API statement may run."
+    )
     geoip_database: Path | None = Field(
         default=None, description="Path to a MaxMind .mmdb city database."
     )
