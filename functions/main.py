@@ -14,6 +14,7 @@ from platform_events import logs, web
 from platform_events.config import get_settings
 from platform_events.ingest import http as ingest_http
 from platform_events.jobs import aggregate, cleanup, gdpr, reprocess, retention, status
+from platform_events.pipeline import stream
 
 logs.configure(get_settings().log_level)
 
@@ -22,6 +23,12 @@ logs.configure(get_settings().log_level)
 def ingest_events(request: Any) -> Any:
     """Segment's tracking API (/v1/batch, /v1/track, /v1/identify, /v1/page); see ingest/handler."""
     return ingest_http.respond_flask(request)
+
+
+@functions_framework.http
+def stream_platform_events(request: Any) -> Any:
+    """Claim, enrich and deliver pending events to the warehouse (every minute); see pipeline/stream."""
+    return web.handle(request, stream.StreamRequest, stream.run)
 
 
 @functions_framework.http

@@ -95,6 +95,7 @@ def _registrars() -> list[Callable[[Any], None]]:
 COMMAND_MODULES: list[str] = [
     "platform_events.client.commands",
     "platform_events.jobs.cli_commands",
+    "platform_events.pipeline.cli_commands",
 ]
 
 
