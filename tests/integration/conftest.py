@@ -1,0 +1,79 @@
+"""Fixtures of the streaming and sink tests: the BigQuery emulator, a users table, moto S3.
+
+Shared fixtures (the Postgres server, per-test databases, settings) are in tests/conftest.py.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _install_spatial_extension() -> None:
+    """bqemulator loads DuckDB's spatial extension; install it from its PyPI wheel (offline)."""
+    import duckdb
+    import duckdb_extension_spatial
+
+    found = sorted(Path(duckdb_extension_spatial.__file__).parent.rglob("*.duckdb_extension"))
+    if not found:
+        pytest.skip("duckdb-extension-spatial has no extension file for this platform")
+    with duckdb.connect() as conn:
+        conn.execute(f"INSTALL '{found[0]}'")
+
+
+@pytest.fixture(scope="session")
+def bigquery_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The REST endpoint of a bqemulator (PyPI, 1.4.0) started for the test session."""
+    _install_spatial_extension()
+    rest, grpc = _free_port(), _free_port()
+    log = tmp_path_factory.mktemp("bqemulator") / "emulator.log"
+    executable = Path(sys.executable).with_name("bqemulator")
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                str(executable),
+                "start",
+                "--rest-port",
+                str(rest),
+                "--grpc-port",
+                str(grpc),
+                "--project",
+                "test-project",
+                "--log-level",
+                "warning",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    endpoint = f"http://127.0.0.1:{rest}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", rest), timeout=1):
+                pass
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(f"bqemulator did not start: {log.read_text()[-2000:]}") from None
+            time.sleep(0.1)
+    try:
+        yield endpoint
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
