@@ -128,7 +128,7 @@ class BigQuerySink(Sink):
 
             options = {
                 "client_options": {"api_endpoint": settings.bigquery_api_endpoint},
-                "credentials": AnonymousCredentials(),
+                "credentials": AnonymousCredentials(),  # type: ignore[no-untyped-call]
             }
         client = bigquery.Client(
             project=settings.bigquery_project_id, location=settings.bigquery_location, **options
