@@ -34,4 +34,9 @@ def run(settings: Settings, *, users: int = 200, days: int = 3) -> int:
             f"  {row['event_category']!s:<14} {row['event_type']!s:<22} "
             f"{row['status']!s:<10} {row['n']:>7}"
         )
+    # Streaming (pipeline/demo_report): deliver to the local DuckDB warehouse and query it.
+    from platform_events.pipeline import demo_report
+
+    demo_report.run(settings)
+    print(f"\n  demo finished in {time.monotonic() - started:.1f}s")
     return 0

@@ -65,3 +65,17 @@ UPDATE platform_event_delivery d
    SET status = 'pending', next_attempt_at = now(), claimed_at = NULL, last_error = NULL,
        retry_count = 0
  WHERE d.event_id = ANY (%(event_ids)s::uuid[]) AND d.status <> 'processing';
+
+-- name: stream_demo_syncs
+SELECT warehouse_type AS warehouse, status, events_synced AS synced, events_failed AS failed,
+       sync_duration_ms AS ms, to_char(started_at, 'HH24:MI:SS.MS') AS started
+  FROM warehouse_sync_status
+ ORDER BY started_at DESC
+ LIMIT 8;
+
+-- name: stream_demo_lag
+SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM processed_at - received_at))::numeric, 1) AS p50_s,
+       round(max(extract(epoch FROM processed_at - received_at))::numeric, 1) AS max_s,
+       (SELECT count(*) FROM platform_event_delivery WHERE status = 'pending') AS pending
+  FROM platform_event_delivery
+ WHERE status = 'delivered';
