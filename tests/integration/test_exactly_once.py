@@ -74,7 +74,9 @@ def test_a_worker_killed_between_write_and_ack_leaves_each_event_once_after_the_
         [sys.executable, "-c", _CRASHING_WORKER], env=_env(settings), cwd=ROOT, check=False
     )
     assert died.returncode == 17
-    assert statuses(conn) == {"processing": 300, "pending": 700}
+    held = statuses(conn)  # the batch written, up to two more claimed ahead, none acked
+    assert "delivered" not in held and held["processing"] in (300, 600, 900)
+    assert sum(held.values()) == 1000
     assert _warehouse_counts(settings) == (300, 300)  # written, never acknowledged
 
     expire_claims(conn)  # the visibility timeout passes

@@ -25,6 +25,16 @@ log = logging.getLogger(__name__)
 _warned_queries: set[str] = set()
 
 
+def array_literal(values: Sequence[str]) -> str:
+    """A Postgres array literal of strings, cast in SQL (``%s::uuid[]``, ``::text[]``).
+
+    psycopg adapts a list element by element with a regex each (a fifth of a batch's Python
+    time for 2,000 ids, measured); quoting every element with two replaces is exact and cheap.
+    """
+    quoted = ('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
+    return "{" + ",".join(quoted) + "}"
+
+
 def claim(
     conn: Conn, batch_size: int, visibility_timeout: timedelta, max_retries: int
 ) -> ClaimedBatch:
@@ -86,7 +96,10 @@ def session_facts(conn: Conn, batch: ClaimedBatch) -> dict[str, SessionFacts]:
         if session is not None
     ]
     with conn.cursor(row_factory=tuple_row) as cur:
-        cur.execute(sql("stream_session_facts"), {"session_ids": sessions, "event_ids": ids})
+        cur.execute(
+            sql("stream_session_facts"),
+            {"session_ids": array_literal(sessions), "event_ids": array_literal(ids)},
+        )
         return {row[0]: SessionFacts(row[1], int(row[2])) for row in cur.fetchall()}
 
 
@@ -118,11 +131,16 @@ def settle(conn: Conn, s: Settlement, *, max_retries: int, backoff: timedelta) -
     """Acknowledge, release, count and record the batch, atomically."""
     with conn.transaction():
         if s.delivered:
-            conn.execute(sql("stream_ack"), {"event_ids": s.delivered})
+            conn.execute(sql("stream_ack"), {"event_ids": array_literal(s.delivered)})
         for error, ids in s.released.items():
             conn.execute(
                 sql("stream_release"),
-                {"event_ids": ids, "error": error, "max_retries": max_retries, "backoff": backoff},
+                {
+                    "event_ids": array_literal(ids),
+                    "error": error,
+                    "max_retries": max_retries,
+                    "backoff": backoff,
+                },
             )
         if s.metric_names:
             conn.execute(

@@ -15,12 +15,15 @@ after the visibility timeout another run re-claims and re-writes it, and the sin
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
 from platform_events import db, logs
@@ -32,7 +35,8 @@ from platform_events.sinks import Sink, get_sink
 
 log = logging.getLogger(__name__)
 
-# The warehouse cannot spend more than this of a batch's time on a write (a safety net).
+# Retries of a write near the end of the budget still get this long (a batch already claimed
+# is better written a little late than released).
 _MIN_WRITE_BUDGET_S = 5.0
 
 
@@ -80,12 +84,22 @@ class StreamTotals:
         return answer
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A claimed, enriched batch ready for the sink."""
+
+    claimed: batches.ClaimedBatch
+    table: pa.Table
+    sync_id: uuid.UUID
+    started: float
+
+
 @dataclass
 class Streamer:
-    """One invocation's state: connection, sink, lookups built once, limits."""
+    """One invocation's state: sink, lookups built once, limits. ``prepare`` and ``deliver``
+    each take their own connection, so they can run in two threads (see :func:`stream`)."""
 
     settings: Settings
-    conn: db.Conn
     sink: Sink
     batch_size: int
     visibility_timeout: timedelta
@@ -93,23 +107,40 @@ class Streamer:
     geo_lookup: enrich.GeoLookup | None = None
     policy: RetryPolicy = field(default_factory=RetryPolicy)
 
-    def step(self, totals: StreamTotals) -> WriteOutcome | None:
-        """Claim, deliver and settle one batch; None when there was nothing to claim."""
+    def prepare(self, conn: db.Conn) -> Prepared | None:
+        """Claim and enrich one batch; None when there was nothing to claim."""
         claimed = store.claim(
-            self.conn, self.batch_size, self.visibility_timeout, self.settings.max_retries
+            conn, self.batch_size, self.visibility_timeout, self.settings.max_retries
         )
         if not len(claimed):
             return None
         started = time.monotonic()
         sync_id = uuid.uuid4()
-        store.sync_started(self.conn, sync_id, self.sink.kind, claimed.span())
-        table = batches.to_arrow(claimed, self._enrichment(claimed))
+        store.sync_started(conn, sync_id, self.sink.kind, claimed.span())
+        table = batches.to_arrow(claimed, self._enrichment(conn, claimed))
+        return Prepared(claimed, table, sync_id, started)
+
+    def deliver(self, conn: db.Conn, batch: Prepared, totals: StreamTotals) -> WriteOutcome:
+        """Write one prepared batch (retried, split to isolate bad rows) and settle it."""
         write_deadline = max(self.deadline, time.monotonic() + _MIN_WRITE_BUDGET_S)
 
         def call(fn: Any) -> object:
             return self.policy.call(fn, deadline=write_deadline)
 
-        outcome = write_isolating(table, lambda part: self.sink.write(part, str(sync_id)), call)
+        load_id = str(batch.sync_id)
+        outcome = write_isolating(batch.table, lambda part: self.sink.write(part, load_id), call)
+        self.settle(conn, batch, outcome, totals)
+        return outcome
+
+    def release(self, conn: db.Conn, batch: Prepared, error: str, totals: StreamTotals) -> None:
+        """Give a prepared batch back unwritten (the sink went down meanwhile)."""
+        outcome = WriteOutcome(unavailable=batch.claimed.event_ids, unavailable_error=error)
+        self.settle(conn, batch, outcome, totals)
+
+    def settle(
+        self, conn: db.Conn, batch: Prepared, outcome: WriteOutcome, totals: StreamTotals
+    ) -> None:
+        claimed = batch.claimed
         released: dict[str, list[str]] = {}
         for event_id, error in outcome.rejected.items():
             released.setdefault(error, []).append(event_id)
@@ -130,15 +161,15 @@ class Streamer:
             status = "failed"
         errors = list(released)
         store.settle(
-            self.conn,
+            conn,
             store.Settlement(
-                sync_id=sync_id,
+                sync_id=batch.sync_id,
                 delivered=outcome.delivered,
                 released=released,
                 metric_names=names,
                 metric_values=values,
                 metric_dimensions=dims,
-                duration_ms=int((time.monotonic() - started) * 1000),
+                duration_ms=int((time.monotonic() - batch.started) * 1000),
                 status=status,
                 error="; ".join(errors) if errors else None,
             ),
@@ -150,16 +181,40 @@ class Streamer:
         totals.failed += failed_count
         totals.batches += 1
         totals.errors.extend(e for e in errors if e not in totals.errors)
-        return outcome
 
-    def _enrichment(self, claimed: batches.ClaimedBatch) -> dict[str, list[Any]]:
-        users = store.user_facts(
-            self.conn, self.settings.enrich_users_query, claimed.columns["user_id"]
-        )
-        sessions = store.session_facts(self.conn, claimed)
+    def _enrichment(self, conn: db.Conn, claimed: batches.ClaimedBatch) -> dict[str, list[Any]]:
+        users = store.user_facts(conn, self.settings.enrich_users_query, claimed.columns["user_id"])
+        sessions = store.session_facts(conn, claimed)
         return enrich.enrich(
             claimed.columns, users=users, sessions=sessions, geo_lookup=self.geo_lookup
         )
+
+
+_DONE = object()
+
+
+def _produce(
+    streamer: Streamer,
+    settings: Settings,
+    out: queue.Queue[object],
+    stop: threading.Event,
+    max_batches: int | None,
+) -> None:
+    """The claiming thread: prepared batches into ``out`` (one ahead), then _DONE or an error."""
+    produced = 0
+    try:
+        with db.connect(settings, autocommit=True) as conn:
+            while not stop.is_set() and time.monotonic() < streamer.deadline:
+                if max_batches is not None and produced >= max_batches:
+                    break
+                prepared = streamer.prepare(conn)
+                if prepared is None:
+                    break
+                produced += 1
+                out.put(prepared)
+        out.put(_DONE)
+    except BaseException as exc:  # handed to the delivering thread, which raises it
+        out.put(exc)
 
 
 def _geo_lookup(settings: Settings) -> enrich.GeoLookup | None:
@@ -197,37 +252,39 @@ def stream(
     target = sink or get_sink(settings)
     try:
         target.ensure_table()
+        streamer = Streamer(
+            settings=settings,
+            sink=target,
+            batch_size=batch_size or settings.stream_batch_size,
+            visibility_timeout=timedelta(
+                seconds=visibility_timeout_seconds or settings.visibility_timeout_seconds
+            ),
+            deadline=started + budget,
+            geo_lookup=_geo_lookup(settings),
+            policy=RetryPolicy(
+                attempts=settings.stream_retry_attempts,
+                initial_s=settings.stream_retry_initial_seconds,
+                max_s=settings.stream_retry_max_seconds,
+            ),
+        )
+        # Two stages overlap: while the sink writes batch n and it is acknowledged, another
+        # thread claims and enriches batch n+1 (psycopg and DuckDB release the GIL while they
+        # wait). At most one batch waits in between, so a stop leaves little claimed.
+        prepared: queue.Queue[object] = queue.Queue(maxsize=1)
+        stop = threading.Event()
+        producer = threading.Thread(
+            target=_produce,
+            args=(streamer, settings, prepared, stop, max_batches),
+            name="stream-claim",
+            daemon=True,
+        )
         with db.connect(settings, autocommit=True) as conn:
-            streamer = Streamer(
-                settings=settings,
-                conn=conn,
-                sink=target,
-                batch_size=batch_size or settings.stream_batch_size,
-                visibility_timeout=timedelta(
-                    seconds=visibility_timeout_seconds or settings.visibility_timeout_seconds
-                ),
-                deadline=started + budget,
-                geo_lookup=_geo_lookup(settings),
-                policy=RetryPolicy(
-                    attempts=settings.stream_retry_attempts,
-                    initial_s=settings.stream_retry_initial_seconds,
-                    max_s=settings.stream_retry_max_seconds,
-                ),
-            )
-            while time.monotonic() < streamer.deadline:
-                if max_batches is not None and totals.batches >= max_batches:
-                    break
-                outcome = streamer.step(totals)
-                if outcome is None:
-                    break
-                if progress is not None:
-                    progress.update(len(outcome.delivered))
-                if outcome.sink_down:
-                    log.error(
-                        "warehouse unavailable: batch released, stream stopped",
-                        extra={"fields": {"sink": target.kind, "error": outcome.unavailable_error}},
-                    )
-                    break
+            producer.start()
+            try:
+                _consume(streamer, conn, prepared, stop, totals, target, progress)
+            finally:
+                stop.set()
+                _release_leftovers(streamer, conn, prepared, producer, totals)
     finally:
         if owns_sink:
             target.close()
@@ -244,6 +301,54 @@ def stream(
         batches=totals.batches,
     )
     return answer
+
+
+def _consume(
+    streamer: Streamer,
+    conn: db.Conn,
+    prepared: queue.Queue[object],
+    stop: threading.Event,
+    totals: StreamTotals,
+    sink: Sink,
+    progress: Any,
+) -> None:
+    """The delivering side: write and settle each prepared batch until the producer is done."""
+    while True:
+        item = prepared.get()
+        if item is _DONE:
+            return
+        if isinstance(item, BaseException):
+            raise item
+        assert isinstance(item, Prepared)
+        outcome = streamer.deliver(conn, item, totals)
+        if progress is not None:
+            progress.update(len(outcome.delivered))
+        if outcome.sink_down:
+            stop.set()
+            log.error(
+                "warehouse unavailable: batch released, stream stopped",
+                extra={"fields": {"sink": sink.kind, "error": outcome.unavailable_error}},
+            )
+            return
+
+
+def _release_leftovers(
+    streamer: Streamer,
+    conn: db.Conn,
+    prepared: queue.Queue[object],
+    producer: threading.Thread,
+    totals: StreamTotals,
+) -> None:
+    """After a stop: give back any batch claimed but not written, and let the producer end."""
+    while producer.is_alive() or not prepared.empty():
+        try:
+            item = prepared.get(timeout=0.1)
+        except queue.Empty:
+            continue
+        if isinstance(item, Prepared):
+            error = totals.errors[-1] if totals.errors else "stream stopped before writing"
+            streamer.release(conn, item, error, totals)
+    producer.join()
 
 
 def run(params: StreamRequest, settings: Settings) -> dict[str, Any]:
