@@ -98,10 +98,16 @@ class DuckDBSink(Sink):
             if self._lock.others_waiting():
                 self.close()
 
+    def __del__(self) -> None:
+        # A sink dropped without close() (``get_sink(s).erase_user(u)``) must not keep the file
+        # locked for the life of a long-running process (``serve``).
+        self.close()
+
     def close(self) -> None:
-        if self._conn is not None:
+        conn = getattr(self, "_conn", None)  # None too when __init__ did not finish
+        if conn is not None:
             try:
-                self._conn.close()
+                conn.close()
             finally:
                 self._conn = None
                 self._lock.release()
