@@ -1,0 +1,134 @@
+# Cloud SQL for PostgreSQL, private IP only, with backups and point-in-time recovery, and one
+# login user per role of migrations/0006 (plus the owner that runs the migrations). Each user's
+# full connection URL lives in Secret Manager only: never in an output.
+
+locals {
+  # Login users and the group role of migrations/0006 each is granted after migrating (null: the
+  # owner, which owns the schema and runs the migrations).
+  users = {
+    owner    = null
+    app      = "platform_events_app"
+    ingest   = "platform_events_ingest"
+    pipeline = "platform_events_pipeline"
+    analyst  = "platform_events_analyst"
+  }
+
+  # Flags the pipeline relies on, plus the logging flags of the CIS benchmark.
+  flags = {
+    "max_connections"            = tostring(var.max_connections)
+    "max_locks_per_transaction"  = "256" # partitioned tables: one lock per monthly partition touched
+    "cloudsql.enable_pgaudit"    = "on"
+    "pgaudit.log"                = "ddl,role"
+    "log_checkpoints"            = "on"
+    "log_connections"            = "on"
+    "log_disconnections"         = "on"
+    "log_lock_waits"             = "on"
+    "log_min_messages"           = "warning"
+    "log_min_error_statement"    = "error"
+    "log_min_duration_statement" = "-1"
+    "log_temp_files"             = "0"
+    "log_hostname"               = "on"
+    "log_statement"              = "ddl"
+  }
+}
+
+resource "google_sql_database_instance" "this" {
+  project             = var.project_id
+  name                = "${var.name}-pg"
+  region              = var.region
+  database_version    = var.database_version
+  deletion_protection = var.deletion_protection
+
+  settings {
+    tier                        = var.tier
+    edition                     = "ENTERPRISE"
+    availability_type           = var.availability_type
+    disk_type                   = "PD_SSD"
+    disk_size                   = var.disk_size_gb
+    disk_autoresize             = true
+    deletion_protection_enabled = var.deletion_protection
+    user_labels                 = var.labels
+
+    ip_configuration {
+      ipv4_enabled                                  = false
+      private_network                               = var.network_id
+      ssl_mode                                      = "ENCRYPTED_ONLY"
+      enable_private_path_for_google_cloud_services = true
+    }
+
+    backup_configuration {
+      enabled                        = true
+      start_time                     = "03:00"
+      point_in_time_recovery_enabled = true
+      transaction_log_retention_days = var.pitr_log_days
+      backup_retention_settings {
+        retained_backups = var.backup_retained_count
+        retention_unit   = "COUNT"
+      }
+    }
+
+    maintenance_window {
+      day          = 7
+      hour         = 4
+      update_track = "stable"
+    }
+
+    insights_config {
+      query_insights_enabled  = true
+      record_application_tags = false
+      record_client_address   = false
+    }
+
+    dynamic "database_flags" {
+      for_each = local.flags
+      content {
+        name  = database_flags.key
+        value = database_flags.value
+      }
+    }
+  }
+}
+
+resource "google_sql_database" "this" {
+  project  = var.project_id
+  instance = google_sql_database_instance.this.name
+  name     = var.database_name
+}
+
+# Letters and digits only, so the password needs no escaping in a libpq URL.
+resource "random_password" "user" {
+  for_each = local.users
+  length   = 40
+  special  = false
+}
+
+resource "google_sql_user" "user" {
+  for_each = local.users
+  project  = var.project_id
+  instance = google_sql_database_instance.this.name
+  name     = "${replace(var.name, "-", "_")}_${each.key}"
+  password = random_password.user[each.key].result
+}
+
+resource "google_secret_manager_secret" "database_url" {
+  for_each  = local.users
+  project   = var.project_id
+  secret_id = "${var.name}-database-url-${each.key}"
+  labels    = merge(var.labels, { "db-user" = each.key })
+
+  replication {
+    auto {}
+  }
+}
+
+resource "google_secret_manager_secret_version" "database_url" {
+  for_each = local.users
+  secret   = google_secret_manager_secret.database_url[each.key].id
+  secret_data = format(
+    "postgresql://%s:%s@%s:5432/%s?sslmode=require",
+    google_sql_user.user[each.key].name,
+    random_password.user[each.key].result,
+    google_sql_database_instance.this.private_ip_address,
+    google_sql_database.this.name,
+  )
+}
