@@ -208,7 +208,7 @@ resource "google_cloudfunctions2_function" "this" {
   location    = var.region
   name        = replace(each.key, "_", "-")
   description = each.value.description
-  labels      = merge(var.labels, { "role" = each.value.role })
+  labels      = merge(var.labels, { "role" = each.value.role, "migrations" = substr(var.migrations_hash, 0, 16) })
 
   build_config {
     runtime         = var.runtime

@@ -1,63 +1,71 @@
 variable "project_id" {
   type        = string
-  description = "GCP project of the functions."
+  description = "GCP project of the functions, their bucket, service accounts and secrets."
 }
 
 variable "region" {
   type        = string
-  description = "Region of the functions and of the source bucket."
+  description = "Region of the functions, the source bucket and the migrations worker pool."
 }
 
 variable "name" {
   type        = string
-  description = "Prefix of the bucket, service account and secret names."
+  description = "Prefix of every resource name (functions are <name>-<key>, service accounts too)."
   validation {
     condition     = can(regex("^[a-z][-a-z0-9]{0,18}[a-z0-9]$", var.name))
-    error_message = "name must be lower-case letters, digits and dashes (at most 20 chars)."
+    error_message = "name must be lower-case letters, digits and dashes (at most 20 chars, so <name>-<key> fits a 30-char service account id)."
   }
-}
-
-variable "functions_dir" {
-  type        = string
-  description = "Path of functions/ (main.py, requirements.txt, the platform_events package)."
-}
-
-variable "migrations_dir" {
-  type        = string
-  description = "Path of migrations/; staged into the archive as functions/migrations, where platform_events.migrate looks when deployed."
-}
-
-variable "build_dir" {
-  type        = string
-  description = "Local directory the source archive is written to (git-ignored)."
 }
 
 variable "functions" {
   type = map(object({
-    role          = string
-    memory        = string
-    timeout       = number
-    max_instances = number
-    description   = string
+    entry_point      = string
+    memory           = string
+    timeout_seconds  = number
+    max_instances    = number
+    min_instances    = optional(number, 0)
+    concurrency      = optional(number, 1)
+    cpu              = optional(string, "1")
+    database_user    = string
+    warehouse_access = optional(bool, false)
+    secrets          = optional(list(string), [])
   }))
-  description = "One entry per HTTP entry point of functions/main.py (key = entry point): the role whose service account and database user it runs as, memory, timeout in seconds and maximum instances."
+  description = "One entry per HTTP entry point of functions/main.py: key (short name, at most 9 chars) => entry point, memory, timeout, instances, which database user it connects as, whether it writes to the warehouse, and which of the module's own secrets (write_keys, erasure_key) it reads."
   validation {
-    condition     = alltrue([for f in values(var.functions) : contains(["ingest", "pipeline", "erasure"], f.role)])
-    error_message = "every function's role must be ingest, pipeline or erasure."
+    condition     = alltrue([for key, fn in var.functions : can(regex("^[a-z][a-z0-9]{1,8}$", key))])
+    error_message = "function keys must be 2-9 lower-case letters and digits (they end names and service account ids)."
   }
   validation {
-    condition     = alltrue([for f in values(var.functions) : f.timeout >= 1 && f.timeout <= 3600 && f.max_instances >= 1])
-    error_message = "timeout must be 1-3600 seconds and max_instances at least 1."
+    condition     = alltrue([for fn in var.functions : fn.timeout_seconds >= 1 && fn.timeout_seconds <= 3600])
+    error_message = "timeout_seconds must be between 1 and 3600 (HTTP functions of gen2)."
   }
+  validation {
+    condition     = alltrue([for fn in var.functions : fn.max_instances >= 1 && fn.min_instances >= 0 && fn.min_instances <= fn.max_instances])
+    error_message = "max_instances must be at least 1 and min_instances between 0 and max_instances."
+  }
+  validation {
+    condition     = alltrue(flatten([for fn in var.functions : [for s in fn.secrets : contains(["write_keys", "erasure_key"], s)]]))
+    error_message = "secrets may only name write_keys and erasure_key."
+  }
+}
+
+variable "source_dir" {
+  type        = string
+  description = "The functions/ folder (main.py, requirements.txt, platform_events/), archived as the functions' source."
+}
+
+variable "migrations_dir" {
+  type        = string
+  description = "The migrations/ folder, archived as migrations/ inside the source so `platform-events migrate` finds it when deployed."
 }
 
 variable "runtime" {
   type        = string
-  description = "Cloud Functions Python runtime."
+  description = "Cloud Functions runtime."
   default     = "python312"
   validation {
-    condition     = can(regex("^python3[0-9]+$", var.runtime))
-    error_message = "runtime must be a Python runtime such as python312."
+    condition     = can(regex("^python3(1[1-9])$", var.runtime))
+    error_message = "runtime must be python311 or later (the package requires Python 3.11+)."
   }
 }
 
@@ -66,66 +74,84 @@ variable "vpc_connector_id" {
   description = "Serverless VPC Access connector the functions reach Cloud SQL's private IP through."
 }
 
-variable "database_url_secrets" {
+variable "network_id" {
+  type        = string
+  description = "VPC the migrations worker pool peers with (private services access must already exist)."
+}
+
+variable "database_url_secret_ids" {
   type        = map(string)
-  description = "Secret id of the DATABASE_URL for each role (ingest, pipeline, erasure)."
+  description = "Secret Manager secret id of the DATABASE_URL of each database user (owner, app, ingest, pipeline, analyst)."
   validation {
-    condition     = alltrue([for role in ["ingest", "pipeline", "erasure"] : contains(keys(var.database_url_secrets), role)])
-    error_message = "database_url_secrets needs the ingest, pipeline and erasure roles."
+    condition     = alltrue([for user in ["owner", "ingest", "pipeline"] : contains(keys(var.database_url_secret_ids), user)])
+    error_message = "database_url_secret_ids must hold at least the owner, ingest and pipeline users."
   }
 }
 
-variable "dataset_id" {
-  type        = string
-  description = "BigQuery dataset the pipeline writes; its service accounts get dataEditor on it only."
+variable "database_user_roles" {
+  type        = map(string)
+  description = "Login user key => group role of migrations/0006 the migration step grants it (e.g. pipeline => platform_events_pipeline)."
 }
 
 variable "environment" {
   type        = map(string)
-  description = "Plain environment variables every function reads (WAREHOUSE, BIGQUERY_*, REDSHIFT_*, STREAM_*, SCHEDULER_*...); null values are left out."
+  description = "Plain (non-secret) environment variables of every function: WAREHOUSE, BIGQUERY_*, REDSHIFT_*, STREAM_*, MAX_RETRIES, SCHEDULER_*."
+  validation {
+    condition     = length(setintersection(keys(var.environment), ["DATABASE_URL", "INGEST_WRITE_KEYS", "ERASURE_AUDIT_KEY", "AWS_SECRET_ACCESS_KEY"])) == 0
+    error_message = "secrets must not be plain environment variables: they come from Secret Manager."
+  }
+}
+
+variable "warehouse_secret_ids" {
+  type        = map(string)
+  description = "Environment variable => Secret Manager secret id, mounted on the functions with warehouse_access only (the Redshift sink's AWS credentials)."
   default     = {}
 }
 
-variable "aws_credentials" {
+variable "bigquery_dataset" {
   type = object({
-    access_key_id     = string
-    secret_access_key = string
+    project_id = string
+    dataset_id = string
   })
-  description = "Access key of the AWS user the Redshift sink uses (warehouse = redshift); stored in Secret Manager and mounted as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY."
+  description = "The warehouse dataset: functions with warehouse_access get BigQuery dataEditor on it only (and jobUser on the project). null when the warehouse is not BigQuery."
   default     = null
+}
+
+variable "ingest_write_keys" {
+  type        = list(string)
+  description = "Segment write keys ingest_events accepts (INGEST_WRITE_KEYS). Empty: one random key is generated; read it from Secret Manager."
+  default     = []
   sensitive   = true
 }
 
-variable "use_aws_credentials" {
+variable "invoker_members" {
+  type        = map(list(string))
+  description = "Function key => IAM principals (user:, group:, serviceAccount:) granted roles/run.invoker, e.g. operators on reprocess or an API gateway's service account on ingest. Public principals are refused."
+  default     = {}
+  validation {
+    condition = alltrue(flatten([for members in values(var.invoker_members) : [
+      for m in members : can(regex("^(user|group|serviceAccount|domain|principal|principalSet):", m))
+    ]]))
+    error_message = "invoker members must be user:, group:, serviceAccount:, domain:, principal: or principalSet: principals; allUsers and allAuthenticatedUsers are never allowed."
+  }
+}
+
+variable "run_migrations" {
   type        = bool
-  description = "Whether aws_credentials are provided (known at plan time, unlike the sensitive value)."
-  default     = false
+  description = "Apply migrations/ (and the login roles of migrations/0006) from a Cloud Build private pool on every apply whose source changed. Needs gcloud where terraform runs."
+  default     = true
 }
 
-variable "ingest_invoker_members" {
-  type        = list(string)
-  description = "IAM principals allowed to call ingest_events (e.g. the API gateway's service account). Never allUsers."
-  default     = []
-  validation {
-    condition     = alltrue([for m in var.ingest_invoker_members : !contains(["allUsers", "allAuthenticatedUsers"], m)])
-    error_message = "ingest_events is not public: list named principals, not allUsers or allAuthenticatedUsers."
-  }
+variable "kms_key_name" {
+  type        = string
+  description = "Cloud KMS key for customer-managed encryption of the source bucket, the image repository and the function containers; null keeps Google-managed keys."
+  default     = null
 }
 
-variable "operator_invoker_members" {
-  type        = list(string)
-  description = "IAM principals allowed to call the on-demand functions (reprocess_events, pipeline_status, erase_user)."
-  default     = []
-  validation {
-    condition     = alltrue([for m in var.operator_invoker_members : !contains(["allUsers", "allAuthenticatedUsers"], m)])
-    error_message = "operators are named principals, not allUsers or allAuthenticatedUsers."
-  }
-}
-
-variable "operator_functions" {
-  type        = list(string)
-  description = "Functions the operators may call on demand."
-  default     = ["reprocess_events", "pipeline_status", "erase_user"]
+variable "deletion_protection" {
+  type        = bool
+  description = "Keep the source bucket's objects on destroy (false lets terraform destroy empty it)."
+  default     = true
 }
 
 variable "labels" {
