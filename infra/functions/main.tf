@@ -1,61 +1,82 @@
-# The Cloud Functions (gen2): one archive of functions/ (with migrations/ staged inside it), one
-# function per entry point of functions/main.py, one service account per role with least privilege.
-# No function is public: invokers are named principals (scheduler, gateway, operators).
+# The Cloud Functions (gen2): one archive of functions/ (plus migrations/), one function per entry
+# point of functions/main.py (for_each over var.functions), one service account per function with
+# only what that function touches, and the migration step that runs `platform-events migrate`.
+# No function is public: callers need roles/run.invoker (the scheduler's invoker account, and the
+# principals of var.invoker_members).
 
 locals {
-  roles = toset(["ingest", "pipeline", "erasure"])
+  # Everything under functions/ except caches, build metadata and hidden files.
+  source_files = toset([
+    for f in fileset(var.source_dir, "**") : f
+    if !can(regex("(^|/)(__pycache__|[^/]*\\.egg-info|\\.[^/]+)(/|$)|\\.pyc$", f))
+  ])
+  migration_files = fileset(var.migrations_dir, "**/*.sql")
 
-  # What the archive holds: functions/ without caches and build metadata, plus migrations/ under
-  # functions/migrations (platform_events.migrate looks there when deployed).
-  excluded = "(^|/)(__pycache__|[^/]*\\.egg-info|\\.pytest_cache|\\.mypy_cache)(/|$)|\\.py[co]$"
-  source_files = merge(
-    { for f in fileset(var.functions_dir, "**") : f => "${var.functions_dir}/${f}" if !can(regex(local.excluded, f)) },
-    { for f in fileset(var.migrations_dir, "**") : "migrations/${f}" => "${var.migrations_dir}/${f}" if !can(regex(local.excluded, f)) },
-  )
+  bigquery = var.bigquery_dataset != null
 
-  # Secrets each role mounts: its own DATABASE_URL, plus the write keys (ingest), the audit key
-  # (erasure) and the AWS key of the Redshift sink (pipeline, erasure).
-  aws_secrets = var.use_aws_credentials ? {
-    AWS_ACCESS_KEY_ID     = "aws-access-key-id"
-    AWS_SECRET_ACCESS_KEY = "aws-secret-access-key"
-  } : {}
-  role_secrets = {
-    ingest = {
-      DATABASE_URL      = var.database_url_secrets["ingest"]
-      INGEST_WRITE_KEYS = google_secret_manager_secret.generated["ingest-write-keys"].secret_id
-    }
-    pipeline = merge(
-      { DATABASE_URL = var.database_url_secrets["pipeline"] },
-      { for env, key in local.aws_secrets : env => google_secret_manager_secret.aws[key].secret_id },
-    )
-    erasure = merge(
-      {
-        DATABASE_URL      = var.database_url_secrets["erasure"]
-        ERASURE_AUDIT_KEY = google_secret_manager_secret.generated["erasure-audit-key"].secret_id
-      },
-      { for env, key in local.aws_secrets : env => google_secret_manager_secret.aws[key].secret_id },
+  # Secret environment variables of each function: its database user's URL, its own secrets, and
+  # the warehouse credentials when it writes to the warehouse.
+  own_secrets = {
+    write_keys  = { env = "INGEST_WRITE_KEYS", secret_id = google_secret_manager_secret.write_keys.secret_id }
+    erasure_key = { env = "ERASURE_AUDIT_KEY", secret_id = google_secret_manager_secret.erasure_key.secret_id }
+  }
+  function_secrets = {
+    for key, fn in var.functions : key => merge(
+      { DATABASE_URL = var.database_url_secret_ids[fn.database_user] },
+      { for s in fn.secrets : local.own_secrets[s].env => local.own_secrets[s].secret_id },
+      fn.warehouse_access ? var.warehouse_secret_ids : {},
     )
   }
-  role_secret_pairs = merge([
-    for role, secrets in local.role_secrets : { for env, secret in secrets : "${role}/${env}" => { role = role, secret = secret } }
+  secret_bindings = merge([
+    for key, secrets in local.function_secrets : {
+      for env, secret_id in secrets : "${key}/${env}" => { function = key, secret_id = secret_id }
+    }
   ]...)
+  invoker_bindings = merge([
+    for key, members in var.invoker_members : {
+      for m in members : "${key}/${m}" => { function = key, member = m }
+    }
+  ]...)
+  warehouse_functions = toset([for key, fn in var.functions : key if fn.warehouse_access && local.bigquery])
 
-  environment = { for key, value in var.environment : key => value if value != null }
+  environment = merge(var.environment, {
+    # Cloud Functions only allow writes under /tmp.
+    PLATFORM_EVENTS_HOME = "/tmp/platform-events"
+  })
+}
 
-  operator_grants = {
-    for pair in setproduct(var.operator_functions, var.operator_invoker_members) : "${pair[0]}/${pair[1]}" => { function = pair[0], member = pair[1] }
-    if contains(keys(var.functions), pair[0])
+# --- Source ------------------------------------------------------------------------------------
+
+data "archive_file" "source" {
+  type        = "zip"
+  output_path = "${path.root}/.terraform/tmp/${var.name}-functions-source.zip"
+
+  dynamic "source" {
+    for_each = local.source_files
+    content {
+      filename = source.value
+      content  = file("${var.source_dir}/${source.value}")
+    }
+  }
+
+  # migrations_dir() looks beside platform_events/ when deployed.
+  dynamic "source" {
+    for_each = local.migration_files
+    content {
+      filename = "migrations/${source.value}"
+      content  = file("${var.migrations_dir}/${source.value}")
+    }
   }
 }
 
 resource "google_storage_bucket" "source" {
-  #checkov:skip=CKV_GCP_62:Access logs of a bucket that only holds build archives add no audit value; Cloud Audit Logs record access.
+  #checkov:skip=CKV_GCP_62:Access logs of a bucket only Cloud Build and Terraform read add nothing; Cloud Audit Logs record data access.
   project                     = var.project_id
-  name                        = "${var.project_id}-${var.name}-functions-source"
+  name                        = "${var.project_id}-${var.name}-functions"
   location                    = var.region
   uniform_bucket_level_access = true
   public_access_prevention    = "enforced"
-  force_destroy               = true
+  force_destroy               = !var.deletion_protection
   labels                      = var.labels
 
   versioning {
@@ -64,100 +85,128 @@ resource "google_storage_bucket" "source" {
 
   lifecycle_rule {
     condition {
-      age        = 30
-      with_state = "ARCHIVED"
+      days_since_noncurrent_time = 30
     }
     action {
       type = "Delete"
     }
   }
-}
 
-data "archive_file" "source" {
-  type        = "zip"
-  output_path = "${var.build_dir}/functions-source.zip"
+  lifecycle_rule {
+    condition {
+      age = 90
+    }
+    action {
+      type = "Delete"
+    }
+  }
 
-  dynamic "source" {
-    for_each = local.source_files
+  dynamic "encryption" {
+    for_each = var.kms_key_name == null ? [] : [var.kms_key_name]
     content {
-      filename = source.key
-      content  = file(source.value)
+      default_kms_key_name = encryption.value
     }
   }
 }
 
+# A new object name per content, so a change of the source redeploys every function.
 resource "google_storage_bucket_object" "source" {
-  name   = "functions/${data.archive_file.source.output_sha256}.zip"
+  name   = "source/${data.archive_file.source.output_md5}.zip"
   bucket = google_storage_bucket.source.name
   source = data.archive_file.source.output_path
 }
 
-# Runtime identities: one per role.
-resource "google_service_account" "role" {
-  for_each     = local.roles
+resource "google_artifact_registry_repository" "functions" {
+  project       = var.project_id
+  location      = var.region
+  repository_id = "${var.name}-functions"
+  description   = "Container images Cloud Functions builds from the platform-events source."
+  format        = "DOCKER"
+  kms_key_name  = var.kms_key_name
+  labels        = var.labels
+
+  cleanup_policies {
+    id     = "keep-recent"
+    action = "KEEP"
+    most_recent_versions {
+      keep_count = 10
+    }
+  }
+}
+
+# --- Builder ----------------------------------------------------------------------------------
+
+resource "google_service_account" "builder" {
   project      = var.project_id
-  account_id   = "${var.name}-${each.key}"
-  display_name = "platform-events ${each.key} functions"
-  description  = "Runtime identity of the ${each.key} Cloud Functions of platform-events."
+  account_id   = "${var.name}-builder"
+  display_name = "platform-events functions builder"
+  description  = "Builds the functions' images: reads the source bucket, writes the image repository and build logs."
 }
 
-# The build identity (Cloud Build of each function): reads the archive, pushes the image, logs.
-resource "google_service_account" "build" {
-  project      = var.project_id
-  account_id   = "${var.name}-fn-build"
-  display_name = "platform-events functions build"
-  description  = "Builds the platform-events Cloud Functions from the source archive."
+resource "google_project_iam_member" "builder_logs" {
+  project = var.project_id
+  role    = "roles/logging.logWriter"
+  member  = google_service_account.builder.member
 }
 
-resource "google_project_iam_member" "build" {
-  for_each = toset(["roles/logging.logWriter", "roles/artifactregistry.writer"])
-  project  = var.project_id
-  role     = each.key
-  member   = "serviceAccount:${google_service_account.build.email}"
+resource "google_artifact_registry_repository_iam_member" "builder" {
+  project    = var.project_id
+  location   = var.region
+  repository = google_artifact_registry_repository.functions.name
+  role       = "roles/artifactregistry.writer"
+  member     = google_service_account.builder.member
 }
 
-resource "google_storage_bucket_iam_member" "build_reads_source" {
+resource "google_storage_bucket_iam_member" "builder_source" {
   bucket = google_storage_bucket.source.name
   role   = "roles/storage.objectViewer"
-  member = "serviceAccount:${google_service_account.build.email}"
+  member = google_service_account.builder.member
 }
 
-# Warehouse: dataEditor on the dataset only; jobUser to run load and MERGE jobs. The ingest role
-# never touches BigQuery.
-resource "google_bigquery_dataset_iam_member" "data_editor" {
-  for_each   = toset(["pipeline", "erasure"])
-  project    = var.project_id
-  dataset_id = var.dataset_id
-  role       = "roles/bigquery.dataEditor"
-  member     = "serviceAccount:${google_service_account.role[each.key].email}"
+# --- Runtime identities ------------------------------------------------------------------------
+
+resource "google_service_account" "function" {
+  for_each     = var.functions
+  project      = var.project_id
+  account_id   = "${var.name}-${each.key}"
+  display_name = "platform-events ${each.value.entry_point}"
+  description  = "Runtime identity of the ${each.value.entry_point} function only."
 }
 
-resource "google_project_iam_member" "bigquery_job_user" {
-  for_each = toset(["pipeline", "erasure"])
-  project  = var.project_id
-  role     = "roles/bigquery.jobUser"
-  member   = "serviceAccount:${google_service_account.role[each.key].email}"
-}
-
+# Connect to Cloud SQL (the URL's password authenticates; the role allows the connector paths).
 resource "google_project_iam_member" "cloudsql_client" {
-  for_each = local.roles
+  for_each = var.functions
   project  = var.project_id
   role     = "roles/cloudsql.client"
-  member   = "serviceAccount:${google_service_account.role[each.key].email}"
+  member   = google_service_account.function[each.key].member
 }
 
-# Secrets generated here: the ingest write keys (first key; add more comma-separated as new
-# versions) and the HMAC key of the GDPR erasure audit.
-resource "random_password" "generated" {
-  for_each = toset(["ingest-write-keys", "erasure-audit-key"])
-  length   = 48
-  special  = false
+# Warehouse writers: dataEditor on the dataset only, jobUser (load and MERGE jobs) on the project.
+resource "google_bigquery_dataset_iam_member" "warehouse" {
+  for_each   = local.warehouse_functions
+  project    = var.bigquery_dataset.project_id
+  dataset_id = var.bigquery_dataset.dataset_id
+  role       = "roles/bigquery.dataEditor"
+  member     = google_service_account.function[each.key].member
 }
 
-resource "google_secret_manager_secret" "generated" {
-  for_each  = random_password.generated
+resource "google_project_iam_member" "bigquery_jobs" {
+  for_each = local.warehouse_functions
+  project  = var.bigquery_dataset.project_id
+  role     = "roles/bigquery.jobUser"
+  member   = google_service_account.function[each.key].member
+}
+
+# --- Secrets of the functions ------------------------------------------------------------------
+
+resource "random_password" "write_key" {
+  length  = 32
+  special = false
+}
+
+resource "google_secret_manager_secret" "write_keys" {
   project   = var.project_id
-  secret_id = "${var.name}-${each.key}"
+  secret_id = "${var.name}-ingest-write-keys"
   labels    = var.labels
 
   replication {
@@ -165,21 +214,20 @@ resource "google_secret_manager_secret" "generated" {
   }
 }
 
-resource "google_secret_manager_secret_version" "generated" {
-  for_each    = random_password.generated
-  secret      = google_secret_manager_secret.generated[each.key].id
-  secret_data = each.value.result
-
-  lifecycle {
-    # Rotated by adding versions outside Terraform (e.g. more write keys): keep them.
-    ignore_changes = [secret_data]
-  }
+resource "google_secret_manager_secret_version" "write_keys" {
+  secret      = google_secret_manager_secret.write_keys.id
+  secret_data = length(var.ingest_write_keys) > 0 ? join(",", var.ingest_write_keys) : random_password.write_key.result
 }
 
-resource "google_secret_manager_secret" "aws" {
-  for_each  = toset(values(local.aws_secrets))
+# HMAC key of the erasure audit: stable across instances, so audit rows of one user always match.
+resource "random_password" "erasure_key" {
+  length  = 64
+  special = false
+}
+
+resource "google_secret_manager_secret" "erasure_key" {
   project   = var.project_id
-  secret_id = "${var.name}-${each.key}"
+  secret_id = "${var.name}-erasure-audit-key"
   labels    = var.labels
 
   replication {
@@ -187,33 +235,38 @@ resource "google_secret_manager_secret" "aws" {
   }
 }
 
-resource "google_secret_manager_secret_version" "aws" {
-  for_each    = toset(values(local.aws_secrets))
-  secret      = google_secret_manager_secret.aws[each.key].id
-  secret_data = each.key == "aws-access-key-id" ? var.aws_credentials.access_key_id : var.aws_credentials.secret_access_key
+resource "google_secret_manager_secret_version" "erasure_key" {
+  secret      = google_secret_manager_secret.erasure_key.id
+  secret_data = random_password.erasure_key.result
 }
 
-# Each role reads its own secrets only.
-resource "google_secret_manager_secret_iam_member" "accessor" {
-  for_each  = local.role_secret_pairs
+# Each function reads its own secrets only.
+resource "google_secret_manager_secret_iam_member" "function" {
+  for_each  = local.secret_bindings
   project   = var.project_id
-  secret_id = each.value.secret
+  secret_id = each.value.secret_id
   role      = "roles/secretmanager.secretAccessor"
-  member    = "serviceAccount:${google_service_account.role[each.value.role].email}"
+  member    = google_service_account.function[each.value.function].member
 }
+
+# --- Functions ---------------------------------------------------------------------------------
 
 resource "google_cloudfunctions2_function" "this" {
-  for_each    = var.functions
-  project     = var.project_id
-  location    = var.region
-  name        = replace(each.key, "_", "-")
-  description = each.value.description
-  labels      = merge(var.labels, { "role" = each.value.role, "migrations" = substr(var.migrations_hash, 0, 16) })
+  #checkov:skip=CKV_GCP_124:Callers are outside the VPC (Cloud Scheduler, the API gateway of ingest_events, operators' gcloud); every call is authenticated by IAM (run.invoker granted to named principals only, never allUsers).
+  for_each     = var.functions
+  project      = var.project_id
+  location     = var.region
+  name         = "${var.name}-${replace(each.key, "_", "-")}"
+  description  = "platform-events ${each.value.entry_point} (functions/main.py)."
+  kms_key_name = var.kms_key_name
+  labels       = merge(var.labels, { "entry-point" = replace(each.value.entry_point, "_", "-") })
 
   build_config {
-    runtime         = var.runtime
-    entry_point     = each.key
-    service_account = google_service_account.build.id
+    runtime           = var.runtime
+    entry_point       = each.value.entry_point
+    service_account   = google_service_account.builder.id
+    docker_repository = google_artifact_registry_repository.functions.id
+
     source {
       storage_source {
         bucket = google_storage_bucket.source.name
@@ -223,19 +276,21 @@ resource "google_cloudfunctions2_function" "this" {
   }
 
   service_config {
-    available_memory               = each.value.memory
-    timeout_seconds                = each.value.timeout
-    max_instance_count             = each.value.max_instances
-    min_instance_count             = 0
-    service_account_email          = google_service_account.role[each.value.role].email
-    ingress_settings               = "ALLOW_ALL" # authentication is enforced by IAM (no public invoker)
-    all_traffic_on_latest_revision = true
-    vpc_connector                  = var.vpc_connector_id
-    vpc_connector_egress_settings  = "PRIVATE_RANGES_ONLY"
-    environment_variables          = local.environment
+    available_memory                 = each.value.memory
+    available_cpu                    = each.value.cpu
+    timeout_seconds                  = each.value.timeout_seconds
+    max_instance_count               = each.value.max_instances
+    min_instance_count               = each.value.min_instances
+    max_instance_request_concurrency = each.value.concurrency
+    service_account_email            = google_service_account.function[each.key].email
+    ingress_settings                 = "ALLOW_ALL" # reachable, but only by IAM-authorised callers
+    all_traffic_on_latest_revision   = true
+    vpc_connector                    = var.vpc_connector_id
+    vpc_connector_egress_settings    = "PRIVATE_RANGES_ONLY"
+    environment_variables            = local.environment
 
     dynamic "secret_environment_variables" {
-      for_each = local.role_secrets[each.value.role]
+      for_each = local.function_secrets[each.key]
       content {
         key        = secret_environment_variables.key
         project_id = var.project_id
@@ -246,28 +301,131 @@ resource "google_cloudfunctions2_function" "this" {
   }
 
   depends_on = [
-    google_secret_manager_secret_iam_member.accessor,
-    google_project_iam_member.build,
-    google_storage_bucket_iam_member.build_reads_source,
+    google_secret_manager_secret_iam_member.function,
+    google_secret_manager_secret_version.write_keys,
+    google_secret_manager_secret_version.erasure_key,
+    google_project_iam_member.builder_logs,
+    google_artifact_registry_repository_iam_member.builder,
+    google_storage_bucket_iam_member.builder_source,
   ]
 }
 
-# Invokers (gen2 functions are Cloud Run services: run.invoker). ingest_events: the listed
-# principals (an API gateway's service account); on-demand functions: the operators.
-resource "google_cloud_run_service_iam_member" "ingest_invoker" {
-  for_each = contains(keys(var.functions), "ingest_events") ? toset(var.ingest_invoker_members) : toset([])
+# Named invokers (operators, an API gateway's account): never allUsers/allAuthenticatedUsers.
+resource "google_cloud_run_service_iam_member" "invoker" {
+  for_each = local.invoker_bindings
   project  = var.project_id
   location = var.region
-  service  = google_cloudfunctions2_function.this["ingest_events"].service_config[0].service
-  role     = "roles/run.invoker"
-  member   = each.key
-}
-
-resource "google_cloud_run_service_iam_member" "operator_invoker" {
-  for_each = local.operator_grants
-  project  = var.project_id
-  location = var.region
-  service  = google_cloudfunctions2_function.this[each.value.function].service_config[0].service
+  service  = google_cloudfunctions2_function.this[each.value.function].name
   role     = "roles/run.invoker"
   member   = each.value.member
+}
+
+# --- Migrations ----------------------------------------------------------------------------------
+# `platform-events migrate` runs as the owner user from the Cloud Build private pool peered with the
+# VPC (Cloud SQL has no public IP), then the login users of the other roles are created or given
+# their current password (as a SCRAM verifier, so no clear password reaches the server's logs) and
+# granted their group role of migrations/0006. Re-runs whenever the source or a password changes;
+# both steps are idempotent.
+
+resource "google_service_account" "migrate" {
+  project      = var.project_id
+  account_id   = "${var.name}-migrate"
+  display_name = "platform-events migrations"
+  description  = "Runs the migration build: reads the source archive and the database URLs."
+}
+
+resource "google_project_iam_member" "migrate_logs" {
+  project = var.project_id
+  role    = "roles/logging.logWriter"
+  member  = google_service_account.migrate.member
+}
+
+resource "google_storage_bucket_iam_member" "migrate_source" {
+  bucket = google_storage_bucket.source.name
+  role   = "roles/storage.objectViewer"
+  member = google_service_account.migrate.member
+}
+
+resource "google_secret_manager_secret_iam_member" "migrate" {
+  for_each  = var.database_url_secret_ids
+  project   = var.project_id
+  secret_id = each.value
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.migrate.member
+}
+
+locals {
+  login_users = { for user, role in var.database_user_roles : user => role if user != "owner" }
+  migrate_script = join("\n", [
+    "set -euo pipefail",
+    "python -m zipfile -e /workspace/source.zip /workspace/src",
+    "pip install --quiet --no-cache-dir --root-user-action=ignore -r /workspace/src/requirements.txt",
+    "cd /workspace/src",
+    "DATABASE_URL=\"$$URL_OWNER\" python -m platform_events migrate",
+    "python - <<'PY'",
+    replace(file("${path.module}/login_roles.py"), "$", "$$"),
+    "PY",
+  ])
+  migrate_build = jsonencode({
+    steps = [
+      {
+        id         = "fetch-source"
+        name       = "gcr.io/google.com/cloudsdktool/cloud-sdk:slim"
+        entrypoint = "gcloud"
+        args       = ["storage", "cp", "gs://${google_storage_bucket.source.name}/${google_storage_bucket_object.source.name}", "/workspace/source.zip"]
+      },
+      {
+        id         = "migrate"
+        name       = "python:3.12-slim"
+        entrypoint = "bash"
+        args       = ["-c", local.migrate_script]
+        env        = ["LOGIN_ROLES=${join(",", [for user, role in local.login_users : "${upper(user)}=${role}"])}"]
+        secretEnv  = [for user in keys(var.database_url_secret_ids) : "URL_${upper(user)}"]
+      },
+    ]
+    availableSecrets = {
+      secretManager = [
+        for user, secret_id in var.database_url_secret_ids : {
+          versionName = "projects/${var.project_id}/secrets/${secret_id}/versions/latest"
+          env         = "URL_${upper(user)}"
+        }
+      ]
+    }
+    options = { logging = "CLOUD_LOGGING_ONLY" }
+    timeout = "1200s"
+  })
+}
+
+resource "terraform_data" "migrate" {
+  count = var.run_migrations ? 1 : 0
+
+  triggers_replace = {
+    source    = google_storage_bucket_object.source.name
+    passwords = var.database_url_versions
+  }
+
+  provisioner "local-exec" {
+    interpreter = ["bash", "-c"]
+    command     = <<-EOT
+      set -euo pipefail
+      config="$(mktemp --suffix=.json)"
+      trap 'rm -f "$config"' EXIT
+      printf '%s' "$BUILD" > "$config"
+      gcloud builds submit --no-source --config="$config" \
+        --project="$PROJECT" --region="$REGION" --worker-pool="$POOL" --service-account="$SA"
+    EOT
+    environment = {
+      BUILD   = local.migrate_build
+      PROJECT = var.project_id
+      REGION  = var.region
+      POOL    = var.migrations_worker_pool_id
+      SA      = google_service_account.migrate.id
+    }
+  }
+
+  depends_on = [
+    google_project_iam_member.migrate_logs,
+    google_storage_bucket_iam_member.migrate_source,
+    google_secret_manager_secret_iam_member.migrate,
+  ]
 }

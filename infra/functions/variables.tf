@@ -74,9 +74,9 @@ variable "vpc_connector_id" {
   description = "Serverless VPC Access connector the functions reach Cloud SQL's private IP through."
 }
 
-variable "network_id" {
+variable "migrations_worker_pool_id" {
   type        = string
-  description = "VPC the migrations worker pool peers with (private services access must already exist)."
+  description = "Cloud Build private pool (peered with the VPC) the migration build runs in: projects/P/locations/R/workerPools/W."
 }
 
 variable "database_url_secret_ids" {
@@ -86,6 +86,12 @@ variable "database_url_secret_ids" {
     condition     = alltrue([for user in ["owner", "ingest", "pipeline"] : contains(keys(var.database_url_secret_ids), user)])
     error_message = "database_url_secret_ids must hold at least the owner, ingest and pipeline users."
   }
+}
+
+variable "database_url_versions" {
+  type        = map(string)
+  description = "Id of the current secret version of each DATABASE_URL (never its value): a new password re-runs the migration step."
+  default     = {}
 }
 
 variable "database_user_roles" {

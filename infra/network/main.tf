@@ -62,3 +62,22 @@ resource "google_vpc_access_connector" "this" {
   max_instances = var.connector_max_instances
   machine_type  = "e2-micro"
 }
+
+# Nothing inside the VPC accepts connections from outside it: deny all ingress by default (the
+# connector's own rules, created by Google at a higher priority, still apply).
+resource "google_compute_firewall" "deny_all_ingress" {
+  project       = var.project_id
+  name          = "${var.name}-deny-all-ingress"
+  network       = google_compute_network.this.name
+  direction     = "INGRESS"
+  priority      = 65534
+  source_ranges = ["0.0.0.0/0"]
+
+  deny {
+    protocol = "all"
+  }
+
+  log_config {
+    metadata = "INCLUDE_ALL_METADATA"
+  }
+}
