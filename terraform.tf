@@ -1,12 +1,16 @@
 # platform-events: the root module. `terraform apply` here provisions the whole pipeline on GCP
-# (network, Cloud SQL, BigQuery, Cloud Functions, Cloud Scheduler, monitoring, migrations) and,
-# with warehouse = "redshift", the Redshift Serverless warehouse on AWS. See infra/README.md.
+# (and, with warehouse = "redshift", the Redshift Serverless side on AWS). Modules live in infra/;
+# infra/README.md is the deploy guide.
 
 terraform {
   required_version = ">= 1.5"
   required_providers {
     google = {
       source  = "hashicorp/google"
+      version = ">= 6.0, < 7.0"
+    }
+    google-beta = {
+      source  = "hashicorp/google-beta"
       version = ">= 6.0, < 7.0"
     }
     random = {
@@ -24,193 +28,19 @@ terraform {
   }
 }
 
-# ---------------------------------------------------------------- variables
-
-variable "project_id" {
-  type        = string
-  description = "GCP project everything is created in."
-  validation {
-    condition     = can(regex("^[a-z][-a-z0-9]{4,28}[a-z0-9]$", var.project_id))
-    error_message = "project_id must be a GCP project id."
-  }
-}
-
-variable "region" {
-  type        = string
-  description = "GCP region of Cloud SQL, the functions, the scheduler and the network."
-  default     = "us-central1"
-}
-
-variable "name" {
-  type        = string
-  description = "Prefix of resource names (lower-case, at most 20 chars)."
-  default     = "platform-events"
-  validation {
-    condition     = can(regex("^[a-z][-a-z0-9]{0,18}[a-z0-9]$", var.name))
-    error_message = "name must be lower-case letters, digits and dashes (at most 20 chars)."
-  }
-}
-
-variable "environment" {
-  type        = string
-  description = "Deployment environment, carried as a label."
-  default     = "production"
-  validation {
-    condition     = can(regex("^[a-z][-a-z0-9]{0,30}$", var.environment))
-    error_message = "environment must be a lower-case label value."
-  }
-}
-
-variable "labels" {
-  type        = map(string)
-  description = "Extra labels on every resource (merged with app and environment)."
-  default     = {}
-}
-
-variable "warehouse" {
-  type        = string
-  description = "Warehouse the stream job writes to: bigquery (created here) or redshift (Redshift Serverless on AWS, module infra/redshift)."
-  default     = "bigquery"
-  validation {
-    condition     = contains(["bigquery", "redshift"], var.warehouse)
-    error_message = "warehouse must be bigquery or redshift (duckdb is the local default, not a deployment)."
-  }
-}
-
-variable "bigquery_location" {
-  type        = string
-  description = "Location of the BigQuery dataset."
-  default     = "US"
-}
-
-variable "bigquery_dataset_id" {
-  type        = string
-  description = "BigQuery dataset id."
-  default     = "platform_events"
-}
-
-variable "database_version" {
-  type        = string
-  description = "Cloud SQL PostgreSQL version (POSTGRES_15 or POSTGRES_16)."
-  default     = "POSTGRES_16"
-}
-
-variable "database_tier" {
-  type        = string
-  description = "Cloud SQL machine tier."
-  default     = "db-custom-2-7680"
-}
-
-variable "database_availability_type" {
-  type        = string
-  description = "ZONAL or REGIONAL Cloud SQL."
-  default     = "REGIONAL"
-}
-
-variable "deletion_protection" {
-  type        = bool
-  description = "Protect Cloud SQL and the BigQuery tables from deletion; set false (and apply) before `terraform destroy`."
-  default     = true
-}
-
-variable "stream_batch_size" {
-  type        = number
-  description = "STREAM_BATCH_SIZE: events per claimed batch."
-  default     = 1000
-  validation {
-    condition     = var.stream_batch_size >= 1 && var.stream_batch_size <= 50000
-    error_message = "stream_batch_size must be between 1 and 50000."
-  }
-}
-
-variable "stream_max_seconds" {
-  type        = number
-  description = "STREAM_MAX_SECONDS: time budget of one stream invocation (below the minute between runs)."
-  default     = 50
-  validation {
-    condition     = var.stream_max_seconds > 0 && var.stream_max_seconds <= 540
-    error_message = "stream_max_seconds must be between 1 and 540."
-  }
-}
-
-variable "max_retries" {
-  type        = number
-  description = "MAX_RETRIES: attempts before an event is failed."
-  default     = 3
-  validation {
-    condition     = var.max_retries >= 1 && var.max_retries <= 100
-    error_message = "max_retries must be between 1 and 100."
-  }
-}
-
-variable "scheduler_time_zone" {
-  type        = string
-  description = "Time zone of the cron schedules (the seed's schedules are UTC)."
-  default     = "Etc/UTC"
-}
-
-variable "scheduler_job_prefix" {
-  type        = string
-  description = "Cloud Scheduler job ids are this prefix plus stream, aggregate, cleanup, retention, erasure, status."
-  default     = "platform-events-"
-}
-
-variable "ingest_invoker_members" {
-  type        = list(string)
-  description = "Principals allowed to call ingest_events, e.g. [\"serviceAccount:gateway@P.iam.gserviceaccount.com\"]. No allUsers: put an API gateway in front for public clients."
-  default     = []
-}
-
-variable "operator_invoker_members" {
-  type        = list(string)
-  description = "Principals allowed to call reprocess_events, pipeline_status and erase_user on demand, e.g. [\"group:oncall@example.com\"]."
-  default     = []
-}
-
-variable "notification_channels" {
-  type        = list(string)
-  description = "Monitoring notification channel ids the alerts are sent to."
-  default     = []
-}
-
-variable "run_migrations" {
-  type        = bool
-  description = "Apply migrations/ during apply through the Cloud Build private pool (needs gcloud where Terraform runs)."
-  default     = true
-}
-
-variable "aws_region" {
-  type        = string
-  description = "AWS region of the Redshift warehouse (warehouse = redshift)."
-  default     = "us-east-1"
-}
-
-variable "redshift_subnet_ids" {
-  type        = list(string)
-  description = "Private AWS subnets (three AZs) of the Redshift Serverless workgroup (warehouse = redshift)."
-  default     = []
-}
-
-variable "redshift_security_group_ids" {
-  type        = list(string)
-  description = "Security groups of the Redshift Serverless workgroup (warehouse = redshift)."
-  default     = []
-}
-
-# ---------------------------------------------------------------- providers
-
-locals {
-  labels = merge({ app = "platform-events", environment = var.environment, managed-by = "terraform" }, var.labels)
-}
-
 provider "google" {
   project        = var.project_id
   region         = var.region
   default_labels = local.labels
 }
 
-# Configured in every deployment; without warehouse = redshift it creates nothing and skips the
-# credential checks, so a GCP-only deployment needs no AWS account.
+provider "google-beta" {
+  project        = var.project_id
+  region         = var.region
+  default_labels = local.labels
+}
+
+# Only used when warehouse = "redshift"; otherwise it needs no credentials.
 provider "aws" {
   region                      = var.aws_region
   skip_credentials_validation = var.warehouse != "redshift"
@@ -221,10 +51,232 @@ provider "aws" {
   }
 }
 
-# ---------------------------------------------------------------- APIs
+# --- Variables ---------------------------------------------------------------------------------
 
-resource "google_project_service" "required" {
-  for_each = toset([
+variable "project_id" {
+  type        = string
+  description = "GCP project everything is created in."
+  validation {
+    condition     = can(regex("^[a-z][-a-z0-9]{4,28}[a-z0-9]$", var.project_id))
+    error_message = "project_id must be a GCP project id (6-30 lower-case letters, digits, dashes)."
+  }
+}
+
+variable "region" {
+  type        = string
+  description = "GCP region of Cloud SQL, the functions, the connector and the scheduler jobs."
+  default     = "us-central1"
+  validation {
+    condition     = can(regex("^[a-z]+-[a-z]+[0-9]$", var.region))
+    error_message = "region must be a GCP region such as us-central1 or europe-west1."
+  }
+}
+
+variable "name" {
+  type        = string
+  description = "Prefix of every resource name; scheduler jobs are <name>-stream and so on."
+  default     = "platform-events"
+  validation {
+    condition     = can(regex("^[a-z][-a-z0-9]{0,18}[a-z0-9]$", var.name))
+    error_message = "name must be lower-case letters, digits and dashes (at most 20 chars)."
+  }
+}
+
+variable "environment" {
+  type        = string
+  description = "Deployment environment, recorded in the labels."
+  default     = "production"
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,62}$", var.environment))
+    error_message = "environment must be a lower-case label value."
+  }
+}
+
+variable "labels" {
+  type        = map(string)
+  description = "Extra labels applied to every resource (added to app, component and environment)."
+  default     = {}
+}
+
+variable "warehouse" {
+  type        = string
+  description = "Warehouse the stream function delivers to (WAREHOUSE): bigquery, or redshift (Redshift Serverless on AWS)."
+  default     = "bigquery"
+  validation {
+    condition     = contains(["bigquery", "redshift"], var.warehouse)
+    error_message = "warehouse must be bigquery or redshift (duckdb is the local warehouse only)."
+  }
+}
+
+variable "bigquery_location" {
+  type        = string
+  description = "Location of the BigQuery dataset (BIGQUERY_LOCATION)."
+  default     = "US"
+}
+
+variable "bigquery_dataset_id" {
+  type        = string
+  description = "BigQuery dataset id (BIGQUERY_DATASET_ID)."
+  default     = "platform_events"
+  validation {
+    condition     = can(regex("^[A-Za-z_][A-Za-z0-9_]{0,1023}$", var.bigquery_dataset_id))
+    error_message = "bigquery_dataset_id must be letters, digits and underscores."
+  }
+}
+
+variable "database_version" {
+  type        = string
+  description = "Cloud SQL PostgreSQL version (the migrations are tested on 15 and 16)."
+  default     = "POSTGRES_16"
+  validation {
+    condition     = contains(["POSTGRES_15", "POSTGRES_16"], var.database_version)
+    error_message = "database_version must be POSTGRES_15 or POSTGRES_16."
+  }
+}
+
+variable "database_tier" {
+  type        = string
+  description = "Cloud SQL machine tier."
+  default     = "db-custom-2-7680"
+}
+
+variable "database_availability_type" {
+  type        = string
+  description = "REGIONAL (high availability) or ZONAL."
+  default     = "REGIONAL"
+  validation {
+    condition     = contains(["ZONAL", "REGIONAL"], var.database_availability_type)
+    error_message = "database_availability_type must be ZONAL or REGIONAL."
+  }
+}
+
+variable "deletion_protection" {
+  type        = bool
+  description = "Protect Cloud SQL, the BigQuery tables and the buckets from deletion. Set false (and apply) before terraform destroy."
+  default     = true
+}
+
+variable "kms_key_name" {
+  type        = string
+  description = "Optional Cloud KMS key (projects/P/locations/L/keyRings/R/cryptoKeys/K) for customer-managed encryption of the dataset, source bucket, images and functions; null keeps Google-managed keys."
+  default     = null
+  validation {
+    condition     = var.kms_key_name == null || can(regex("^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$", var.kms_key_name))
+    error_message = "kms_key_name must be a full Cloud KMS crypto key name."
+  }
+}
+
+variable "time_zone" {
+  type        = string
+  description = "Time zone of the Cloud Scheduler cron schedules."
+  default     = "Etc/UTC"
+}
+
+variable "stream_batch_size" {
+  type        = number
+  description = "Events per claimed batch (STREAM_BATCH_SIZE)."
+  default     = 1000
+  validation {
+    condition     = var.stream_batch_size >= 1 && var.stream_batch_size <= 50000
+    error_message = "stream_batch_size must be between 1 and 50000."
+  }
+}
+
+variable "stream_max_seconds" {
+  type        = number
+  description = "Time budget of one stream invocation (STREAM_MAX_SECONDS); below the one-minute schedule so runs do not pile up."
+  default     = 50
+  validation {
+    condition     = var.stream_max_seconds > 0 && var.stream_max_seconds <= 240
+    error_message = "stream_max_seconds must be between 0 and 240 (the stream function's timeout is 300 s)."
+  }
+}
+
+variable "max_retries" {
+  type        = number
+  description = "Delivery attempts before an event is failed (MAX_RETRIES)."
+  default     = 3
+  validation {
+    condition     = var.max_retries >= 1 && var.max_retries <= 100
+    error_message = "max_retries must be between 1 and 100."
+  }
+}
+
+variable "ingest_write_keys" {
+  type        = list(string)
+  description = "Segment write keys ingest_events accepts; empty generates one (read it from the secret named by the write_keys_secret_id output)."
+  default     = []
+  sensitive   = true
+  validation {
+    condition     = alltrue([for k in var.ingest_write_keys : length(k) >= 16 && !strcontains(k, ",")])
+    error_message = "write keys must be at least 16 characters and contain no comma."
+  }
+}
+
+variable "ingest_invoker_members" {
+  type        = list(string)
+  description = "Principals allowed to call ingest_events (roles/run.invoker), e.g. the service account of the API Gateway or proxy in front of it. Never public: the write key is a second factor, not the only one."
+  default     = []
+  validation {
+    condition     = alltrue([for m in var.ingest_invoker_members : can(regex("^(user|group|serviceAccount|domain|principal|principalSet):", m))])
+    error_message = "ingest_invoker_members must be user:, group:, serviceAccount:, domain:, principal: or principalSet: principals (allUsers and allAuthenticatedUsers are refused)."
+  }
+}
+
+variable "operator_members" {
+  type        = list(string)
+  description = "Principals allowed to call the on-demand functions reprocess_events, erase_user and pipeline_status."
+  default     = []
+  validation {
+    condition     = alltrue([for m in var.operator_members : can(regex("^(user|group|serviceAccount|domain|principal|principalSet):", m))])
+    error_message = "operator_members must be user:, group:, serviceAccount:, domain:, principal: or principalSet: principals (allUsers and allAuthenticatedUsers are refused)."
+  }
+}
+
+variable "notification_channels" {
+  type        = list(string)
+  description = "Cloud Monitoring notification channel ids (projects/P/notificationChannels/N) the alerts notify."
+  default     = []
+}
+
+variable "run_migrations" {
+  type        = bool
+  description = "Apply migrations/ during terraform apply (Cloud Build private pool; needs gcloud where terraform runs)."
+  default     = true
+}
+
+variable "aws_region" {
+  type        = string
+  description = "AWS region of Redshift Serverless and the staging bucket (warehouse = redshift)."
+  default     = "us-east-1"
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.aws_region))
+    error_message = "aws_region must be an AWS region such as us-east-1."
+  }
+}
+
+variable "redshift_base_capacity" {
+  type        = number
+  description = "Base RPUs of the Redshift Serverless workgroup (warehouse = redshift)."
+  default     = 8
+}
+
+variable "redshift_subnet_ids" {
+  type        = list(string)
+  description = "Subnets of the Redshift workgroup; empty uses the default VPC's."
+  default     = []
+}
+
+# --- Locals --------------------------------------------------------------------------------------
+
+locals {
+  labels = merge(var.labels, {
+    app         = "platform-events"
+    environment = var.environment
+    managed-by  = "terraform"
+  })
+
+  services = toset([
     "artifactregistry.googleapis.com",
     "bigquery.googleapis.com",
     "cloudbuild.googleapis.com",
@@ -241,63 +293,129 @@ resource "google_project_service" "required" {
     "storage.googleapis.com",
     "vpcaccess.googleapis.com",
   ])
+
+  # One function per entry point of functions/main.py (tests/unit/test_terraform_structure.py
+  # checks the two lists are the same).
+  functions = {
+    stream = {
+      entry_point      = "stream_platform_events"
+      memory           = "1Gi"
+      timeout_seconds  = 300
+      max_instances    = 3
+      database_user    = "pipeline"
+      warehouse_access = true
+    }
+    aggregate = {
+      entry_point     = "aggregate_events"
+      memory          = "512Mi"
+      timeout_seconds = 540
+      max_instances   = 1
+      database_user   = "pipeline"
+    }
+    cleanup = {
+      entry_point     = "cleanup_metrics"
+      memory          = "512Mi"
+      timeout_seconds = 300
+      max_instances   = 1
+      database_user   = "pipeline"
+    }
+    retention = {
+      entry_point      = "apply_retention"
+      memory           = "1Gi"
+      timeout_seconds  = 1800
+      max_instances    = 1
+      database_user    = "pipeline"
+      warehouse_access = true
+    }
+    reprocess = {
+      entry_point     = "reprocess_events"
+      memory          = "512Mi"
+      timeout_seconds = 900
+      max_instances   = 1
+      database_user   = "pipeline"
+    }
+    erase = {
+      entry_point      = "erase_user"
+      memory           = "512Mi"
+      timeout_seconds  = 540
+      max_instances    = 1
+      database_user    = "pipeline"
+      warehouse_access = true
+      secrets          = ["erasure_key"]
+    }
+    status = {
+      entry_point     = "pipeline_status"
+      memory          = "512Mi"
+      timeout_seconds = 60
+      max_instances   = 2
+      database_user   = "pipeline"
+    }
+    ingest = {
+      entry_point     = "ingest_events"
+      memory          = "512Mi"
+      timeout_seconds = 60
+      max_instances   = 20
+      min_instances   = 1
+      concurrency     = 40
+      database_user   = "ingest"
+      secrets         = ["write_keys"]
+    }
+  }
+
+  # The seed's four schedules, plus the erasure queue (platform_events.scheduler.SCHEDULES) and the
+  # status probe the backlog-age and failed-events alerts read.
+  schedules = {
+    stream    = { cron = "* * * * *", function = "stream", attempt_deadline = "320s", retry_count = 0 }
+    aggregate = { cron = "0 * * * *", function = "aggregate", attempt_deadline = "560s" }
+    cleanup   = { cron = "*/15 * * * *", function = "cleanup", attempt_deadline = "320s" }
+    retention = { cron = "0 2 * * *", function = "retention", attempt_deadline = "1800s" }
+    erasure   = { cron = "*/15 * * * *", function = "erase", attempt_deadline = "560s" }
+    status    = { cron = "*/5 * * * *", function = "status", attempt_deadline = "80s" }
+  }
+
+  scheduler_job_prefix = "${var.name}-"
+
+  bigquery = var.warehouse == "bigquery"
+  redshift = one(module.redshift[*])
+
+  environment = merge(
+    {
+      WAREHOUSE            = var.warehouse
+      STREAM_BATCH_SIZE    = tostring(var.stream_batch_size)
+      STREAM_MAX_SECONDS   = tostring(var.stream_max_seconds)
+      MAX_RETRIES          = tostring(var.max_retries)
+      SCHEDULER_PROJECT_ID = var.project_id
+      SCHEDULER_LOCATION   = var.region
+      SCHEDULER_JOB_PREFIX = local.scheduler_job_prefix
+    },
+    local.bigquery ? {
+      BIGQUERY_PROJECT_ID = var.project_id
+      BIGQUERY_DATASET_ID = one(module.warehouse[*].dataset_id)
+      BIGQUERY_TABLE      = one(module.warehouse[*].events_table_id)
+      BIGQUERY_LOCATION   = one(module.warehouse[*].location)
+    } : {},
+    local.redshift == null ? {} : {
+      REDSHIFT_WORKGROUP    = local.redshift.workgroup_name
+      REDSHIFT_DATABASE     = local.redshift.database_name
+      REDSHIFT_SECRET_ARN   = local.redshift.secret_arn
+      REDSHIFT_S3_BUCKET    = local.redshift.s3_bucket
+      REDSHIFT_S3_PREFIX    = local.redshift.s3_prefix
+      REDSHIFT_IAM_ROLE_ARN = local.redshift.copy_role_arn
+      AWS_REGION            = local.redshift.region
+    },
+  )
+}
+
+# --- APIs ----------------------------------------------------------------------------------------
+
+resource "google_project_service" "this" {
+  for_each           = local.services
   project            = var.project_id
-  service            = each.key
+  service            = each.value
   disable_on_destroy = false
 }
 
-# ---------------------------------------------------------------- what runs where
-
-locals {
-  # One entry per @functions_framework.http entry point of functions/main.py (checked by
-  # tests/unit/test_terraform_structure.py): the role it runs as, memory, timeout, max instances.
-  functions = {
-    ingest_events          = { role = "ingest", memory = "512Mi", timeout = 60, max_instances = 20, description = "Segment-compatible tracking API (write-key auth) into the event store." }
-    stream_platform_events = { role = "pipeline", memory = "1Gi", timeout = 120, max_instances = 3, description = "Deliver pending events to the warehouse (every minute)." }
-    aggregate_events       = { role = "pipeline", memory = "512Mi", timeout = 540, max_instances = 1, description = "Hourly aggregations of touched buckets." }
-    cleanup_metrics        = { role = "pipeline", memory = "256Mi", timeout = 300, max_instances = 1, description = "Drop expired real-time metrics, create upcoming partitions." }
-    apply_retention        = { role = "pipeline", memory = "1Gi", timeout = 3600, max_instances = 1, description = "Daily retention by category in Postgres and the warehouse." }
-    reprocess_events       = { role = "pipeline", memory = "512Mi", timeout = 540, max_instances = 1, description = "On demand: requeue failed events or resend a range." }
-    erase_user             = { role = "erasure", memory = "512Mi", timeout = 540, max_instances = 1, description = "GDPR erasure of a user, and the queue drain every 15 minutes." }
-    pipeline_status        = { role = "pipeline", memory = "256Mi", timeout = 60, max_instances = 2, description = "Backlog, failures and oldest pending age (the status probe feeds the alerts)." }
-  }
-
-  # The schedules of functions/platform_events/scheduler.py (SCHEDULES), plus the status probe
-  # whose summary line feeds the backlog-age and failed-events metrics.
-  schedules = {
-    stream    = { schedule = "* * * * *", function = "stream_platform_events", description = "Stream pending events to the warehouse." }
-    aggregate = { schedule = "0 * * * *", function = "aggregate_events", description = "Hourly aggregation." }
-    cleanup   = { schedule = "*/15 * * * *", function = "cleanup_metrics", description = "Expired metrics and partition upkeep." }
-    retention = { schedule = "0 2 * * *", function = "apply_retention", description = "Daily data retention." }
-    erasure   = { schedule = "*/15 * * * *", function = "erase_user", description = "Drain the GDPR erasure queue." }
-    status    = { schedule = "*/5 * * * *", function = "pipeline_status", description = "Status probe: logs backlog age and failed count for the alerts." }
-  }
-
-  redshift = var.warehouse == "redshift" ? module.redshift[0] : null
-
-  function_environment = {
-    WAREHOUSE             = var.warehouse
-    BIGQUERY_PROJECT_ID   = var.project_id
-    BIGQUERY_DATASET_ID   = module.warehouse.dataset_id
-    BIGQUERY_TABLE        = module.warehouse.events_table_id
-    BIGQUERY_LOCATION     = module.warehouse.location
-    REDSHIFT_WORKGROUP    = try(local.redshift.workgroup_name, null)
-    REDSHIFT_DATABASE     = try(local.redshift.database_name, null)
-    REDSHIFT_SECRET_ARN   = try(local.redshift.secret_arn, null)
-    REDSHIFT_S3_BUCKET    = try(local.redshift.staging_bucket, null)
-    REDSHIFT_IAM_ROLE_ARN = try(local.redshift.copy_role_arn, null)
-    AWS_REGION            = try(local.redshift.region, null)
-    STREAM_BATCH_SIZE     = tostring(var.stream_batch_size)
-    STREAM_MAX_SECONDS    = tostring(var.stream_max_seconds)
-    MAX_RETRIES           = tostring(var.max_retries)
-    SCHEDULER_PROJECT_ID  = var.project_id
-    SCHEDULER_LOCATION    = var.region
-    SCHEDULER_JOB_PREFIX  = var.scheduler_job_prefix
-    LOG_LEVEL             = "INFO"
-  }
-}
-
-# ---------------------------------------------------------------- modules
+# --- Modules -------------------------------------------------------------------------------------
 
 module "network" {
   source     = "./infra/network"
@@ -305,7 +423,7 @@ module "network" {
   region     = var.region
   name       = var.name
   labels     = local.labels
-  depends_on = [google_project_service.required]
+  depends_on = [google_project_service.this]
 }
 
 module "database" {
@@ -325,174 +443,183 @@ module "database" {
 
 module "warehouse" {
   source                   = "./infra/warehouse"
+  count                    = local.bigquery ? 1 : 0
   project_id               = var.project_id
   location                 = var.bigquery_location
   dataset_id               = var.bigquery_dataset_id
   events_schema_path       = "${path.root}/functions/platform_events/sinks/schema/events.json"
   aggregations_schema_path = "${path.root}/functions/platform_events/sinks/schema/event_aggregations.json"
+  kms_key_name             = var.kms_key_name
   deletion_protection      = var.deletion_protection
   labels                   = local.labels
-  depends_on               = [google_project_service.required]
+  depends_on               = [google_project_service.this]
 }
 
 module "redshift" {
-  source             = "./infra/redshift"
-  count              = var.warehouse == "redshift" ? 1 : 0
-  name               = var.name
-  subnet_ids         = var.redshift_subnet_ids
-  security_group_ids = var.redshift_security_group_ids
-  tags               = local.labels
-}
-
-module "migrations" {
-  source                         = "./infra/migrations"
-  project_id                     = var.project_id
-  region                         = var.region
-  name                           = var.name
-  network_id                     = module.network.network_id
-  migrations_dir                 = "${path.root}/migrations"
-  source_bucket                  = module.functions.source_bucket
-  source_object                  = module.functions.source_object
-  owner_database_url_secret_id   = module.database.database_url_secret_ids["owner"]
-  owner_database_url_secret_name = module.database.database_url_secret_names["owner"]
-  user_group_roles               = { for key, role in module.database.user_group_roles : module.database.user_names[key] => role }
-  run_migrations                 = var.run_migrations
-  labels                         = local.labels
+  source              = "./infra/redshift"
+  count               = var.warehouse == "redshift" ? 1 : 0
+  name                = var.name
+  gcp_project_id      = var.project_id
+  base_capacity       = var.redshift_base_capacity
+  subnet_ids          = var.redshift_subnet_ids
+  deletion_protection = var.deletion_protection
+  tags                = local.labels
+  labels              = local.labels
+  depends_on          = [google_project_service.this]
 }
 
 module "functions" {
-  source           = "./infra/functions"
-  project_id       = var.project_id
-  region           = var.region
-  name             = var.name
-  functions_dir    = "${path.root}/functions"
-  migrations_dir   = "${path.root}/migrations"
-  build_dir        = "${path.root}/build"
-  functions        = local.functions
-  vpc_connector_id = module.network.vpc_connector_id
-  dataset_id       = module.warehouse.dataset_id
-  environment      = local.function_environment
-  database_url_secrets = {
-    ingest   = module.database.database_url_secret_ids["ingest"]
-    pipeline = module.database.database_url_secret_ids["pipeline"]
-    erasure  = module.database.database_url_secret_ids["pipeline"]
+  source                    = "./infra/functions"
+  project_id                = var.project_id
+  region                    = var.region
+  name                      = var.name
+  functions                 = local.functions
+  source_dir                = "${path.root}/functions"
+  migrations_dir            = "${path.root}/migrations"
+  vpc_connector_id          = module.network.vpc_connector_id
+  migrations_worker_pool_id = module.network.migrations_worker_pool_id
+  database_url_secret_ids   = module.database.database_url_secret_ids
+  database_url_versions     = module.database.database_url_versions
+  database_user_roles       = module.database.user_group_roles
+  environment               = local.environment
+  warehouse_secret_ids      = local.redshift == null ? {} : local.redshift.credential_secret_ids
+  bigquery_dataset = local.bigquery ? {
+    project_id = var.project_id
+    dataset_id = one(module.warehouse[*].dataset_id)
+  } : null
+  ingest_write_keys = var.ingest_write_keys
+  invoker_members = {
+    ingest    = var.ingest_invoker_members
+    reprocess = var.operator_members
+    erase     = var.operator_members
+    status    = var.operator_members
   }
-  use_aws_credentials      = var.warehouse == "redshift"
-  aws_credentials          = try(local.redshift.pipeline_access_key, null)
-  ingest_invoker_members   = var.ingest_invoker_members
-  operator_invoker_members = var.operator_invoker_members
-  migrations_hash          = module.migrations.migrations_hash
-  labels                   = local.labels
-  depends_on               = [google_project_service.required]
+  run_migrations      = var.run_migrations
+  kms_key_name        = var.kms_key_name
+  deletion_protection = var.deletion_protection
+  labels              = local.labels
+  depends_on          = [google_project_service.this]
 }
 
 module "scheduler" {
-  source            = "./infra/scheduler"
-  project_id        = var.project_id
-  region            = var.region
-  name              = var.name
-  job_prefix        = var.scheduler_job_prefix
-  jobs              = local.schedules
-  function_uris     = module.functions.function_uris
-  function_services = module.functions.function_services
-  time_zone         = var.scheduler_time_zone
-  labels            = local.labels
+  source     = "./infra/scheduler"
+  project_id = var.project_id
+  region     = var.region
+  name       = var.name
+  job_prefix = local.scheduler_job_prefix
+  time_zone  = var.time_zone
+  schedules  = local.schedules
+  functions = {
+    for key, fn in module.functions.functions : key => { url = fn.url, service = fn.service }
+  }
+  # Jobs start once the schema is migrated.
+  depends_on = [module.functions]
 }
 
 module "monitoring" {
   source                = "./infra/monitoring"
   project_id            = var.project_id
   name                  = var.name
+  service_names         = [for fn in module.functions.functions : fn.service]
   notification_channels = var.notification_channels
   labels                = local.labels
-  depends_on            = [google_project_service.required]
+  depends_on            = [google_project_service.this]
 }
 
-# ---------------------------------------------------------------- outputs (no secret values)
+# --- Outputs (no secret value is ever an output) -------------------------------------------------
 
-output "function_uris" {
-  description = "HTTPS URI of each function (IAM-authenticated: call with an identity token)."
-  value       = module.functions.function_uris
+output "function_urls" {
+  description = "Function key => HTTPS URL (callers need roles/run.invoker and an identity token)."
+  value       = { for key, fn in module.functions.functions : key => fn.url }
 }
 
 output "function_service_accounts" {
-  description = "Runtime service account of each role."
-  value       = module.functions.service_account_emails
+  description = "Function key => runtime service account email."
+  value       = module.functions.service_accounts
 }
 
-output "generated_secret_ids" {
-  description = "Secret Manager ids of the ingest write keys and the erasure audit key (read values with gcloud secrets versions access)."
-  value       = module.functions.secret_ids
+output "ingest_url" {
+  description = "URL of ingest_events: point Segment-compatible SDKs (through your gateway) at <url>/v1/batch."
+  value       = module.functions.functions["ingest"].url
 }
 
-output "database_instance" {
-  description = "Cloud SQL instance: name, connection name, private IP and database."
+output "write_keys_secret_id" {
+  description = "Secret Manager secret holding INGEST_WRITE_KEYS (gcloud secrets versions access latest --secret=<id>)."
+  value       = module.functions.write_keys_secret_id
+}
+
+output "functions_source" {
+  description = "gs:// URL of the deployed source archive."
+  value       = "gs://${module.functions.source_bucket}/${module.functions.source_object}"
+}
+
+output "migrations_id" {
+  description = "Id of the last migration run (changes whenever migrations were applied again)."
+  value       = module.functions.migrations_id
+}
+
+output "scheduler_job_ids" {
+  description = "Schedule key => Cloud Scheduler job id."
+  value       = module.scheduler.job_ids
+}
+
+output "scheduler_invoker_email" {
+  description = "Service account the scheduler jobs call the functions as."
+  value       = module.scheduler.invoker_email
+}
+
+output "database" {
+  description = "Cloud SQL instance, connection name, private IP, database and login users (passwords are in Secret Manager only)."
   value = {
-    name            = module.database.instance_name
+    instance        = module.database.instance_name
     connection_name = module.database.connection_name
     private_ip      = module.database.private_ip
     database        = module.database.database_name
+    users           = module.database.user_names
+    url_secret_ids  = module.database.database_url_secret_ids
+    url_secret_name = module.database.database_url_secret_names
   }
 }
 
-output "database_url_secret_ids" {
-  description = "Secret id of each database user's DATABASE_URL (values only in Secret Manager)."
-  value       = module.database.database_url_secret_ids
+output "network" {
+  description = "VPC, VPC connector and migrations worker pool ids."
+  value = {
+    network_id                  = module.network.network_id
+    network_name                = module.network.network_name
+    vpc_connector_id            = module.network.vpc_connector_id
+    private_services_connection = module.network.private_services_connection
+    migrations_worker_pool_id   = module.network.migrations_worker_pool_id
+  }
 }
 
 output "bigquery" {
-  description = "BigQuery dataset and tables."
-  value = {
-    dataset            = module.warehouse.dataset_id
-    dataset_resource   = module.warehouse.dataset_resource_id
-    events_table       = module.warehouse.events_table_id
-    aggregations_table = module.warehouse.aggregations_table_id
-  }
+  description = "BigQuery dataset and tables (null unless warehouse = bigquery)."
+  value = local.bigquery ? {
+    dataset_id          = one(module.warehouse[*].dataset_id)
+    dataset_resource_id = one(module.warehouse[*].dataset_resource_id)
+    location            = one(module.warehouse[*].location)
+    events_table        = one(module.warehouse[*].events_table_id)
+    aggregations_table  = one(module.warehouse[*].aggregations_table_id)
+  } : null
 }
 
-output "scheduler_jobs" {
-  description = "Cloud Scheduler job ids and the invoker service account."
-  value = {
-    jobs    = module.scheduler.job_names
-    invoker = module.scheduler.invoker_service_account_email
+output "redshift" {
+  description = "Redshift Serverless workgroup, database, staging bucket and COPY role (null unless warehouse = redshift)."
+  value = local.redshift == null ? null : {
+    workgroup     = local.redshift.workgroup_name
+    database      = local.redshift.database_name
+    secret_arn    = local.redshift.secret_arn
+    s3_bucket     = local.redshift.s3_bucket
+    s3_prefix     = local.redshift.s3_prefix
+    copy_role_arn = local.redshift.copy_role_arn
+    region        = local.redshift.region
   }
 }
 
 output "monitoring" {
   description = "Log-based metric types and alert policy ids."
   value = {
-    metrics = module.monitoring.metric_types
-    alerts  = module.monitoring.alert_policy_ids
-  }
-}
-
-output "network" {
-  description = "VPC, its connector and the private services access connection."
-  value = {
-    network         = module.network.network_name
-    network_id      = module.network.network_id
-    connector       = module.network.vpc_connector_id
-    private_service = module.network.private_services_connection
-  }
-}
-
-output "migrations" {
-  description = "Migration build: hash of migrations/ last applied, private pool and service account."
-  value = {
-    hash            = module.migrations.migrations_hash
-    worker_pool     = module.migrations.worker_pool_id
-    service_account = module.migrations.service_account_email
-  }
-}
-
-output "redshift" {
-  description = "Redshift warehouse settings (warehouse = redshift), null otherwise."
-  value = var.warehouse != "redshift" ? null : {
-    workgroup     = module.redshift[0].workgroup_name
-    database      = module.redshift[0].database_name
-    secret_arn    = module.redshift[0].secret_arn
-    bucket        = module.redshift[0].staging_bucket
-    copy_role_arn = module.redshift[0].copy_role_arn
-    region        = module.redshift[0].region
+    metric_types     = module.monitoring.metric_types
+    alert_policy_ids = module.monitoring.alert_policy_ids
   }
 }

@@ -1,6 +1,10 @@
 # Cloud SQL for PostgreSQL, private IP only, with backups and point-in-time recovery, and one
 # login user per role of migrations/0006 (plus the owner that runs the migrations). Each user's
 # full connection URL lives in Secret Manager only: never in an output.
+#
+# Only the owner is a Cloud SQL API user: users made through the API join cloudsqlsuperuser, which
+# the app, ingest, pipeline and analyst users must not. The migration step (infra/functions) creates
+# those as plain login roles with the passwords generated here and grants each its group role.
 
 locals {
   # Login users and the group role of migrations/0006 each is granted after migrating (null: the
@@ -141,12 +145,15 @@ resource "random_password" "user" {
   special  = false
 }
 
-resource "google_sql_user" "user" {
-  for_each = local.users
+locals {
+  user_names = { for key, role in local.users : key => "${replace(var.name, "-", "_")}_${key}" }
+}
+
+resource "google_sql_user" "owner" {
   project  = var.project_id
   instance = google_sql_database_instance.this.name
-  name     = "${replace(var.name, "-", "_")}_${each.key}"
-  password = random_password.user[each.key].result
+  name     = local.user_names["owner"]
+  password = random_password.user["owner"].result
 }
 
 resource "google_secret_manager_secret" "database_url" {
@@ -163,11 +170,13 @@ resource "google_secret_manager_secret" "database_url" {
 resource "google_secret_manager_secret_version" "database_url" {
   for_each = local.users
   secret   = google_secret_manager_secret.database_url[each.key].id
+  # The owner exists once google_sql_user.owner does; the others are created by the migration step.
   secret_data = format(
     "postgresql://%s:%s@%s:5432/%s?sslmode=require",
-    google_sql_user.user[each.key].name,
+    local.user_names[each.key],
     random_password.user[each.key].result,
     google_sql_database_instance.this.private_ip_address,
     google_sql_database.this.name,
   )
+  depends_on = [google_sql_user.owner]
 }

@@ -20,7 +20,7 @@ output "database_name" {
 
 output "user_names" {
   description = "Login user per role (owner, app, ingest, pipeline, analyst); passwords are in the secrets only."
-  value       = { for key, user in google_sql_user.user : key => user.name }
+  value       = local.user_names
 }
 
 output "user_group_roles" {
@@ -31,6 +31,13 @@ output "user_group_roles" {
 output "database_url_secret_ids" {
   description = "Secret Manager secret id holding the full DATABASE_URL of each user (the value is never an output)."
   value       = { for key, secret in google_secret_manager_secret.database_url : key => secret.secret_id }
+  # Consumers (functions, migrations) need a version to read, not only the secret.
+  depends_on = [google_secret_manager_secret_version.database_url]
+}
+
+output "database_url_versions" {
+  description = "Resource name of the current secret version of each DATABASE_URL (not its value): changes when a password does."
+  value       = { for key, version in google_secret_manager_secret_version.database_url : key => version.name }
 }
 
 output "database_url_secret_names" {

@@ -1,34 +1,36 @@
-output "function_uris" {
-  description = "HTTPS URI of each function, by entry point."
-  value       = { for key, fn in google_cloudfunctions2_function.this : key => fn.service_config[0].uri }
+output "functions" {
+  description = "Function key => name, entry point, HTTPS URL and Cloud Run service of each deployed function."
+  value = {
+    for key, fn in google_cloudfunctions2_function.this : key => {
+      name        = fn.name
+      entry_point = var.functions[key].entry_point
+      url         = fn.service_config[0].uri
+      service     = fn.name
+    }
+  }
 }
 
-output "function_services" {
-  description = "Cloud Run service name behind each function (for run.invoker bindings), by entry point."
-  value       = { for key, fn in google_cloudfunctions2_function.this : key => fn.service_config[0].service }
-}
-
-output "service_account_emails" {
-  description = "Runtime service account of each role (ingest, pipeline, erasure)."
-  value       = { for key, sa in google_service_account.role : key => sa.email }
+output "service_accounts" {
+  description = "Function key => email of its runtime service account."
+  value       = { for key, sa in google_service_account.function : key => sa.email }
 }
 
 output "source_bucket" {
-  description = "Bucket holding the functions' source archives."
+  description = "Bucket holding the source archives."
   value       = google_storage_bucket.source.name
 }
 
 output "source_object" {
-  description = "Object name of the deployed archive (content-addressed)."
+  description = "Object name of the deployed source archive (content-addressed)."
   value       = google_storage_bucket_object.source.name
 }
 
-output "source_archive_path" {
-  description = "Local path of the archive (functions/ with migrations/ staged inside), reused by the migration build."
-  value       = data.archive_file.source.output_path
+output "write_keys_secret_id" {
+  description = "Secret Manager secret holding INGEST_WRITE_KEYS (read the generated key with gcloud; the value is never an output)."
+  value       = google_secret_manager_secret.write_keys.secret_id
 }
 
-output "secret_ids" {
-  description = "Secret ids of the ingest write keys and the erasure audit key (values never output)."
-  value       = { for key, secret in google_secret_manager_secret.generated : key => secret.secret_id }
+output "migrations_id" {
+  description = "Id of the last migration run (null when run_migrations is false); depend on it to wait for the schema."
+  value       = one(terraform_data.migrate[*].id)
 }

@@ -1,17 +1,21 @@
 output "metric_types" {
-  description = "Metric type of each log-based metric (backlog_age, failed_events, sync_errors), for dashboards."
+  description = "Log-based metric name => full metric type, for dashboards."
   value = {
-    backlog_age   = "logging.googleapis.com/user/${google_logging_metric.backlog_age.name}"
-    failed_events = "logging.googleapis.com/user/${google_logging_metric.failed_events.name}"
-    sync_errors   = "logging.googleapis.com/user/${google_logging_metric.sync_errors.name}"
+    for key, metric in {
+      backlog_age   = google_logging_metric.backlog_age
+      failed_events = google_logging_metric.failed_events
+      sync_errors   = google_logging_metric.sync_errors
+      stream_runs   = google_logging_metric.stream_runs
+    } : key => "${local.metric_prefix}/${metric.name}"
   }
 }
 
 output "alert_policy_ids" {
-  description = "Id of each alert policy."
+  description = "Alert name => alert policy id."
   value = {
     backlog_age   = google_monitoring_alert_policy.backlog_age.id
     failed_events = google_monitoring_alert_policy.failed_events.id
     sync_errors   = google_monitoring_alert_policy.sync_errors.id
+    stream_absent = google_monitoring_alert_policy.stream_absent.id
   }
 }

@@ -1,40 +1,49 @@
 variable "project_id" {
   type        = string
-  description = "GCP project of the log-based metrics and alert policies."
+  description = "GCP project of the log-based metrics and alert policies (where the functions log)."
 }
 
 variable "name" {
   type        = string
-  description = "Prefix of metric and policy names."
+  description = "Prefix of the metric names and alert display names."
   validation {
     condition     = can(regex("^[a-z][-a-z0-9]{0,18}[a-z0-9]$", var.name))
     error_message = "name must be lower-case letters, digits and dashes (at most 20 chars)."
   }
 }
 
+variable "service_names" {
+  type        = list(string)
+  description = "Cloud Run service names of the functions whose logs the metrics read."
+  validation {
+    condition     = length(var.service_names) > 0
+    error_message = "service_names must name at least one function."
+  }
+}
+
 variable "notification_channels" {
   type        = list(string)
-  description = "Monitoring notification channel ids (projects/P/notificationChannels/N) the alerts go to."
+  description = "Monitoring notification channel ids (projects/P/notificationChannels/N) every alert notifies; empty: alerts open incidents without notifying."
   default     = []
   validation {
     condition     = alltrue([for c in var.notification_channels : can(regex("^projects/[^/]+/notificationChannels/[^/]+$", c))])
-    error_message = "notification_channels must be full ids: projects/P/notificationChannels/N."
+    error_message = "notification_channels must be ids of the form projects/P/notificationChannels/N."
   }
 }
 
 variable "backlog_age_threshold_seconds" {
   type        = number
-  description = "Alert when the oldest pending event (status summary oldest_pending_age_s) is older than this."
-  default     = 900
+  description = "Alert when the oldest pending event (pipeline_status's oldest_pending_age_s) is older than this."
+  default     = 600
   validation {
     condition     = var.backlog_age_threshold_seconds >= 60
-    error_message = "backlog_age_threshold_seconds must be at least 60."
+    error_message = "backlog_age_threshold_seconds must be at least 60 (streaming runs every minute)."
   }
 }
 
 variable "failed_events_threshold" {
   type        = number
-  description = "Alert when more events than this are failed (retries exhausted, waiting for reprocess_events)."
+  description = "Alert when more events than this are in the failed state (pipeline_status's failed), awaiting reprocess_events."
   default     = 0
   validation {
     condition     = var.failed_events_threshold >= 0
@@ -44,21 +53,21 @@ variable "failed_events_threshold" {
 
 variable "sync_errors_threshold" {
   type        = number
-  description = "Alert when more warehouse sync errors than this are logged in the alignment window."
-  default     = 0
+  description = "Alert when more sync errors than this (warehouse unavailable, failed job runs) are logged within 15 minutes."
+  default     = 2
   validation {
     condition     = var.sync_errors_threshold >= 0
     error_message = "sync_errors_threshold must not be negative."
   }
 }
 
-variable "alignment_period" {
-  type        = string
-  description = "Window the alert conditions aggregate over."
-  default     = "300s"
+variable "stream_absent_minutes" {
+  type        = number
+  description = "Alert when no stream_platform_events run has logged its summary for this many minutes."
+  default     = 10
   validation {
-    condition     = can(regex("^[0-9]+s$", var.alignment_period))
-    error_message = "alignment_period must be a duration in seconds such as 300s."
+    condition     = var.stream_absent_minutes >= 3 && var.stream_absent_minutes <= 1440
+    error_message = "stream_absent_minutes must be between 3 and 1440."
   }
 }
 

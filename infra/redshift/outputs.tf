@@ -9,30 +9,32 @@ output "database_name" {
 }
 
 output "secret_arn" {
-  description = "Secrets Manager ARN of the admin credentials the Data API authenticates with (REDSHIFT_SECRET_ARN)."
+  description = "ARN of the Secrets Manager secret the Data API authenticates with (REDSHIFT_SECRET_ARN; an ARN, not the secret)."
   value       = aws_redshiftserverless_namespace.this.admin_password_secret_arn
 }
 
-output "staging_bucket" {
-  description = "S3 staging bucket of COPY (REDSHIFT_S3_BUCKET)."
+output "s3_bucket" {
+  description = "Staging bucket (REDSHIFT_S3_BUCKET)."
   value       = aws_s3_bucket.staging.bucket
 }
 
+output "s3_prefix" {
+  description = "Key prefix of the staging files (REDSHIFT_S3_PREFIX)."
+  value       = var.staging_prefix
+}
+
 output "copy_role_arn" {
-  description = "IAM role COPY assumes to read the staging files (REDSHIFT_IAM_ROLE_ARN)."
+  description = "IAM role COPY assumes (REDSHIFT_IAM_ROLE_ARN)."
   value       = aws_iam_role.copy.arn
 }
 
 output "region" {
-  description = "AWS region of the namespace and bucket (AWS_REGION)."
+  description = "AWS region of the workgroup and bucket (AWS_REGION)."
   value       = data.aws_region.current.name
 }
 
-output "pipeline_access_key" {
-  description = "Access key of the functions' AWS user; stored in GCP Secret Manager by the functions module, never a root output."
-  value = {
-    access_key_id     = aws_iam_access_key.pipeline.id
-    secret_access_key = aws_iam_access_key.pipeline.secret
-  }
-  sensitive = true
+output "credential_secret_ids" {
+  description = "Environment variable => GCP Secret Manager secret id of the pipeline's AWS access key (ids only)."
+  value       = { for env, secret in google_secret_manager_secret.aws : env => secret.secret_id }
+  depends_on  = [google_secret_manager_secret_version.aws]
 }

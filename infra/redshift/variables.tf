@@ -1,75 +1,83 @@
 variable "name" {
   type        = string
-  description = "Prefix of the namespace, workgroup, bucket, role and user names."
+  description = "Prefix of every AWS resource name (namespace, workgroup, bucket, role, user)."
   validation {
     condition     = can(regex("^[a-z][-a-z0-9]{0,18}[a-z0-9]$", var.name))
     error_message = "name must be lower-case letters, digits and dashes (at most 20 chars)."
   }
 }
 
+variable "gcp_project_id" {
+  type        = string
+  description = "GCP project whose Secret Manager keeps the pipeline's AWS access key (mounted on the warehouse functions)."
+}
+
 variable "database_name" {
   type        = string
-  description = "Redshift database (REDSHIFT_DATABASE of the functions)."
-  default     = "dev"
+  description = "Redshift database of the events table (REDSHIFT_DATABASE)."
+  default     = "platform_events"
   validation {
-    condition     = can(regex("^[a-z_][a-z0-9_]{0,62}$", var.database_name))
+    condition     = can(regex("^[a-z_][a-z0-9_]{0,63}$", var.database_name))
     error_message = "database_name must be a lower-case identifier."
   }
 }
 
-variable "admin_username" {
-  type        = string
-  description = "Admin user of the namespace; its password is generated and kept by Redshift in Secrets Manager."
-  default     = "platform_events_admin"
-}
-
 variable "base_capacity" {
   type        = number
-  description = "Base RPUs of the workgroup."
+  description = "Base capacity of the Serverless workgroup in RPUs (8 to 512, by 8)."
   default     = 8
   validation {
-    condition     = var.base_capacity >= 8 && var.base_capacity <= 512
-    error_message = "base_capacity must be between 8 and 512 RPUs."
+    condition     = var.base_capacity >= 8 && var.base_capacity <= 512 && var.base_capacity % 8 == 0
+    error_message = "base_capacity must be a multiple of 8 between 8 and 512."
   }
 }
 
 variable "subnet_ids" {
   type        = list(string)
-  description = "Private subnets (at least three Availability Zones) of the workgroup."
-  validation {
-    condition     = length(var.subnet_ids) >= 3
-    error_message = "Redshift Serverless needs subnets in at least three Availability Zones."
-  }
+  description = "Subnets of the workgroup (three AZs); empty uses the default VPC's."
+  default     = []
 }
 
 variable "security_group_ids" {
   type        = list(string)
-  description = "Security groups of the workgroup (no inbound rule needed: the pipeline uses the Data API)."
+  description = "Security groups of the workgroup; empty uses the VPC's default group."
   default     = []
 }
 
 variable "staging_prefix" {
   type        = string
-  description = "S3 key prefix of the COPY staging files (REDSHIFT_S3_PREFIX of the functions)."
+  description = "S3 key prefix of the COPY staging files (REDSHIFT_S3_PREFIX of the sink)."
   default     = "platform-events/staging/"
   validation {
-    condition     = endswith(var.staging_prefix, "/")
-    error_message = "staging_prefix must end with a slash."
+    condition     = endswith(var.staging_prefix, "/") && !startswith(var.staging_prefix, "/")
+    error_message = "staging_prefix must end with / and not start with one."
   }
 }
 
 variable "staging_expiration_days" {
   type        = number
-  description = "Days before staged files are deleted (the sink deletes them after COPY; this catches leftovers)."
-  default     = 7
+  description = "Staging files are deleted after this many days (the sink deletes them after COPY; this catches leftovers)."
+  default     = 3
   validation {
-    condition     = var.staging_expiration_days >= 1
-    error_message = "staging_expiration_days must be at least 1."
+    condition     = var.staging_expiration_days >= 1 && var.staging_expiration_days <= 90
+    error_message = "staging_expiration_days must be between 1 and 90."
   }
+}
+
+variable "deletion_protection" {
+  type        = bool
+  description = "Keep the staging bucket when it still holds objects on destroy."
+  default     = true
 }
 
 variable "tags" {
   type        = map(string)
-  description = "Tags applied to every resource of the module."
+  description = "Tags applied to every AWS resource (the labels of the GCP side)."
+  default     = {}
+}
+
+variable "labels" {
+  type        = map(string)
+  description = "Labels of the GCP secrets holding the AWS access key."
   default     = {}
 }

@@ -1,51 +1,56 @@
-# Cloud Scheduler: the seed's schedules (plus the erasure queue and the status probe feeding the
-# backlog-age metric), each POSTing {} to its function with an OIDC token of a dedicated invoker
-# service account that may call those functions and nothing else.
+# Cloud Scheduler calls the scheduled functions with an OIDC token of a dedicated invoker account,
+# which may invoke those functions and nothing else.
+
+locals {
+  targets = toset([for s in var.schedules : s.function])
+}
 
 resource "google_service_account" "invoker" {
   project      = var.project_id
-  account_id   = "${var.name}-scheduler"
+  account_id   = "${var.name}-invoker"
   display_name = "platform-events scheduler invoker"
-  description  = "Identity Cloud Scheduler signs its OIDC tokens with to call the scheduled functions."
+  description  = "Identity of the Cloud Scheduler jobs: roles/run.invoker on the scheduled functions only."
 }
 
 resource "google_cloud_run_service_iam_member" "invoker" {
-  for_each = toset([for job in values(var.jobs) : job.function])
+  for_each = local.targets
   project  = var.project_id
   location = var.region
-  service  = var.function_services[each.key]
+  service  = var.functions[each.key].service
   role     = "roles/run.invoker"
-  member   = "serviceAccount:${google_service_account.invoker.email}"
+  member   = google_service_account.invoker.member
 }
 
 resource "google_cloud_scheduler_job" "this" {
-  for_each         = var.jobs
+  for_each         = var.schedules
   project          = var.project_id
   region           = var.region
   name             = "${var.job_prefix}${each.key}"
-  description      = each.value.description
-  schedule         = each.value.schedule
+  description      = "platform-events: ${each.key} calls ${var.functions[each.value.function].service} (${each.value.cron})."
+  schedule         = each.value.cron
   time_zone        = var.time_zone
-  attempt_deadline = var.attempt_deadline
+  attempt_deadline = each.value.attempt_deadline
+  paused           = each.value.paused
 
   retry_config {
-    retry_count          = var.retry_count
+    retry_count          = each.value.retry_count
+    max_retry_duration   = "0s"
     min_backoff_duration = "10s"
-    max_backoff_duration = "300s"
-    max_doublings        = 3
+    max_backoff_duration = "60s"
+    max_doublings        = 2
   }
 
   http_target {
     http_method = "POST"
-    uri         = var.function_uris[each.value.function]
-    body        = base64encode("{}")
+    uri         = var.functions[each.value.function].url
+    body        = base64encode(each.value.body)
     headers = {
       "Content-Type" = "application/json"
     }
 
     oidc_token {
       service_account_email = google_service_account.invoker.email
-      audience              = var.function_uris[each.value.function]
+      audience              = var.functions[each.value.function].url
     }
   }
 

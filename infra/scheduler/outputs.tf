@@ -1,9 +1,9 @@
-output "job_names" {
-  description = "Cloud Scheduler job id by key (what `platform-events scheduler run|pause|resume` drives)."
-  value       = { for key, job in google_cloud_scheduler_job.this : key => job.name }
+output "job_ids" {
+  description = "Schedule key => full Cloud Scheduler job id (projects/P/locations/L/jobs/J)."
+  value       = { for key, job in google_cloud_scheduler_job.this : key => job.id }
 }
 
-output "invoker_service_account_email" {
-  description = "Service account whose OIDC tokens the jobs carry."
+output "invoker_email" {
+  description = "Email of the invoker service account the jobs' OIDC tokens are minted for."
   value       = google_service_account.invoker.email
 }
