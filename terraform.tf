@@ -469,20 +469,17 @@ module "redshift" {
 }
 
 module "functions" {
-  source                    = "./infra/functions"
-  project_id                = var.project_id
-  region                    = var.region
-  name                      = var.name
-  functions                 = local.functions
-  source_dir                = "${path.root}/functions"
-  migrations_dir            = "${path.root}/migrations"
-  vpc_connector_id          = module.network.vpc_connector_id
-  migrations_worker_pool_id = module.network.migrations_worker_pool_id
-  database_url_secret_ids   = module.database.database_url_secret_ids
-  database_url_versions     = module.database.database_url_versions
-  database_user_roles       = module.database.user_group_roles
-  environment               = local.environment
-  warehouse_secret_ids      = local.redshift == null ? {} : local.redshift.credential_secret_ids
+  source                  = "./infra/functions"
+  project_id              = var.project_id
+  region                  = var.region
+  name                    = var.name
+  functions               = local.functions
+  source_dir              = "${path.root}/functions"
+  migrations_dir          = "${path.root}/migrations"
+  vpc_connector_id        = module.network.vpc_connector_id
+  database_url_secret_ids = module.database.database_url_secret_ids
+  environment             = local.environment
+  warehouse_secret_ids    = local.redshift == null ? {} : local.redshift.credential_secret_ids
   bigquery_dataset = local.bigquery ? {
     project_id = var.project_id
     dataset_id = one(module.warehouse[*].dataset_id)
@@ -494,11 +491,28 @@ module "functions" {
     erase     = var.operator_members
     status    = var.operator_members
   }
-  run_migrations      = var.run_migrations
   kms_key_name        = var.kms_key_name
   deletion_protection = var.deletion_protection
   labels              = local.labels
   depends_on          = [google_project_service.this]
+}
+
+# Applies migrations/ from the functions' source archive (Cloud Build private pool in the VPC).
+module "migrations" {
+  source                  = "./infra/migrations"
+  project_id              = var.project_id
+  region                  = var.region
+  name                    = var.name
+  network_id              = module.network.network_id
+  migrations_dir          = "${path.root}/migrations"
+  source_bucket           = module.functions.source_bucket
+  source_object           = module.functions.source_object
+  database_url_secret_ids = module.database.database_url_secret_ids
+  database_url_versions   = module.database.database_url_versions
+  user_group_roles        = module.database.user_group_roles
+  run_migrations          = var.run_migrations
+  # The pool peers through private services access.
+  depends_on = [module.network]
 }
 
 module "scheduler" {
@@ -513,7 +527,7 @@ module "scheduler" {
     for key, fn in module.functions.functions : key => { url = fn.url, service = fn.service }
   }
   # Jobs start once the schema is migrated.
-  depends_on = [module.functions]
+  depends_on = [module.migrations]
 }
 
 module "monitoring" {
@@ -553,9 +567,13 @@ output "functions_source" {
   value       = "gs://${module.functions.source_bucket}/${module.functions.source_object}"
 }
 
-output "migrations_id" {
-  description = "Id of the last migration run (changes whenever migrations were applied again)."
-  value       = module.functions.migrations_id
+output "migrations" {
+  description = "Hash of migrations/ as last applied, the private pool and the service account of the migration build."
+  value = {
+    hash                  = module.migrations.migrations_hash
+    worker_pool_id        = module.migrations.worker_pool_id
+    service_account_email = module.migrations.service_account_email
+  }
 }
 
 output "scheduler_job_ids" {
@@ -582,13 +600,12 @@ output "database" {
 }
 
 output "network" {
-  description = "VPC, VPC connector and migrations worker pool ids."
+  description = "VPC and VPC connector ids."
   value = {
     network_id                  = module.network.network_id
     network_name                = module.network.network_name
     vpc_connector_id            = module.network.vpc_connector_id
     private_services_connection = module.network.private_services_connection
-    migrations_worker_pool_id   = module.network.migrations_worker_pool_id
   }
 }
 

@@ -29,8 +29,3 @@ output "write_keys_secret_id" {
   description = "Secret Manager secret holding INGEST_WRITE_KEYS (read the generated key with gcloud; the value is never an output)."
   value       = google_secret_manager_secret.write_keys.secret_id
 }
-
-output "migrations_id" {
-  description = "Id of the last migration run (null when run_migrations is false); depend on it to wait for the schema."
-  value       = one(terraform_data.migrate[*].id)
-}

@@ -5,7 +5,7 @@ variable "project_id" {
 
 variable "region" {
   type        = string
-  description = "Region of the functions, the source bucket and the migrations worker pool."
+  description = "Region of the functions and of the source bucket."
 }
 
 variable "name" {
@@ -74,11 +74,6 @@ variable "vpc_connector_id" {
   description = "Serverless VPC Access connector the functions reach Cloud SQL's private IP through."
 }
 
-variable "migrations_worker_pool_id" {
-  type        = string
-  description = "Cloud Build private pool (peered with the VPC) the migration build runs in: projects/P/locations/R/workerPools/W."
-}
-
 variable "database_url_secret_ids" {
   type        = map(string)
   description = "Secret Manager secret id of the DATABASE_URL of each database user (owner, app, ingest, pipeline, analyst)."
@@ -86,17 +81,6 @@ variable "database_url_secret_ids" {
     condition     = alltrue([for user in ["owner", "ingest", "pipeline"] : contains(keys(var.database_url_secret_ids), user)])
     error_message = "database_url_secret_ids must hold at least the owner, ingest and pipeline users."
   }
-}
-
-variable "database_url_versions" {
-  type        = map(string)
-  description = "Id of the current secret version of each DATABASE_URL (never its value): a new password re-runs the migration step."
-  default     = {}
-}
-
-variable "database_user_roles" {
-  type        = map(string)
-  description = "Login user key => group role of migrations/0006 the migration step grants it (e.g. pipeline => platform_events_pipeline)."
 }
 
 variable "environment" {
@@ -140,12 +124,6 @@ variable "invoker_members" {
     ]]))
     error_message = "invoker members must be user:, group:, serviceAccount:, domain:, principal: or principalSet: principals; allUsers and allAuthenticatedUsers are never allowed."
   }
-}
-
-variable "run_migrations" {
-  type        = bool
-  description = "Apply migrations/ (and the login roles of migrations/0006) from a Cloud Build private pool on every apply whose source changed. Needs gcloud where terraform runs."
-  default     = true
 }
 
 variable "kms_key_name" {

@@ -1,5 +1,5 @@
 output "migrations_hash" {
-  description = "SHA-256 over migrations/ as last applied; the functions carry its prefix as a label, so they deploy after the build."
+  description = "SHA-256 over migrations/ as last applied (the build's trigger)."
   value       = var.run_migrations ? terraform_data.migrate[0].output : local.migrations_hash
 }
 

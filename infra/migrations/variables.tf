@@ -37,19 +37,28 @@ variable "source_object" {
   description = "Object name of the source archive the build runs `python -m platform_events migrate` from."
 }
 
-variable "owner_database_url_secret_id" {
-  type        = string
-  description = "Secret id of the DATABASE_URL of the owner user (owns the schema, runs the migrations)."
+variable "database_url_secret_ids" {
+  type        = map(string)
+  description = "Secret id of the DATABASE_URL of each database user: owner (runs the migrations), app, ingest, pipeline, analyst."
+  validation {
+    condition     = length(setsubtract(["owner", "app", "ingest", "pipeline", "analyst"], keys(var.database_url_secret_ids))) == 0
+    error_message = "database_url_secret_ids must hold the owner, app, ingest, pipeline and analyst users (cloudbuild.yaml reads all five)."
+  }
 }
 
-variable "owner_database_url_secret_name" {
-  type        = string
-  description = "Full resource name of the owner's DATABASE_URL secret, for the build's secretAccessor binding."
+variable "database_url_versions" {
+  type        = map(string)
+  description = "Resource name of the current secret version of each DATABASE_URL (never its value): a new password re-runs the build."
+  default     = {}
 }
 
 variable "user_group_roles" {
   type        = map(string)
-  description = "Login user name => group role of migrations/0006 granted to it after migrating."
+  description = "Login user key => group role of migrations/0006 it is created with (owner: none)."
+  validation {
+    condition     = alltrue([for role in values(var.user_group_roles) : can(regex("^platform_events_[a-z]+$", role))])
+    error_message = "user_group_roles must map to the platform_events_* group roles of migrations/0006."
+  }
 }
 
 variable "machine_type" {
@@ -62,10 +71,4 @@ variable "run_migrations" {
   type        = bool
   description = "Run the migration build during apply (needs gcloud on the machine running Terraform)."
   default     = true
-}
-
-variable "labels" {
-  type        = map(string)
-  description = "Labels applied to every resource of the module that supports them."
-  default     = {}
 }

@@ -81,24 +81,3 @@ resource "google_compute_firewall" "deny_all_ingress" {
     metadata = "INCLUDE_ALL_METADATA"
   }
 }
-
-# The Cloud Build private pool the migration step runs in: peered with the VPC through private
-# services access, so it reaches Cloud SQL's private IP. It keeps an external IP to download the
-# Python packages of functions/requirements.txt.
-resource "google_cloudbuild_worker_pool" "migrations" {
-  project  = var.project_id
-  name     = "${var.name}-migrations"
-  location = var.region
-
-  worker_config {
-    machine_type   = "e2-medium"
-    disk_size_gb   = 100
-    no_external_ip = false
-  }
-
-  network_config {
-    peered_network = google_compute_network.this.id
-  }
-
-  depends_on = [google_service_networking_connection.private_services]
-}

@@ -17,8 +17,3 @@ output "private_services_connection" {
   description = "The private services access connection; depend on it before creating Cloud SQL or a private pool."
   value       = google_service_networking_connection.private_services.id
 }
-
-output "migrations_worker_pool_id" {
-  description = "Id of the Cloud Build private pool (peered with the VPC) the migration step runs in."
-  value       = google_cloudbuild_worker_pool.migrations.id
-}
