@@ -168,8 +168,12 @@ variable "kms_key_name" {
 
 variable "time_zone" {
   type        = string
-  description = "Time zone of the Cloud Scheduler cron schedules."
+  description = "IANA time zone the Cloud Scheduler cron schedules are read in."
   default     = "Etc/UTC"
+  validation {
+    condition     = can(regex("^[A-Za-z_]+(/[-+A-Za-z0-9_]+)*$", var.time_zone))
+    error_message = "time_zone must be an IANA time zone name such as Etc/UTC or Europe/Paris."
+  }
 }
 
 variable "stream_batch_size" {
@@ -237,6 +241,10 @@ variable "notification_channels" {
   type        = list(string)
   description = "Cloud Monitoring notification channel ids (projects/P/notificationChannels/N) the alerts notify."
   default     = []
+  validation {
+    condition     = alltrue([for c in var.notification_channels : can(regex("^projects/[^/]+/notificationChannels/[^/]+$", c))])
+    error_message = "notification_channels must be ids of the form projects/P/notificationChannels/N."
+  }
 }
 
 variable "run_migrations" {

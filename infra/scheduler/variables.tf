@@ -66,4 +66,8 @@ variable "functions" {
     service = string
   }))
   description = "Function key => HTTPS URL and Cloud Run service name (the functions module's `functions` output)."
+  validation {
+    condition     = alltrue([for fn in var.functions : startswith(fn.url, "https://")])
+    error_message = "function urls must be https:// URLs (the OIDC audience)."
+  }
 }

@@ -1,0 +1,598 @@
+"""The Terraform, checked offline: every .tf parsed with python-hcl2 (providers cannot be downloaded
+here, so `terraform validate` cannot run) and its structure asserted against the contracts of
+DESIGN.md and the Python side (entry points of functions/main.py, schedules, settings, log lines).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import hcl2
+import pytest
+
+from platform_events import scheduler
+from platform_events.config import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+INFRA = ROOT / "infra"
+MAIN_PY = ROOT / "functions" / "main.py"
+INFRA_README = INFRA / "README.md"
+MODULES = (
+    "network",
+    "database",
+    "warehouse",
+    "functions",
+    "migrations",
+    "scheduler",
+    "monitoring",
+    "redshift",
+)
+SEED_CRONS = {"* * * * *", "0 * * * *", "*/15 * * * *", "0 2 * * *"}
+PUBLIC_PRINCIPALS = ("allUsers", "allAuthenticatedUsers")
+# Environment variables the functions get that are not Settings fields (read by boto3 itself).
+NON_SETTINGS_ENV = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
+
+Tf = dict[str, Any]
+
+
+def _clean(value: Any) -> Any:
+    """python-hcl2 keeps the quotes of strings and marks blocks; strip both."""
+    if isinstance(value, str):
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            return value[1:-1]
+        return value
+    if isinstance(value, list):
+        return [_clean(item) for item in value]
+    if isinstance(value, dict):
+        return {
+            _clean(key): _clean(item)
+            for key, item in value.items()
+            if key not in ("__is_block__", "__comments__", "__inline_comments__")
+        }
+    return value
+
+
+def _load(path: Path) -> Tf:
+    with path.open(encoding="utf-8") as handle:
+        parsed: Tf = _clean(hcl2.load(handle))
+    return parsed
+
+
+def _tf_files() -> list[Path]:
+    return [ROOT / "terraform.tf", *sorted(INFRA.rglob("*.tf"))]
+
+
+@pytest.fixture(scope="module")
+def parsed() -> dict[Path, Tf]:
+    return {path: _load(path) for path in _tf_files()}
+
+
+@pytest.fixture(scope="module")
+def root() -> Tf:
+    return _load(ROOT / "terraform.tf")
+
+
+def _module(name: str) -> Tf:
+    """Every block of one module's files, merged by block kind."""
+    merged: Tf = {}
+    for path in sorted((INFRA / name).glob("*.tf")):
+        for kind, blocks in _load(path).items():
+            merged.setdefault(kind, []).extend(blocks)
+    return merged
+
+
+def _resources(tf: Tf, kind: str = "resource") -> Iterator[tuple[str, str, Tf]]:
+    for block in tf.get(kind, []):
+        for rtype, named in block.items():
+            for name, body in named.items():
+                yield rtype, name, body
+
+
+def _resource(tf: Tf, rtype: str, name: str) -> Tf:
+    for found_type, found_name, body in _resources(tf):
+        if (found_type, found_name) == (rtype, name):
+            return body
+    raise AssertionError(f"no resource {rtype}.{name}")
+
+
+def _blocks(tf: Tf, kind: str) -> dict[str, Tf]:
+    return {name: body for block in tf.get(kind, []) for name, body in block.items()}
+
+
+def _locals(tf: Tf) -> Tf:
+    merged: Tf = {}
+    for block in tf.get("locals", []):
+        merged.update(block)
+    return merged
+
+
+def _module_references(text: str) -> set[tuple[str, str]]:
+    """(module call, output) pairs the root reads, directly or through `x = one(module.m[*])`."""
+    found = set(re.findall(r"module\.(\w+)(?:\[\*\])?\.(\w+)", text))
+    for alias, call in re.findall(r"(\w+)\s*=\s*one\(module\.(\w+)\[\*\]\)", text):
+        found |= {(call, output) for output in re.findall(rf"local\.{alias}\.(\w+)", text)}
+    return found
+
+
+def _walk(value: Any) -> Iterator[tuple[str, Any]]:
+    """Every (attribute name, value) pair anywhere in a parsed file."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield key, item
+            yield from _walk(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _walk(item)
+
+
+def _entry_points() -> set[str]:
+    """Names of the top-level functions of functions/main.py decorated with functions_framework.http."""
+    assert MAIN_PY.is_file(), f"{MAIN_PY} is missing: the function map cannot be checked"
+    tree = ast.parse(MAIN_PY.read_text(encoding="utf-8"))
+    names = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            for decorator in node.decorator_list:
+                if ast.unparse(decorator) in ("functions_framework.http", "http"):
+                    names.add(node.name)
+    return names
+
+
+# --- Files ---------------------------------------------------------------------------------------
+
+
+def test_every_module_has_main_variables_outputs_and_versions() -> None:
+    for name in MODULES:
+        for file in ("main.tf", "variables.tf", "outputs.tf", "versions.tf"):
+            assert (INFRA / name / file).is_file(), f"infra/{name}/{file} is missing"
+
+
+def test_every_module_directory_is_called_from_the_root(root: Tf) -> None:
+    called = {Path(body["source"]).name for body in _blocks(root, "module").values()}
+    on_disk = {path.name for path in INFRA.iterdir() if list(path.glob("*.tf"))}
+    assert on_disk == called == set(MODULES)
+
+
+def test_every_tf_file_parses(parsed: dict[Path, Tf]) -> None:
+    assert len(parsed) >= 1 + 4 * len(MODULES)
+
+
+def test_terraform_fmt_is_clean() -> None:
+    binary = shutil.which("terraform")
+    if binary is None:
+        pytest.skip("terraform binary not found: `terraform fmt -check -recursive` not run")
+    result = subprocess.run(
+        [binary, "fmt", "-check", "-recursive", "-list=true"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, f"files need `terraform fmt`: {result.stdout}{result.stderr}"
+
+
+# --- Variables and outputs -----------------------------------------------------------------------
+
+
+def test_every_variable_is_typed_and_described(parsed: dict[Path, Tf]) -> None:
+    for path, tf in parsed.items():
+        for name, body in _blocks(tf, "variable").items():
+            where = f"{path.relative_to(ROOT)}: variable {name}"
+            assert "type" in body, f"{where} has no type"
+            assert str(body.get("description", "")).strip(), f"{where} has no description"
+
+
+def test_constrained_variables_are_validated(parsed: dict[Path, Tf]) -> None:
+    # Names, versions, warehouse kind, invoker lists: values with a fixed shape are validated.
+    must_validate = {
+        "name",
+        "project_id",
+        "warehouse",
+        "database_version",
+        "invoker_members",
+        "ingest_invoker_members",
+        "operator_members",
+        "time_zone",
+        "schedules",
+        "functions",
+        "notification_channels",
+    }
+    checked = 0
+    for path, tf in parsed.items():
+        for name, body in _blocks(tf, "variable").items():
+            if name in must_validate and not (name == "project_id" and path.parent != ROOT):
+                assert body.get("validation"), f"{path.relative_to(ROOT)}: {name} lacks validation"
+                checked += 1
+    assert checked >= len(must_validate)
+
+
+def test_module_calls_pass_only_declared_variables_and_every_required_one(root: Tf) -> None:
+    meta = {"source", "count", "for_each", "depends_on", "providers", "version"}
+    for call, body in _blocks(root, "module").items():
+        module = _module(Path(body["source"]).name)
+        declared = _blocks(module, "variable")
+        passed = set(body) - meta
+        assert passed <= set(declared), f"module {call}: unknown inputs {passed - set(declared)}"
+        required = {name for name, var in declared.items() if "default" not in var}
+        assert required <= passed, f"module {call}: missing inputs {required - passed}"
+
+
+def test_root_references_only_declared_module_outputs(root: Tf) -> None:
+    text = (ROOT / "terraform.tf").read_text(encoding="utf-8")
+    calls = {name: Path(body["source"]).name for name, body in _blocks(root, "module").items()}
+    for call, output in _module_references(text):
+        outputs = _blocks(_module(calls[call]), "output")
+        assert output in outputs, f"module.{call}.{output} is not an output of infra/{calls[call]}"
+
+
+def test_every_module_output_is_used_by_the_root_or_documented(root: Tf) -> None:
+    text = (ROOT / "terraform.tf").read_text(encoding="utf-8")
+    readme = INFRA_README.read_text(encoding="utf-8") if INFRA_README.is_file() else ""
+    calls = {Path(body["source"]).name: name for name, body in _blocks(root, "module").items()}
+    references = _module_references(text)
+    unused = []
+    for module_dir, call in calls.items():
+        for output in _blocks(_module(module_dir), "output"):
+            used = (call, output) in references
+            documented = f"`{module_dir}.{output}`" in readme
+            if not (used or documented):
+                unused.append(f"{module_dir}.{output}")
+    assert not unused, (
+        f"outputs neither used by terraform.tf nor documented in infra/README.md: {unused}"
+    )
+
+
+def test_no_output_exposes_a_secret(parsed: dict[Path, Tf]) -> None:
+    secret_sources = ("random_password.", "secret_data", "aws_iam_access_key.", ".password")
+    for path, tf in parsed.items():
+        for name, body in _blocks(tf, "output").items():
+            value = json.dumps(body.get("value"))
+            for source in secret_sources:
+                assert source not in value, f"{path.relative_to(ROOT)}: output {name} uses {source}"
+
+
+# --- Warehouse -----------------------------------------------------------------------------------
+
+
+def test_events_table_is_partitioned_by_day_on_occurred_at_and_clustered() -> None:
+    events = _resource(_module("warehouse"), "google_bigquery_table", "events")
+    partitioning = events["time_partitioning"][0]
+    assert partitioning["type"] == "DAY"
+    assert partitioning["field"] == "occurred_at"
+    assert "expiration_ms" in partitioning
+    assert events["clustering"] == ["event_type", "user_id"]
+    assert events["require_partition_filter"] is True
+
+
+def test_partition_expiration_covers_the_longest_retention() -> None:
+    variables = _blocks(_module("warehouse"), "variable")
+    assert variables["longest_retention_days"]["default"] >= 7 * 365
+    assert "longest_retention_days" in json.dumps(_locals(_module("warehouse")))
+
+
+def test_warehouse_schemas_come_from_the_json_files_the_sink_reads(root: Tf) -> None:
+    warehouse = _module("warehouse")
+    local = _locals(warehouse)
+    assert local["events_schema"] == "${jsondecode(file(var.events_schema_path))}"
+    assert local["aggregations_schema"] == "${jsondecode(file(var.aggregations_schema_path))}"
+    assert _resource(warehouse, "google_bigquery_table", "events")["schema"] == (
+        "${jsonencode(local.events_schema)}"
+    )
+    call = _blocks(root, "module")["warehouse"]
+    for key in ("events_schema_path", "aggregations_schema_path"):
+        path = ROOT / call[key].replace("${path.root}/", "")
+        assert path.is_file(), f"{key} points at a missing file {path}"
+        columns = {field["name"] for field in json.loads(path.read_text(encoding="utf-8"))}
+        assert columns, f"{path} has no columns"
+    events_columns = {
+        field["name"]
+        for field in json.loads(
+            (ROOT / call["events_schema_path"].replace("${path.root}/", "")).read_text("utf-8")
+        )
+    }
+    assert {"event_id", "occurred_at", "event_type", "user_id"} <= events_columns
+
+
+# --- Functions -----------------------------------------------------------------------------------
+
+
+def test_one_function_per_entry_point_of_main_py(root: Tf) -> None:
+    functions = _locals(root)["functions"]
+    mapped = [fn["entry_point"] for fn in functions.values()]
+    assert len(mapped) == len(set(mapped)), "an entry point is deployed twice"
+    assert set(mapped) == _entry_points()
+
+
+def test_each_function_sets_memory_timeout_and_max_instances(root: Tf) -> None:
+    for key, fn in _locals(root)["functions"].items():
+        assert re.fullmatch(r"\d+(Mi|Gi)", fn["memory"]), key
+        assert 1 <= fn["timeout_seconds"] <= 3600, key
+        assert fn["max_instances"] >= 1, key
+        assert fn["database_user"] in ("pipeline", "ingest"), key
+
+
+def test_functions_are_one_resource_for_each_over_the_map(root: Tf) -> None:
+    module = _module("functions")
+    function = _resource(module, "google_cloudfunctions2_function", "this")
+    assert function["for_each"] == "${var.functions}"
+    assert function["build_config"][0]["entry_point"] == "${each.value.entry_point}"
+    assert _blocks(root, "module")["functions"]["functions"] == "${local.functions}"
+    kinds = [rtype for rtype, _, _ in _resources(module)]
+    assert kinds.count("google_cloudfunctions2_function") == 1
+
+
+def test_functions_archive_includes_the_migrations(root: Tf) -> None:
+    archive = next(
+        body
+        for rtype, name, body in _resources(_module("functions"), "data")
+        if rtype == "archive_file" and name == "source"
+    )
+    filenames = [
+        dynamic["source"]["content"][0]["filename"]
+        for dynamic in archive["dynamic"]
+        if "source" in dynamic
+    ]
+    assert "migrations/${source.value}" in filenames
+    call = _blocks(root, "module")["functions"]
+    assert call["migrations_dir"] == "${path.root}/migrations"
+    assert call["source_dir"] == "${path.root}/functions"
+
+
+def test_function_environment_names_are_settings_fields(root: Tf) -> None:
+    fields = {name.upper() for name in Settings.model_fields}
+    text = json.dumps(_locals(root)["environment"]) + json.dumps(_locals(_module("functions")))
+    names = set(re.findall(r"\b([A-Z][A-Z0-9_]{2,})\b", text))
+    env_like = {n for n in names if n not in {"DAY", "JSON"}}
+    unknown = env_like - fields - NON_SETTINGS_ENV
+    assert not unknown, f"environment variables the Settings class does not read: {unknown}"
+    for required in ("WAREHOUSE", "BIGQUERY_PROJECT_ID", "BIGQUERY_DATASET_ID", "BIGQUERY_TABLE"):
+        assert required in names
+    for secret in ("DATABASE_URL", "INGEST_WRITE_KEYS", "ERASURE_AUDIT_KEY"):
+        assert secret in names, f"{secret} is not mounted from Secret Manager"
+
+
+def test_secrets_are_mounted_from_secret_manager_not_plain_environment(root: Tf) -> None:
+    function = _resource(_module("functions"), "google_cloudfunctions2_function", "this")
+    service = function["service_config"][0]
+    assert any("secret_environment_variables" in block for block in service["dynamic"])
+    plain = json.dumps(_locals(root)["environment"])
+    for secret in ("DATABASE_URL", "INGEST_WRITE_KEYS", "ERASURE_AUDIT_KEY", "PASSWORD"):
+        assert secret not in plain, f"{secret} is a plain environment variable"
+
+
+def test_each_function_has_its_own_service_account() -> None:
+    module = _module("functions")
+    account = _resource(module, "google_service_account", "function")
+    assert account["for_each"] == "${var.functions}"
+    function = _resource(module, "google_cloudfunctions2_function", "this")
+    assert function["service_config"][0]["service_account_email"] == (
+        "${google_service_account.function[each.key].email}"
+    )
+
+
+def test_bigquery_data_editor_is_granted_on_the_dataset_only(parsed: dict[Path, Tf]) -> None:
+    for path, tf in parsed.items():
+        for rtype, name, body in _resources(tf):
+            if body.get("role") == "roles/bigquery.dataEditor":
+                assert rtype == "google_bigquery_dataset_iam_member", f"{path}: {rtype}.{name}"
+            if body.get("role") == "roles/secretmanager.secretAccessor":
+                assert rtype == "google_secret_manager_secret_iam_member", f"{path}: {name}"
+
+
+# --- IAM: nobody public --------------------------------------------------------------------------
+
+
+def test_no_public_principal_anywhere(parsed: dict[Path, Tf]) -> None:
+    for path, tf in parsed.items():
+        for key, value in _walk(tf):
+            if key in ("member", "members", "principal"):
+                text = json.dumps(value)
+                for public in PUBLIC_PRINCIPALS:
+                    assert public not in text, f"{path.relative_to(ROOT)}: {key} = {text}"
+    literal = re.compile(r'"(allUsers|allAuthenticatedUsers)"')
+    for path in [*_tf_files(), ROOT / "terraform.tfvars.example"]:
+        found = literal.findall(path.read_text(encoding="utf-8"))
+        assert not found, f"{path.relative_to(ROOT)} names {found}"
+
+
+def test_invoker_member_variables_refuse_public_principals(parsed: dict[Path, Tf]) -> None:
+    names = {"invoker_members", "ingest_invoker_members", "operator_members"}
+    seen = set()
+    for tf in parsed.values():
+        for name, body in _blocks(tf, "variable").items():
+            if name in names:
+                seen.add(name)
+                condition = json.dumps(body["validation"])
+                assert "user|group|serviceAccount" in condition, name
+    assert seen == names
+
+
+# --- Scheduler -----------------------------------------------------------------------------------
+
+
+def test_the_four_seed_schedules_are_deployed(root: Tf) -> None:
+    schedules = _locals(root)["schedules"]
+    crons = {key: schedule["cron"] for key, schedule in schedules.items()}
+    assert set(crons.values()) >= SEED_CRONS
+    assert crons["stream"] == "* * * * *"
+    assert crons["aggregate"] == "0 * * * *"
+    assert crons["cleanup"] == "*/15 * * * *"
+    assert crons["retention"] == "0 2 * * *"
+
+
+def test_schedules_match_the_python_scheduler_and_target_deployed_functions(root: Tf) -> None:
+    schedules = _locals(root)["schedules"]
+    functions = _locals(root)["functions"]
+    for schedule in scheduler.SCHEDULES:
+        deployed = schedules[schedule.job]
+        assert deployed["cron"] == schedule.cron, schedule.job
+        assert functions[deployed["function"]]["entry_point"] == schedule.function
+    for key, deployed in schedules.items():
+        assert deployed["function"] in functions, f"schedule {key} calls an unknown function"
+    environment = json.dumps(_locals(root)["environment"])
+    assert "SCHEDULER_JOB_PREFIX" in environment
+    assert _blocks(root, "module")["scheduler"]["job_prefix"] == "${local.scheduler_job_prefix}"
+
+
+def test_every_job_calls_with_an_oidc_token_and_retries() -> None:
+    module = _module("scheduler")
+    jobs = [body for rtype, _, body in _resources(module) if rtype == "google_cloud_scheduler_job"]
+    assert jobs
+    for job in jobs:
+        target = job["http_target"][0]
+        oidc = target["oidc_token"][0]
+        assert oidc["service_account_email"] == "${google_service_account.invoker.email}"
+        assert oidc["audience"]
+        assert target["http_method"] == "POST"
+        assert target["headers"]["Content-Type"] == "application/json"
+        assert job["retry_config"], "every job has a retry config"
+        assert job["time_zone"] == "${var.time_zone}"
+
+
+def test_invoker_may_invoke_the_scheduled_functions_only() -> None:
+    module = _module("scheduler")
+    binding = _resource(module, "google_cloud_run_service_iam_member", "invoker")
+    assert binding["role"] == "roles/run.invoker"
+    assert binding["member"] == "${google_service_account.invoker.member}"
+    assert binding["for_each"] == "${local.targets}"
+
+
+# --- Database ------------------------------------------------------------------------------------
+
+
+def test_cloud_sql_is_private_backed_up_and_protected() -> None:
+    database = _module("database")
+    instance = _resource(database, "google_sql_database_instance", "this")
+    settings = instance["settings"][0]
+    assert settings["ip_configuration"][0]["ipv4_enabled"] is False
+    backup = settings["backup_configuration"][0]
+    assert backup["enabled"] is True and backup["point_in_time_recovery_enabled"] is True
+    assert instance["deletion_protection"] == "${var.deletion_protection}"
+    variables = _blocks(database, "variable")
+    assert variables["deletion_protection"]["default"] is True
+    assert variables["database_version"]["default"] in ("POSTGRES_15", "POSTGRES_16")
+
+
+def test_database_passwords_live_in_secret_manager_only() -> None:
+    database = _module("database")
+    types = {rtype for rtype, _, _ in _resources(database)}
+    assert {"random_password", "google_secret_manager_secret_version"} <= types
+    users = _locals(database)["users"]
+    assert {"app", "pipeline", "analyst"} <= set(users)
+
+
+def test_migrations_run_during_apply_from_the_private_pool() -> None:
+    migrations = _module("migrations")
+    run = _resource(migrations, "terraform_data", "migrate")
+    command = run["provisioner"][0]["local-exec"]["command"]
+    assert "gcloud builds submit" in command and "--worker-pool" in command
+    build = (INFRA / "migrations" / "cloudbuild.yaml").read_text(encoding="utf-8")
+    assert "python -m platform_events migrate" in build
+
+
+# --- APIs, labels, Redshift ----------------------------------------------------------------------
+
+
+def test_required_apis_are_enabled(root: Tf) -> None:
+    services = _locals(root)["services"]
+    for api in (
+        "cloudfunctions",
+        "run",
+        "cloudbuild",
+        "artifactregistry",
+        "cloudscheduler",
+        "sqladmin",
+        "secretmanager",
+        "servicenetworking",
+        "vpcaccess",
+        "bigquery",
+        "monitoring",
+        "logging",
+    ):
+        assert f'"{api}.googleapis.com"' in services, api
+    assert _resource(root, "google_project_service", "this")["for_each"] == "${local.services}"
+
+
+def test_labelled_resources_carry_labels(parsed: dict[Path, Tf]) -> None:
+    labelled = {
+        "google_bigquery_dataset",
+        "google_bigquery_table",
+        "google_storage_bucket",
+        "google_cloudfunctions2_function",
+        "google_secret_manager_secret",
+        "google_artifact_registry_repository",
+        "google_compute_global_address",
+    }
+    for path, tf in parsed.items():
+        for rtype, name, body in _resources(tf):
+            if rtype in labelled:
+                assert "labels" in body, f"{path.relative_to(ROOT)}: {rtype}.{name} has no labels"
+    assert "default_labels" in _blocks(_load(ROOT / "terraform.tf"), "provider")["google"]
+
+
+def test_redshift_is_created_only_when_chosen(root: Tf) -> None:
+    call = _blocks(root, "module")["redshift"]
+    assert call["count"] == '${var.warehouse == "redshift" ? 1 : 0}'
+    redshift = _module("redshift")
+    types = {rtype for rtype, _, _ in _resources(redshift)}
+    assert {
+        "aws_redshiftserverless_namespace",
+        "aws_redshiftserverless_workgroup",
+        "aws_s3_bucket",
+        "aws_s3_bucket_server_side_encryption_configuration",
+        "aws_s3_bucket_lifecycle_configuration",
+        "aws_iam_role",
+    } <= types
+
+
+# --- Monitoring ----------------------------------------------------------------------------------
+
+
+def _python_sources() -> str:
+    return "\n".join(
+        path.read_text(encoding="utf-8")
+        for path in (ROOT / "functions" / "platform_events").rglob("*.py")
+    )
+
+
+def _log_filter_terms(text: str) -> tuple[set[str], set[str], set[str]]:
+    """Messages, jobs and jsonPayload fields the monitoring filters and extractors rely on."""
+    quoted = r'\\"([^"\\]+)\\"'
+    messages: set[str] = set()
+    for clause in re.findall(r"jsonPayload\.message=(\([^)]*\)|\\\"[^\\]*\\\")", text):
+        messages |= set(re.findall(quoted, clause))
+    jobs = set(re.findall(r"jsonPayload\.job=" + quoted, text))
+    fields = set(re.findall(r"jsonPayload\.(\w+)", text)) - {"message", "job"}
+    return messages, jobs, fields
+
+
+def test_log_metrics_match_lines_the_python_side_logs() -> None:
+    text = (INFRA / "monitoring" / "main.tf").read_text(encoding="utf-8")
+    messages, jobs, fields = _log_filter_terms(text)
+    assert {"status finished", "stream finished"} <= messages
+    assert {"status", "stream"} <= jobs
+    assert {"oldest_pending_age_s", "failed"} <= fields
+    sources = _python_sources()
+    for message in messages:
+        assert f'"{message}"' in sources, f"no Python log line says {message!r}"
+    for job in jobs:
+        assert f'job="{job}"' in sources, f"no summary line with job={job}"
+    for field in fields:
+        assert re.search(rf"\b{field}=", sources), f"no Python log field {field}"
+
+
+def test_alerts_cover_backlog_age_failed_events_and_sync_errors() -> None:
+    monitoring = _module("monitoring")
+    alerts = {name for rtype, name, _ in _resources(monitoring) if rtype.endswith("alert_policy")}
+    assert {"backlog_age", "failed_events", "sync_errors"} <= alerts
+    for rtype, name, body in _resources(monitoring):
+        if rtype == "google_monitoring_alert_policy":
+            assert body["notification_channels"] == "${var.notification_channels}", name
