@@ -46,6 +46,25 @@ fmt: $(STAMP)
 	$(BIN)/ruff format functions tests bench
 	$(BIN)/ruff check --fix functions tests bench
 
+# Terraform checks, offline: `terraform fmt -check` (when a terraform binary is present) and checkov
+# from its own virtualenv (its bc-python-hcl2 would overwrite python-hcl2's files in .venv).
+CHECKOV_VENV    := .venv-checkov
+CHECKOV_VERSION := 3.3.30
+
+$(CHECKOV_VENV)/.installed:
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
+	touch $@
+
+terraform-check: $(CHECKOV_VENV)/.installed
+	@if command -v terraform >/dev/null 2>&1; then \
+		terraform fmt -check -recursive && echo "terraform fmt: clean"; \
+	else \
+		echo "NOTICE: terraform binary not found, terraform fmt -check skipped"; \
+	fi
+	$(CHECKOV_VENV)/bin/checkov --directory . --framework terraform --skip-download --quiet --compact \
+		--skip-path .venv --skip-path .venv-checkov --skip-path .local --skip-path .terraform
+
 clean:
 	-$(BIN)/platform-events db stop
 	rm -rf $(VENV) .local .pytest_cache .mypy_cache .ruff_cache

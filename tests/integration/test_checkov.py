@@ -86,6 +86,7 @@ def checkov() -> Path:
     )
     version = _installed_version()
     assert version == CHECKOV_VERSION, f".venv-checkov holds checkov {version!r}"
+    (VENV / ".installed").touch()  # the stamp `make terraform-check` looks for
     return CHECKOV
 
 

@@ -596,3 +596,11 @@ def test_alerts_cover_backlog_age_failed_events_and_sync_errors() -> None:
     for rtype, name, body in _resources(monitoring):
         if rtype == "google_monitoring_alert_policy":
             assert body["notification_channels"] == "${var.notification_channels}", name
+
+
+def test_tfvars_example_sets_only_declared_variables(root: Tf) -> None:
+    example = _load(ROOT / "terraform.tfvars.example")
+    declared = _blocks(root, "variable")
+    assert set(example) <= set(declared), f"undeclared: {set(example) - set(declared)}"
+    required = {name for name, var in declared.items() if "default" not in var}
+    assert required <= set(example), f"the example lacks {required - set(example)}"
