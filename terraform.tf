@@ -40,9 +40,13 @@ provider "google-beta" {
   default_labels = local.labels
 }
 
-# Only used when warehouse = "redshift"; otherwise it needs no credentials.
+# Only used when warehouse = "redshift". The provider is configured even when no AWS resource is
+# planned, and then fails without credentials (hashicorp/terraform-provider-aws#38039): with
+# BigQuery it gets inert placeholders and never calls AWS.
 provider "aws" {
   region                      = var.aws_region
+  access_key                  = var.warehouse == "redshift" ? null : "unused-warehouse-is-bigquery"
+  secret_key                  = var.warehouse == "redshift" ? null : "unused-warehouse-is-bigquery"
   skip_credentials_validation = var.warehouse != "redshift"
   skip_requesting_account_id  = var.warehouse != "redshift"
   skip_metadata_api_check     = var.warehouse != "redshift"

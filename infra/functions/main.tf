@@ -125,6 +125,15 @@ resource "google_artifact_registry_repository" "functions" {
   kms_key_name  = var.kms_key_name
   labels        = var.labels
 
+  # Images older than 30 days go, except the 10 most recent of each function.
+  cleanup_policies {
+    id     = "delete-old"
+    action = "DELETE"
+    condition {
+      older_than = "2592000s"
+    }
+  }
+
   cleanup_policies {
     id     = "keep-recent"
     action = "KEEP"
