@@ -26,6 +26,7 @@ SQL_SUITE = [
     "tests/integration/test_migrations.py",
     "tests/integration/test_catalog.py",
     "tests/integration/test_store_maintenance.py",
+    "tests/integration/test_client_columns.py",
 ]
 PORT = "54315"
 

@@ -5,6 +5,12 @@
 SELECT ordinal, event_id, status, error_code, error_field, error_message
   FROM emit_platform_events(%s::jsonb);
 
+-- name: client_emit_columns
+-- The client's batched write: five typed arrays and the two payload columns as JSON arrays in,
+-- one result row per event out (migrations/0033). Parameters are sent in binary.
+SELECT ordinal, event_id, status, error_code, error_field, error_message
+  FROM emit_platform_events_columns(%b, %b, %b, %b, %b, %b, %b);
+
 -- name: client_query_events
 -- Newest first, keyset-paginated on (occurred_at, event_id); every filter is optional.
 SELECT event_id, event_type, event_category, schema_version, user_id, session_id,
