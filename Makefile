@@ -34,8 +34,9 @@ test-integration: $(STAMP)
 test-pg15: $(STAMP)
 	$(BIN)/python tests/pg15.py $(PYTEST_ARGS)
 
+# BENCH_ARGS passes options on, e.g. make bench BENCH_ARGS=--quick (python -m bench --help).
 bench: $(STAMP)
-	$(BIN)/platform-events bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check functions tests bench

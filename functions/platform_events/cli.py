@@ -96,6 +96,7 @@ COMMAND_MODULES: list[str] = [
     "platform_events.client.commands",
     "platform_events.jobs.cli_commands",
     "platform_events.pipeline.cli_commands",
+    "platform_events.bench_command",
 ]
 
 

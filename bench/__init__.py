@@ -1,0 +1,7 @@
+"""``make bench``: the pipeline's figures, each beside a raw-Postgres baseline from the same run.
+
+Run ``python -m bench`` (or ``platform-events bench``) from a checkout; ``--help`` lists the
+sizes. Modules: ``runner`` (arguments, order, output), ``server`` (where the databases live),
+``datasets`` (generated data, cached between runs), one module per benchmark (``baseline``,
+``emit``, ``streaming``, ``reads``, ``aggregation``, ``retention``), ``report`` and ``stats``.
+"""

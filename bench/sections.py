@@ -1,0 +1,435 @@
+"""The benchmark sections: each measures, then adds its figures (with baselines and targets).
+
+Sections run in this order and share one scratch database; ``reads`` and ``aggregation`` use the
+cached big dataset and ``retention`` a clone of the cached retention template.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import shutil
+import statistics
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from bench import aggregation, baseline, datasets, emit, reads, retention, stats, streaming
+from bench.report import Figure, Progress, Report, Target
+from bench.server import Server
+from bench.sizes import Sizes
+from platform_events.client import Event
+from platform_events.traffic import generate
+
+
+@dataclass
+class Context:
+    server: Server
+    scratch: str
+    sizes: Sizes
+    report: Report
+    progress: Progress
+    rebuild: bool = False
+    work: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="pe-bench-")))
+    dropped: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return self.server.url(self.scratch)
+
+    def close(self) -> None:
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+def _events(count: int, seed: int) -> list[Event]:
+    """``count`` marketplace events from the traffic generator (distinct ids per seed)."""
+    return list(itertools.islice(generate(max(50, count // 25), 30, seed=seed), count))
+
+
+def _ms(seconds: list[float], fraction: float) -> float:
+    return stats.percentile(seconds, fraction) * 1000
+
+
+def write(ctx: Context) -> None:
+    """Raw COPY vs the client's batched path; raw INSERT vs one emit; the naive claim loop."""
+    s, say, add = ctx.sizes, ctx.progress.say, ctx.report.add
+    say(f"write: generating {s.write_events + 2 * s.single_calls:,} marketplace events")
+    events = _events(s.write_events + 2 * s.single_calls, seed=11)
+    batch, singles = events[: s.write_events], events[s.write_events :]
+    with ctx.server.connect(ctx.scratch) as conn:
+        say("write: raw COPY (events + ledger), first run")
+        copy_first = baseline.raw_copy(conn, batch)
+        say("write: raw COPY (events table only)")
+        copy_events = baseline.raw_copy(conn, batch, with_ledger=False)
+        say("write: client batched path, 1 connection")
+        one = emit.batched(conn, ctx.url, batch, 1)
+        say("write: client batched path, 2 connections")
+        two = emit.batched(conn, ctx.url, batch, 2)
+        say(f"write: naive claim + acknowledge loop over {len(batch):,} events")
+        drained, marks = baseline.naive_claim_loop(conn, s.batch_size)
+        say("write: raw COPY (events + ledger), second run")
+        copy_second = baseline.raw_copy(conn, batch)
+        say(
+            f"write: {s.single_calls:,} raw INSERTs, then {s.single_calls:,} emit_platform_event calls"
+        )
+        baseline.reset(conn)
+        raw = baseline.raw_insert_latencies(conn, singles[: s.single_calls])
+        ours = emit.single_latencies(conn, singles[s.single_calls :])
+    copy = (copy_first + copy_second) / 2
+    add(
+        Figure(
+            "baseline.copy",
+            "raw COPY (events + ledger)",
+            copy,
+            "events/s",
+            details={"first": copy_first, "second": copy_second, "events": len(batch)},
+        )
+    )
+    add(
+        Figure(
+            "baseline.copy_events_only",
+            "raw COPY (events table only)",
+            copy_events,
+            "events/s",
+            baseline="baseline.copy",
+        )
+    )
+    emit_targets = (
+        Target(">= 0.7x raw COPY", 0.7, "min", "ratio"),
+        Target(">= 20,000/s", 20_000, "min"),
+    )
+    add(
+        Figure(
+            "emit.batched_1",
+            "emit: client batched, 1 conn",
+            one,
+            "events/s",
+            "baseline.copy",
+            emit_targets,
+        )
+    )
+    add(
+        Figure(
+            "emit.batched_2",
+            "emit: client batched, 2 conns",
+            two,
+            "events/s",
+            "baseline.copy",
+            emit_targets,
+        )
+    )
+    add(Figure("baseline.insert_p50", "raw INSERT, one event, p50", _ms(raw, 0.5), "ms"))
+    add(Figure("baseline.insert_p99", "raw INSERT, one event, p99", _ms(raw, 0.99), "ms"))
+    add(
+        Figure(
+            "emit.single_p50",
+            "emit_platform_event p50",
+            _ms(ours, 0.5),
+            "ms",
+            "baseline.insert_p50",
+        )
+    )
+    add(
+        Figure(
+            "emit.single_p99",
+            "emit_platform_event p99",
+            _ms(ours, 0.99),
+            "ms",
+            "baseline.insert_p99",
+            (Target("< 5 ms", 5.0, "max"),),
+            {"max_ms": max(ours) * 1000, "calls": len(ours)},
+        )
+    )
+    start, end = stats.window_rates(marks)
+    add(
+        Figure(
+            "baseline.naive_claim",
+            "naive claim + ack loop (seed shape)",
+            stats.rate(drained, marks[-1][0]) if marks else math.nan,
+            "events/s",
+            details={
+                "events": drained,
+                "batch_size": s.batch_size,
+                "start_rate": start,
+                "end_rate": end,
+            },
+        )
+    )
+
+
+def stream(ctx: Context) -> None:
+    """1 and 2 workers draining a backlog to DuckDB; emit-to-warehouse latency under load."""
+    s, say, add = ctx.sizes, ctx.progress.say, ctx.report.add
+    with ctx.server.connect(ctx.scratch) as conn:
+        say(f"stream: loading a backlog of {s.stream_events:,} pending events")
+        streaming.load_backlog(conn, s.stream_events, ctx.progress)
+        say("stream: 1 worker draining it")
+        one = streaming.drain_one(conn, ctx.url, ctx.work, s.batch_size)
+        say(
+            f"stream: 1 worker delivered {one.delivered:,} in {one.seconds:.1f}s; requeueing for 2 workers"
+        )
+        streaming.requeue(conn)
+        two = streaming.drain_two(conn, ctx.url, ctx.work, s.batch_size)
+        say(f"stream: 2 workers delivered {two.per_worker} in {two.seconds:.1f}s")
+        count = int(s.steady_rate * s.steady_seconds)
+        say(f"stream: latency at a steady {s.steady_rate:,} events/s for {s.steady_seconds:.0f}s")
+        latencies = streaming.steady_latency(
+            conn,
+            ctx.url,
+            ctx.work,
+            _events(count, seed=23),
+            rate=s.steady_rate,
+            batch_size=s.batch_size,
+        )
+    rate_one = stats.rate(one.delivered, one.seconds)
+    start, end = stats.window_rates(one.marks)
+    add(
+        Figure(
+            "stream.one_worker",
+            "stream: 1 worker, end to end",
+            rate_one,
+            "events/s",
+            "baseline.naive_claim",
+            (Target(">= 10,000/s", 10_000, "min"),),
+            {
+                "events": one.delivered,
+                "seconds": one.seconds,
+                "batch_size": s.batch_size,
+                "warehouse_rows": one.warehouse_rows,
+                "warehouse_distinct": one.warehouse_distinct,
+            },
+        )
+    )
+    add(
+        Figure("stream.one_worker_start", "stream: 1 worker, first 10% of drain", start, "events/s")
+    )
+    add(
+        Figure(
+            "stream.one_worker_end",
+            "stream: 1 worker, last 10% of drain",
+            end,
+            "events/s",
+            "stream.one_worker_start",
+            (Target("flat: >= 0.8x start", 0.8, "min", "ratio"),),
+        )
+    )
+    add(
+        Figure(
+            "stream.two_workers",
+            "stream: 2 workers, end to end",
+            stats.rate(two.delivered, two.seconds),
+            "events/s",
+            "stream.one_worker",
+            (Target("> 1 worker", 1.0, "min", "ratio"),),
+            {
+                "per_worker": two.per_worker,
+                "seconds": two.seconds,
+                "warehouse_rows": two.warehouse_rows,
+                "warehouse_distinct": two.warehouse_distinct,
+            },
+        )
+    )
+    add(
+        Figure(
+            "stream.two_workers_duplicates",
+            "stream: 2 workers, duplicates in warehouse",
+            float(two.warehouse_rows - two.warehouse_distinct),
+            "events",
+            targets=(Target("none", 1, "max"),),
+            details={"missing": s.stream_events - two.warehouse_distinct},
+        )
+    )
+    add(
+        Figure(
+            "stream.latency_p50",
+            "emit -> warehouse p50 (steady load)",
+            _ms(latencies, 0.5),
+            "ms",
+            details={"rate": s.steady_rate, "events": len(latencies)},
+        )
+    )
+    add(
+        Figure(
+            "stream.latency_p99",
+            "emit -> warehouse p99 (steady load)",
+            _ms(latencies, 0.99),
+            "ms",
+            details={"max_ms": max(latencies) * 1000 if latencies else math.nan},
+        )
+    )
+
+
+def _dataset(ctx: Context) -> tuple[str, dict[str, object]]:
+    return datasets.events_dataset(
+        ctx.server, ctx.sizes.dataset_events, ctx.progress, rebuild=ctx.rebuild
+    )
+
+
+def read(ctx: Context) -> None:
+    """Dashboard metrics and query_events over the big dataset."""
+    s, say, add = ctx.sizes, ctx.progress.say, ctx.report.add
+    database, marker = _dataset(ctx)
+    stored = f"{int(marker['events']):,} events"  # type: ignore[call-overload]
+    with ctx.server.connect(database) as conn:
+        say(f"reads: dashboard metrics x{s.read_repeat} over {stored}")
+        ours, raw = reads.dashboard(conn, s.read_repeat)
+        say(f"reads: query_events, 5 shapes x{s.read_repeat}")
+        shapes = reads.query_shapes(conn, s.read_repeat)
+    add(
+        Figure(
+            "reads.raw_dashboard_p99",
+            "dashboard from raw events, p99",
+            _ms(raw, 0.99),
+            "ms",
+            details={"p50_ms": _ms(raw, 0.5), "stored": marker["events"]},
+        )
+    )
+    add(Figure("reads.dashboard_p50", "dashboard metrics p50", _ms(ours, 0.5), "ms"))
+    add(
+        Figure(
+            "reads.dashboard_p99",
+            "dashboard metrics p99",
+            _ms(ours, 0.99),
+            "ms",
+            "reads.raw_dashboard_p99",
+            (Target("< 10 ms", 10.0, "max"),),
+            {"stored": marker["events"], "calls": len(ours)},
+        )
+    )
+    all_ours = [x for o, _ in shapes.values() for x in o]
+    all_raw = [x for _, r in shapes.values() for x in r]
+    per_shape = {
+        name: {
+            "p50_ms": _ms(o, 0.5),
+            "p99_ms": _ms(o, 0.99),
+            "raw_p50_ms": _ms(r, 0.5),
+            "raw_p99_ms": _ms(r, 0.99),
+        }
+        for name, (o, r) in shapes.items()
+    }
+    add(Figure("reads.raw_query_p50", "hand-written SQL per filter, p50", _ms(all_raw, 0.5), "ms"))
+    add(Figure("reads.raw_query_p99", "hand-written SQL per filter, p99", _ms(all_raw, 0.99), "ms"))
+    add(
+        Figure(
+            "reads.query_events_p50",
+            "query_events p50 (5 shapes)",
+            _ms(all_ours, 0.5),
+            "ms",
+            "reads.raw_query_p50",
+            details={"shapes": per_shape},
+        )
+    )
+    add(
+        Figure(
+            "reads.query_events_p99",
+            "query_events p99 (5 shapes)",
+            _ms(all_ours, 0.99),
+            "ms",
+            "reads.raw_query_p99",
+        )
+    )
+
+
+def aggregate(ctx: Context) -> None:
+    """aggregate_events_hourly over the dataset's dense hour, per 100,000 events."""
+    s, say, add = ctx.sizes, ctx.progress.say, ctx.report.add
+    database, marker = _dataset(ctx)
+    hour = datetime.fromisoformat(str(marker["details"]["dense_hour"]))  # type: ignore[index]
+    with ctx.server.connect(database) as conn:
+        n = aggregation.hour_events(conn, hour)
+        say(f"aggregation: the busy hour ({n:,} events) x{s.aggregate_repeat}")
+        ours, raw = aggregation.aggregate_hour(conn, hour, s.aggregate_repeat)
+    scale = 100_000 / max(n, 1)
+    add(
+        Figure(
+            "aggregation.raw_per_100k",
+            "GROUP BY of the hour, per 100k events",
+            statistics.median(raw) * scale,
+            "s",
+            details={"events": n},
+        )
+    )
+    add(
+        Figure(
+            "aggregation.per_100k",
+            "hourly aggregation per 100k events",
+            statistics.median(ours) * scale,
+            "s",
+            "aggregation.raw_per_100k",
+            (Target("< 1 s", 1.0, "max"),),
+            {"events": n, "runs_s": ours},
+        )
+    )
+
+
+def expire(ctx: Context) -> None:
+    """Retention of the expired events of a clone, with an emitter writing throughout."""
+    s, say, add = ctx.sizes, ctx.progress.say, ctx.report.add
+    template, marker = datasets.retention_template(
+        ctx.server, s.retention_events, ctx.progress, rebuild=ctx.rebuild
+    )
+    clone = f"{ctx.scratch}_retention"
+    say(f"retention: cloning {template}")
+    url = ctx.server.clone(template, clone)
+    ctx.dropped.append(clone)
+    say(
+        f"retention: emitter alone {s.retention_alone_seconds:.0f}s, then retention of {s.retention_events:,} expired events"
+    )
+    run = retention.run(
+        url, ctx.work, alone_seconds=s.retention_alone_seconds, batch_size=s.retention_batch
+    )
+    ctx.server.drop(clone)
+    say(
+        f"retention: deleted {run.deleted:,} in {run.seconds:.1f}s; slowest emit {max(run.during, default=0) * 1000:.1f} ms"
+    )
+    add(
+        Figure(
+            "retention.emit_max_alone",
+            "emit, slowest call, no retention",
+            max(run.alone, default=math.nan) * 1000,
+            "ms",
+            details={"p99_ms": _ms(run.alone, 0.99), "calls": len(run.alone)},
+        )
+    )
+    add(
+        Figure(
+            "retention.emit_max_during",
+            "emit, slowest call during retention",
+            max(run.during, default=math.nan) * 1000,
+            "ms",
+            "retention.emit_max_alone",
+            (Target("< 100 ms", 100.0, "max"),),
+            {
+                "p99_ms": _ms(run.during, 0.99),
+                "p50_ms": _ms(run.during, 0.5),
+                "calls": len(run.during),
+            },
+        )
+    )
+    add(
+        Figure(
+            "retention.rate",
+            "retention: expired events removed",
+            stats.rate(run.deleted, run.seconds),
+            "events/s",
+            details={
+                "deleted": run.deleted,
+                "seconds": run.seconds,
+                "expired_left": run.expired_left,
+                "partitions": run.result.get("partitions"),
+                "batches": run.result.get("batches"),
+                "layout": marker["details"],
+            },
+        )
+    )
+
+
+SECTIONS: dict[str, Callable[[Context], None]] = {
+    "write": write,
+    "stream": stream,
+    "reads": read,
+    "aggregation": aggregate,
+    "retention": expire,
+}

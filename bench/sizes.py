@@ -1,0 +1,52 @@
+"""How big each benchmark runs: the full preset (``make bench``), the quick one, overrides."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Sizes:
+    write_events: int = 60_000  # raw COPY, the batched path, then the naive claim loop
+    single_calls: int = 2_000  # one-at-a-time emits (and raw inserts)
+    stream_events: int = 300_000  # backlog drained by 1, then 2 workers
+    batch_size: int = 1_000  # claim batch of the stream and the naive loop (STREAM_BATCH_SIZE)
+    steady_rate: int = 2_000  # events/s written during the latency measurement
+    steady_seconds: float = 15.0
+    dataset_events: int = 10_000_000  # the cached read/aggregation dataset
+    read_repeat: int = 300  # timed calls per read shape
+    aggregate_repeat: int = 3
+    retention_events: int = 1_000_000  # expired events in the cached retention template
+    retention_alone_seconds: float = 3.0  # emitter baseline window before retention starts
+    retention_batch: int = 5_000  # events per type per delete batch (the job's default)
+
+
+FULL = Sizes()
+QUICK = Sizes(
+    write_events=2_000,
+    single_calls=100,
+    stream_events=3_000,
+    batch_size=500,
+    steady_rate=500,
+    steady_seconds=2.0,
+    dataset_events=20_000,
+    read_repeat=10,
+    aggregate_repeat=1,
+    retention_events=5_000,
+    retention_alone_seconds=0.5,
+    retention_batch=1_000,
+)
+
+
+def with_overrides(base: Sizes, overrides: dict[str, Any]) -> Sizes:
+    """``base`` with the given fields replaced (None values ignored), typed as the field is."""
+    types = {f.name: f.type for f in fields(Sizes)}
+    values: dict[str, Any] = {}
+    for name, value in overrides.items():
+        if value is None:
+            continue
+        if name not in types:
+            raise ValueError(f"unknown size {name!r}")
+        values[name] = float(value) if types[name] in ("float", float) else int(value)
+    return replace(base, **values)
