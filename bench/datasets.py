@@ -133,7 +133,9 @@ class IndexDef:
                 pgsql.Identifier(self.constraint),
                 pgsql.SQL(self.definition),
             )
-        return pgsql.SQL(self.definition)
+        # pg_get_indexdef says "ON ONLY" for a partitioned table's index, which would create it
+        # on the parent alone (invalid, no partition indexed): build it on every partition.
+        return pgsql.SQL(self.definition.replace(" ON ONLY ", " ON ", 1))
 
 
 def without_indexes(conn: Conn, progress: Progress, load: Callable[[], None]) -> None:

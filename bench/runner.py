@@ -45,6 +45,9 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached datasets")
     parser.add_argument(
+        "--prepare", action="store_true", help="only build (or check) the cached datasets"
+    )
+    parser.add_argument(
         "--drop-datasets", action="store_true", help="drop the cached datasets at the end"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -88,7 +91,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "machine": machine(),
                 "versions": versions(conn),
             }
-        for name in args.only or list(sections.SECTIONS):
+        names = [] if args.prepare else args.only or list(sections.SECTIONS)
+        if args.prepare:
+            sections.prepare(ctx)
+        for name in names:
             try:
                 sections.SECTIONS[name](ctx)
             except Exception as exc:  # one broken section must not hide the others' figures

@@ -7,12 +7,15 @@ that results.json carries what a reader needs to reproduce and judge the figures
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from bench import runner
+from bench import datasets, runner
+from bench.report import Progress
 from platform_events.bench_command import bench_root
+from platform_events.db import Conn
 
 EXPECTED = {
     "baseline.copy",
@@ -72,3 +75,28 @@ def test_quick_bench_writes_every_figure_with_its_baseline_machine_and_versions(
 def test_bench_command_finds_the_checkouts_bench_folder() -> None:
     root = bench_root()
     assert root is not None and (root / "bench" / "__main__.py").is_file()
+
+
+def test_bulk_load_without_indexes_leaves_every_partition_indexed_as_migrated(
+    conn: Conn,
+) -> None:
+    def index_state() -> list[tuple[str, bool]]:
+        rows = conn.execute(
+            "SELECT c.relname AS name, x.indisvalid AS valid FROM pg_index x "
+            "JOIN pg_class c ON c.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
+            "WHERE t.relname LIKE 'platform_event%' ORDER BY 1"
+        ).fetchall()
+        return [(str(r["name"]), bool(r["valid"])) for r in rows]
+
+    before = index_state()
+    types = datasets.catalogue_types(conn)
+    start = datetime.now(UTC) - timedelta(days=1)
+    datasets.without_indexes(
+        conn,
+        Progress(quiet=True),
+        lambda: datasets.generate(conn, 500, start=start, span=timedelta(hours=2), types=types),
+    )
+    assert index_state() == before
+    assert all(valid for _, valid in before)
+    row = conn.execute("SELECT count(*) AS n FROM platform_events").fetchone()
+    assert row is not None and row["n"] == 500
