@@ -94,13 +94,18 @@ def write_events(conn: Conn, events: Sequence[Event]) -> list[EventResult]:
     ``emit_platform_events`` does at a fraction of the server time. Runs in the connection's
     current transaction mode.
     """
+    return _write(conn, events, 0)
+
+
+def _write(conn: Conn, events: Sequence[Event], offset: int) -> list[EventResult]:
+    """:func:`write_events` numbering the results from ``offset + 1``."""
     if not events:
         return []
     with conn.cursor(row_factory=tuple_row) as cur:
         rows = cur.execute(sql("client_emit_columns"), column_params(events)).fetchall()
     return [
         EventResult(
-            ordinal=ordinal,
+            ordinal=ordinal + offset,
             event_id=event_id,
             status=status,
             error_code=code,
@@ -167,9 +172,10 @@ class PostgresTransport:
                 self._opened.append(conn)
         return conn
 
-    def _send_chunk(self, events: Sequence[Event]) -> list[EventResult]:
+    def _send_chunk(self, chunk: tuple[int, Sequence[Event]]) -> list[EventResult]:
+        offset, events = chunk
         try:
-            return write_events(self._conn(), events)
+            return _write(self._conn(), events, offset)
         except psycopg.OperationalError as exc:
             # Connection lost or server restarting: drop the connection, let the caller retry.
             conn = getattr(self._local, "conn", None)
@@ -183,25 +189,13 @@ class PostgresTransport:
 
     def send(self, events: Sequence[Event]) -> list[EventResult]:
         chunks = _chunks(events, self.chunk_size, self.parallel)
-        if self._pool is None or len(chunks) == 1:
-            parts = [self._send_chunk(chunk) for chunk in chunks]
-        else:
-            parts = list(self._pool.map(self._send_chunk, chunks))
-        results: list[EventResult] = []
         offsets = itertools.accumulate((len(chunk) for chunk in chunks), initial=0)
-        for offset, part in zip(offsets, parts, strict=False):
-            results.extend(
-                EventResult(
-                    ordinal=r.ordinal + offset,
-                    event_id=r.event_id,
-                    status=r.status,
-                    error_code=r.error_code,
-                    error_field=r.error_field,
-                    error_message=r.error_message,
-                )
-                for r in part
-            )
-        return results
+        numbered = list(zip(offsets, chunks, strict=False))
+        if self._pool is None or len(numbered) == 1:
+            parts = [self._send_chunk(chunk) for chunk in numbered]
+        else:
+            parts = list(self._pool.map(self._send_chunk, numbered))
+        return [result for part in parts for result in part]
 
     def close(self) -> None:
         if self._pool is not None:
