@@ -2,11 +2,34 @@
 
 from __future__ import annotations
 
+import random
 import time
+from datetime import UTC, datetime, timedelta
 
 from platform_events import db, migrate
 from platform_events.client.commands import write_traffic
 from platform_events.config import Settings
+from platform_events.db import Conn
+from platform_events.queries import sql
+from platform_events.traffic import Marketplace
+
+SEED = 7
+
+
+def add_users(conn: Conn, users: int) -> int:
+    """The marketplace's users in the example users table, so enrichment has roles and tenure."""
+    people = Marketplace(users, SEED).users
+    rng = random.Random(SEED)  # noqa: S311 - simulated sign-up dates, not security
+    now = datetime.now(UTC)
+    conn.execute(
+        sql("demo_upsert_users"),
+        {
+            "ids": [p.user_id for p in people],
+            "roles": [p.role for p in people],
+            "created": [now - timedelta(days=rng.uniform(7, 3 * 365)) for _ in people],
+        },
+    )
+    return len(people)
 
 
 def run(settings: Settings, *, users: int = 200, days: int = 3) -> int:
@@ -14,20 +37,18 @@ def run(settings: Settings, *, users: int = 200, days: int = 3) -> int:
     print("platform-events demo")
     print(f"  event store: {'DATABASE_URL' if settings.database_url else 'embedded PostgreSQL'}")
     with db.connect(settings, autocommit=True) as conn:
-        applied = migrate.migrate(conn)
+        # The examples add the application's side: projects/reviews triggers and a users table.
+        applied = migrate.migrate(conn, include_examples=True)
         print(f"  migrations applied: {len(applied)}")
+        print(f"  application users: {add_users(conn, users)} (examples/0002 users table)")
         # Marketplace traffic (platform_events.traffic) through the client's batched write path.
-        written = write_traffic(settings, users=users, days=days, progress=False)
+        written = write_traffic(settings, users=users, days=days, seed=SEED, progress=False)
         print(
             f"  emitted {written['events']} events ({written['accepted']} accepted) through the "
             f"batched client path ({written['events_per_second']} events/s); "
             f"{time.monotonic() - started:.1f}s so far\n"
         )
-        rows = conn.execute(
-            """SELECT e.event_category, e.event_type, d.status, count(*) AS n
-                 FROM platform_events e JOIN platform_event_delivery d USING (event_id, received_at)
-                GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"""
-        ).fetchall()
+        rows = conn.execute(sql("demo_stored_by_type")).fetchall()
     print(f"  {'category':<14} {'event type':<22} {'status':<10} {'events':>7}")
     for row in rows:
         print(
