@@ -27,6 +27,11 @@ SQL_SUITE = [
     "tests/integration/test_catalog.py",
     "tests/integration/test_store_maintenance.py",
     "tests/integration/test_client_columns.py",
+    "tests/integration/test_quarantine.py",
+    "tests/integration/test_aggregate.py",
+    "tests/integration/test_retention.py",
+    "tests/integration/test_erasure.py",
+    "tests/integration/test_stream.py",
 ]
 PORT = "54315"
 
