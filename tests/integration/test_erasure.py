@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import duckdb
 import pytest
 from pydantic import SecretStr
 
@@ -181,3 +183,65 @@ def test_invalid_erase_bodies_get_400_naming_the_field(
     status, answer = call(client(settings), "erase_user", body)
     assert status == 400
     assert field_of(answer) == field
+
+
+def _warehouse_text(settings: Settings) -> tuple[str, int]:
+    """Every warehouse row as text, and the row count (read-only, so the sink can reopen it)."""
+    assert settings.duckdb_path is not None
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as warehouse:
+        rows = warehouse.execute("SELECT e::text FROM events e").fetchall()
+    return " ".join(r[0] for r in rows), len(rows)
+
+
+def test_erasure_over_http_leaves_nothing_personal_in_postgres_or_the_duckdb_warehouse(
+    audited: Settings, conn: Conn
+) -> None:
+    _alice(conn)
+    http = client(audited)
+    status, streamed = call(http, "stream_platform_events", {})
+    assert (status, streamed["delivered"]) == (200, 5), streamed
+    before, rows = _warehouse_text(audited)
+    assert rows == 5
+    assert all(personal in before for personal in ("alice", "s-alice", "python developer"))
+
+    status, answer = call(http, "erase_user", {"user_id": "alice", "requested_by": "dpo"})
+    assert status == 200, answer
+    assert answer["postgres_events"] == 4 and answer["warehouse_events"] >= 4
+
+    after, rows = _warehouse_text(audited)
+    assert rows == 5  # erasure scrubs rows, it does not lose other users' facts
+    for personal in PERSONAL:
+        assert personal not in after
+        assert personal not in _everything(conn)
+    assert "s-bob" in after
+    audit = conn.execute("SELECT warehouse, warehouse_events FROM user_erasure_audit").fetchall()
+    assert audit == [{"warehouse": "duckdb", "warehouse_events": answer["warehouse_events"]}]
+
+
+def test_a_re_sent_range_replaces_its_warehouse_rows_without_duplicates(
+    settings: Settings, conn: Conn
+) -> None:
+    _alice(conn)
+    http = client(settings)
+    assert call(http, "stream_platform_events", {})[1]["delivered"] == 5
+    status, answer = call(
+        http,
+        "reprocess_events",
+        {
+            "from": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
+            "to": (datetime.now(UTC) + timedelta(minutes=5)).isoformat(),
+            "event_types": ["user.login"],
+        },
+    )
+    assert (status, answer["requeued"]) == (200, 2), answer
+    status, streamed = call(http, "stream_platform_events", {})
+    assert (status, streamed["delivered"]) == (200, 2), streamed
+
+    assert settings.duckdb_path is not None
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as warehouse:
+        total, distinct, loads = warehouse.execute(
+            "SELECT count(*), count(DISTINCT event_id), "
+            "count(DISTINCT load_id) FILTER (WHERE event_type = 'user.login') FROM events"
+        ).fetchone() or (0, 0, 0)
+    assert (total, distinct) == (5, 5)
+    assert loads == 1  # both logins were rewritten by the re-send's one batch

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import duckdb
 import psycopg
 import pytest
 
@@ -201,3 +202,28 @@ def test_invalid_retention_bodies_get_400_naming_the_field(settings: Settings) -
     ]:
         status, answer = call(http, "apply_retention", body)
         assert (status, field_of(answer)) == (400, field), body
+
+
+def test_retention_applies_the_same_policies_in_the_duckdb_warehouse(
+    settings: Settings, conn: Conn
+) -> None:
+    old_login = emit(conn, "user.login", occurred_at=datetime.now(UTC) - timedelta(days=800))
+    old_search = emit(conn, "search.performed", occurred_at=datetime.now(UTC) - timedelta(days=400))
+    kept = emit(conn, "user.login", occurred_at=datetime.now(UTC) - timedelta(days=10))
+    http = client(settings)
+    status, streamed = call(http, "stream_platform_events", {})
+    assert (status, streamed["delivered"]) == (200, 3), streamed
+
+    status, answer = call(http, "apply_retention", {})
+    assert status == 200, answer
+    assert answer["deleted"] == {"user.login": 1, "search.performed": 1}
+    assert (answer["warehouse"], answer["warehouse_deleted"]) == ("duckdb", 2)
+    assert _ids(conn) == {kept}
+    assert settings.duckdb_path is not None
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as warehouse:
+        left = {
+            uuid.UUID(str(r[0]))
+            for r in warehouse.execute("SELECT event_id FROM events").fetchall()
+        }
+    assert left == {kept}
+    assert old_login not in left and old_search not in left

@@ -35,6 +35,7 @@ from platform_events.config import Settings
 from platform_events.jobs.common import as_int
 from platform_events.jobs.local_secrets import erasure_audit_key
 from platform_events.queries import sql
+from platform_events.sinks import get_sink
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +69,9 @@ def key_id(key: str) -> str:
 
 
 def _warehouse_erase(settings: Settings, user_id: str) -> int:
-    from platform_events.sinks import get_sink  # type: ignore[attr-defined,unused-ignore]
-
-    return int(get_sink(settings).erase_user(user_id))
+    # Closed at once: a long-running serve must not keep the DuckDB file from the stream job.
+    with get_sink(settings) as sink:
+        return sink.erase_user(user_id)
 
 
 def _wait_acknowledged(conn: db.Conn, ids: list[uuid.UUID], timeout_s: float) -> None:

@@ -33,6 +33,7 @@ from platform_events import db, logs
 from platform_events.config import Settings
 from platform_events.jobs.common import BATCH_SIZE, as_int
 from platform_events.queries import sql
+from platform_events.sinks import get_sink
 
 log = logging.getLogger(__name__)
 
@@ -141,10 +142,8 @@ def _delete_batches(
 
 
 def _warehouse_retention(settings: Settings, policies: dict[str, timedelta]) -> int:
-    from platform_events.sinks import get_sink  # type: ignore[attr-defined,unused-ignore]
-
-    sink = get_sink(settings)
-    return int(sink.delete_expired(policies))
+    with get_sink(settings) as sink:
+        return sink.delete_expired(policies)
 
 
 def run(params: RetentionRequest, settings: Settings) -> dict[str, Any]:
