@@ -1,17 +1,19 @@
 """Schedules: ``scheduler local`` runs the seed's schedules against ``serve``; ``scheduler
 run|pause|resume JOB`` drives the deployed Cloud Scheduler jobs.
 
-The schedules (UTC), as in the seed plus the erasure queue:
+The schedules (UTC), as in the seed plus the erasure queue and the status probe (the same as
+``local.schedules`` in terraform.tf; a test compares them):
 
-=========== ============== =========================
-job         cron           function
-=========== ============== =========================
-stream      ``* * * * *``  stream_platform_events
-aggregate   ``0 * * * *``  aggregate_events
+=========== ================ ==========================================================
+job         cron             function
+=========== ================ ==========================================================
+stream      ``* * * * *``    stream_platform_events
+aggregate   ``0 * * * *``    aggregate_events
 cleanup     ``*/15 * * * *`` cleanup_metrics
-retention   ``0 2 * * *``  apply_retention
+retention   ``0 2 * * *``    apply_retention (also purges the 30-day ingest quarantine)
 erasure     ``*/15 * * * *`` erase_user (drains the queue the users-table trigger fills)
-=========== ============== =========================
+status      ``*/5 * * * *``  pipeline_status (its logged summary feeds the alerts)
+=========== ================ ==========================================================
 
 Deployed job ids are ``$SCHEDULER_JOB_PREFIX`` + job (``platform-events-stream``...), in
 ``$SCHEDULER_PROJECT_ID`` (default BIGQUERY_PROJECT_ID) and ``$SCHEDULER_LOCATION``.
@@ -123,6 +125,8 @@ SCHEDULES: tuple[Schedule, ...] = (
     Schedule("cleanup", "*/15 * * * *", "cleanup_metrics", {}),
     Schedule("retention", "0 2 * * *", "apply_retention", {}),
     Schedule("erasure", "*/15 * * * *", "erase_user", {}),
+    # Its logged summary (backlog, oldest pending age, failures) feeds the monitoring alerts.
+    Schedule("status", "*/5 * * * *", "pipeline_status", {}),
 )
 JOBS = tuple(s.job for s in SCHEDULES)
 

@@ -204,12 +204,17 @@ def test_invalid_retention_bodies_get_400_naming_the_field(settings: Settings) -
         assert (status, field_of(answer)) == (400, field), body
 
 
-def test_retention_applies_the_same_policies_in_the_duckdb_warehouse(
+def test_retention_applies_the_same_policies_in_the_duckdb_warehouse_and_purges_quarantine(
     settings: Settings, conn: Conn
 ) -> None:
     old_login = emit(conn, "user.login", occurred_at=datetime.now(UTC) - timedelta(days=800))
     old_search = emit(conn, "search.performed", occurred_at=datetime.now(UTC) - timedelta(days=400))
     kept = emit(conn, "user.login", occurred_at=datetime.now(UTC) - timedelta(days=10))
+    conn.execute(
+        "INSERT INTO platform_events_quarantine (event_id, event_type, reason, received_at) "
+        "VALUES (gen_random_uuid(), 'old.thing', 'unknown event type', now() - interval '31 days'),"
+        "       (gen_random_uuid(), 'new.thing', 'unknown event type', now() - interval '29 days')"
+    )
     http = client(settings)
     status, streamed = call(http, "stream_platform_events", {})
     assert (status, streamed["delivered"]) == (200, 3), streamed
@@ -218,6 +223,10 @@ def test_retention_applies_the_same_policies_in_the_duckdb_warehouse(
     assert status == 200, answer
     assert answer["deleted"] == {"user.login": 1, "search.performed": 1}
     assert (answer["warehouse"], answer["warehouse_deleted"]) == ("duckdb", 2)
+    assert answer["quarantine_purged"] == 1
+    assert conn.execute("SELECT event_type FROM platform_events_quarantine").fetchall() == [
+        {"event_type": "new.thing"}
+    ]
     assert _ids(conn) == {kept}
     assert settings.duckdb_path is not None
     with duckdb.connect(str(settings.duckdb_path), read_only=True) as warehouse:

@@ -431,6 +431,7 @@ def test_the_four_seed_schedules_are_deployed(root: Tf) -> None:
 def test_schedules_match_the_python_scheduler_and_target_deployed_functions(root: Tf) -> None:
     schedules = _locals(root)["schedules"]
     functions = _locals(root)["functions"]
+    assert set(schedules) == {s.job for s in scheduler.SCHEDULES}
     for schedule in scheduler.SCHEDULES:
         deployed = schedules[schedule.job]
         assert deployed["cron"] == schedule.cron, schedule.job
