@@ -28,40 +28,40 @@ def ingest_events(request: Any) -> Any:
 @functions_framework.http
 def stream_platform_events(request: Any) -> Any:
     """Claim, enrich and deliver pending events to the warehouse (every minute); see pipeline/stream."""
-    return web.handle(request, stream.StreamRequest, stream.run)
+    return web.handle(request, stream.StreamRequest, stream.run, "stream_platform_events")
 
 
 @functions_framework.http
 def aggregate_events(request: Any) -> Any:
     """Recompute hourly/daily/weekly aggregations (scheduled hourly); see jobs/aggregate."""
-    return web.handle(request, aggregate.AggregateRequest, aggregate.run)
+    return web.handle(request, aggregate.AggregateRequest, aggregate.run, "aggregate_events")
 
 
 @functions_framework.http
 def cleanup_metrics(request: Any) -> Any:
     """Remove expired real-time metrics, ensure partitions (every 15 min); see jobs/cleanup."""
-    return web.handle(request, cleanup.CleanupRequest, cleanup.run)
+    return web.handle(request, cleanup.CleanupRequest, cleanup.run, "cleanup_metrics")
 
 
 @functions_framework.http
 def apply_retention(request: Any) -> Any:
     """Per-type retention in Postgres and the warehouse (daily 02:00); see jobs/retention."""
-    return web.handle(request, retention.RetentionRequest, retention.run)
+    return web.handle(request, retention.RetentionRequest, retention.run, "apply_retention")
 
 
 @functions_framework.http
 def reprocess_events(request: Any) -> Any:
     """Failed events back to pending; a range re-sent and re-aggregated; see jobs/reprocess."""
-    return web.handle(request, reprocess.ReprocessRequest, reprocess.run)
+    return web.handle(request, reprocess.ReprocessRequest, reprocess.run, "reprocess_events")
 
 
 @functions_framework.http
 def erase_user(request: Any) -> Any:
     """GDPR erasure of one user, or of the queued ones; see jobs/gdpr."""
-    return web.handle(request, gdpr.EraseRequest, gdpr.run)
+    return web.handle(request, gdpr.EraseRequest, gdpr.run, "erase_user")
 
 
 @functions_framework.http
 def pipeline_status(request: Any) -> Any:
     """Backlog, oldest pending age, failures, syncs; see jobs/status."""
-    return web.handle(request, status.StatusRequest, status.run)
+    return web.handle(request, status.StatusRequest, status.run, "pipeline_status")

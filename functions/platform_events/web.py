@@ -114,10 +114,16 @@ def run_job(
 
 
 def handle(
-    request: Any, model: type[M], job: Callable[[M, Settings], dict[str, Any]]
+    request: Any,
+    model: type[M],
+    job: Callable[[M, Settings], dict[str, Any]],
+    name: str | None = None,
 ) -> tuple[str, int, dict[str, str]]:
-    """Adapter for a functions-framework (Flask) request; only POST carries a body."""
+    """Adapter for a functions-framework (Flask) request; only POST carries a body.
+
+    ``name`` (the entry point's) labels the request's log lines; every job's function is ``run``.
+    """
     if request.method not in ("POST", "GET"):
         return JsonResponse(error_body("method_not_allowed", "use POST", None), 405).as_flask()
     raw = request.get_data(cache=False) if request.method == "POST" else b""
-    return run_job(model, job, raw, request.content_type).as_flask()
+    return run_job(model, job, raw, request.content_type, name=name).as_flask()

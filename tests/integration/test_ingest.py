@@ -193,6 +193,23 @@ def test_wrong_or_missing_write_keys_answer_401(ingest_url: str, conn: Conn) -> 
     assert conn.execute("SELECT count(*) AS n FROM platform_events").fetchone() == {"n": 1}
 
 
+def test_behind_a_gateway_the_write_key_comes_from_x_forwarded_authorization(
+    ingest_url: str, conn: Conn
+) -> None:
+    def basic(key: str) -> str:
+        return "Basic " + base64.b64encode(f"{key}:".encode()).decode()
+
+    body = {"batch": [track("user.logout", {})]}
+    gateway = {"Authorization": "Bearer eyJhbGciOiJSUzI1NiJ9.gateway-oidc-token.sig"}
+    # The gateway's own token replaced the caller's header: the key travels forwarded.
+    forwarded = {**gateway, "X-Forwarded-Authorization": basic(WRITE_KEY)}
+    assert post(ingest_url + "/v1/batch", body, key=None, headers=forwarded)[0] == 200
+    wrong = {**gateway, "X-Forwarded-Authorization": basic("wrong")}
+    assert post(ingest_url + "/v1/batch", body, key=None, headers=wrong)[0] == 401
+    assert post(ingest_url + "/v1/batch", body, key=None, headers=gateway)[0] == 401
+    assert conn.execute("SELECT count(*) AS n FROM platform_events").fetchone() == {"n": 1}
+
+
 def test_ingest_without_configured_keys_refuses_everything(settings: Settings) -> None:
     url, server = start_ingest(settings)
     try:

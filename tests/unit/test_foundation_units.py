@@ -148,3 +148,23 @@ def test_an_unexpected_job_error_is_a_500_without_details() -> None:
     answer = web.run_job(_Body, job, b"{}", "application/json", settings=load_settings())
     assert answer.status == 500
     assert "hunter2" not in json.dumps(answer.body)
+
+
+def test_a_cloud_function_request_is_logged_under_its_entry_points_name(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request
+
+    def run(params: _Body, _settings: object) -> dict[str, object]:
+        return {}
+
+    request = Request(
+        EnvironBuilder(
+            method="POST", data=b'{"batch_size": "many"}', content_type="application/json"
+        ).get_environ()
+    )
+    with caplog.at_level(logging.WARNING, logger="platform_events.web"):
+        body, status, _ = web.handle(request, _Body, run, "aggregate_events")
+    assert status == 400 and json.loads(body)["error"]["field"] == "batch_size"
+    assert [getattr(r, "fields", {}).get("job") for r in caplog.records] == ["aggregate_events"]

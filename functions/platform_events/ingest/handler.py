@@ -2,7 +2,7 @@
 
 Routes ``/v1/batch``, ``/v1/track``, ``/v1/identify`` and ``/v1/page`` (any prefix, so the
 function URL and ``serve`` both work). The write key is the HTTP basic user, as Segment's SDKs
-send it (or ``writeKey`` in the body); bodies are JSON, optionally gzip (``Content-Encoding:
+send it (in ``X-Forwarded-Authorization`` behind a gateway, or ``writeKey`` in the body); bodies are JSON, optionally gzip (``Content-Encoding:
 gzip``). Segment's limits hold: 32 KB per message, 500 KB per batch after decompression, each
 answered 400 naming the limit. Every message is answered in ``results`` in order:
 ``accepted``, ``duplicate`` (its messageId was stored before), ``quarantined`` (its type is not in
@@ -99,18 +99,26 @@ def _too_large(size: int) -> _Refused:
     )
 
 
+# Deployed, the function sits behind IAM: API Gateway (or a Cloud Run proxy) calls it with its
+# own OIDC token in Authorization and forwards the caller's original header as
+# X-Forwarded-Authorization, so the write key is looked for in both, the caller's first.
+_AUTHORIZATION_HEADERS = ("x-forwarded-authorization", "authorization")
+
+
 def _basic_user(headers: Mapping[str, str]) -> str | None:
     import base64
     import binascii
 
-    value = headers.get("authorization", "")
-    if not value.lower().startswith("basic "):
-        return None
-    try:
-        decoded = base64.b64decode(value[6:].strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    return decoded.split(":", 1)[0] or None
+    for header in _AUTHORIZATION_HEADERS:
+        value = headers.get(header, "")
+        if not value.lower().startswith("basic "):
+            continue
+        try:
+            decoded = base64.b64decode(value[6:].strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return decoded.split(":", 1)[0] or None
+    return None
 
 
 def _authenticate(request: IngestRequest, body: Any, settings: Settings) -> str:
