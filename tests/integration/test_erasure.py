@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -245,3 +246,28 @@ def test_a_re_sent_range_replaces_its_warehouse_rows_without_duplicates(
         ).fetchone() or (0, 0, 0)
     assert (total, distinct) == (5, 5)
     assert loads == 1  # both logins were rewritten by the re-send's one batch
+
+
+def test_job_logs_are_json_summaries_without_the_users_id_or_payloads(
+    audited: Settings, conn: Conn, caplog: pytest.LogCaptureFixture
+) -> None:
+    from platform_events.logs import JsonFormatter
+
+    _alice(conn)
+    http = client(audited)
+    with caplog.at_level(logging.DEBUG):
+        call(http, "stream_platform_events", {})
+        status, _ = call(http, "erase_user", {"user_id": "alice", "requested_by": "dpo"})
+        call(http, "pipeline_status", {})
+    assert status == 200
+    lines = [JsonFormatter().format(r) for r in caplog.records if r.name.startswith("platform_")]
+    summaries = [json.loads(line) for line in lines]
+    jobs = {s.get("job") for s in summaries}
+    assert {"stream", "erase_user", "status"} <= jobs, jobs
+    for summary in summaries:
+        assert summary["severity"] in {"DEBUG", "INFO", "WARNING", "ERROR"} and summary["message"]
+    erased = next(s for s in summaries if s.get("job") == "erase_user")
+    assert erased["postgres_events"] == 4 and "duration_ms" in erased
+    text = "\n".join(lines)
+    for personal in PERSONAL:
+        assert personal not in text
