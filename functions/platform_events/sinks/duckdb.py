@@ -57,6 +57,10 @@ def _select_list() -> str:
     return ", ".join([*parts, "$load_id", "$loaded_at"])
 
 
+# How long a writer keeps the file once it has it, when another process waits (see handover.py).
+HANDOVER_MIN_HOLD_S = 0.5
+
+
 class DuckDBSink(Sink):
     """Events in a DuckDB file, replaced by ``event_id``."""
 
@@ -64,7 +68,7 @@ class DuckDBSink(Sink):
 
     def __init__(self, path: Path, *, lock_timeout_s: float = 30.0) -> None:
         self.path = path
-        self._lock = HandoverLock(path, lock_timeout_s)
+        self._lock = HandoverLock(path, lock_timeout_s, min_hold_s=HANDOVER_MIN_HOLD_S)
         self._conn: duckdb.DuckDBPyConnection | None = None
         self._table_checked = False
 
@@ -95,7 +99,7 @@ class DuckDBSink(Sink):
         try:
             yield self._conn
         finally:
-            if self._lock.others_waiting():
+            if self._lock.should_hand_over():
                 self.close()
 
     def __del__(self) -> None:

@@ -4,8 +4,11 @@ DuckDB lets one process at a time open a database file for writing. Opening and 
 about 40 ms (instance start, checkpoint), a third of a 1,000-event batch, so a lone stream worker
 keeps it open across batches; when a second worker (or a reader: the demo, ``status``) wants the
 file, it announces itself with a shared lock on ``<file>.waiting`` and the holder, after its
-current write, closes DuckDB and releases ``<file>.lock``. Two workers thus alternate batch by
-batch while each prepares its next batch (claim, enrichment) in parallel.
+current write, closes DuckDB and releases ``<file>.lock`` (once it has held the file for
+``min_hold_s``, so the handover cost is paid once per several batches: with 1,000-event batches,
+a handover after every batch made two workers 0.62x as fast as one; after 0.5 s, 0.94x; after
+1 s, 0.85-0.86x, both within this machine's noise). Two workers thus alternate while each
+prepares its next batch (claim, enrichment) in parallel.
 
 POSIX ``flock`` locks die with their process, so a killed worker never leaves the file locked.
 """
@@ -23,10 +26,12 @@ from platform_events.errors import SinkUnavailable
 class HandoverLock:
     """Exclusive use of ``path`` among processes, with a "someone is waiting" signal."""
 
-    def __init__(self, path: Path, timeout_s: float) -> None:
+    def __init__(self, path: Path, timeout_s: float, min_hold_s: float = 0.0) -> None:
         self.path = path
         self.timeout_s = timeout_s
+        self.min_hold_s = min_hold_s
         self._held: int | None = None
+        self._acquired_at = 0.0
 
     @property
     def held(self) -> bool:
@@ -62,6 +67,17 @@ class HandoverLock:
         finally:
             os.close(wait_fd)  # closing drops the shared "waiting" lock
         self._held = lock_fd
+        self._acquired_at = time.monotonic()
+
+    def should_hand_over(self) -> bool:
+        """True when someone waits and the holder has had the lock for ``min_hold_s``.
+
+        The minimum hold amortises the cost of a handover (closing DuckDB checkpoints it, opening
+        starts an instance) over several batches instead of paying it after every one.
+        """
+        if time.monotonic() - self._acquired_at < self.min_hold_s:
+            return False
+        return self.others_waiting()
 
     def others_waiting(self) -> bool:
         """True when another process announced it waits for the lock."""
