@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -205,7 +206,7 @@ def test_invalid_retention_bodies_get_400_naming_the_field(settings: Settings) -
 
 
 def test_retention_applies_the_same_policies_in_the_duckdb_warehouse_and_purges_quarantine(
-    settings: Settings, conn: Conn
+    settings: Settings, conn: Conn, caplog: pytest.LogCaptureFixture
 ) -> None:
     old_login = emit(conn, "user.login", occurred_at=datetime.now(UTC) - timedelta(days=800))
     old_search = emit(conn, "search.performed", occurred_at=datetime.now(UTC) - timedelta(days=400))
@@ -219,8 +220,16 @@ def test_retention_applies_the_same_policies_in_the_duckdb_warehouse_and_purges_
     status, streamed = call(http, "stream_platform_events", {})
     assert (status, streamed["delivered"]) == (200, 3), streamed
 
-    status, answer = call(http, "apply_retention", {})
+    with caplog.at_level(logging.INFO, logger="platform_events.jobs.retention"):
+        status, answer = call(http, "apply_retention", {})
     assert status == 200, answer
+    summaries = [
+        r.fields  # type: ignore[attr-defined]
+        for r in caplog.records
+        if r.name == "platform_events.jobs.retention" and r.getMessage() == "retention finished"
+    ]
+    assert len(summaries) == 1
+    assert summaries[0]["quarantine_purged"] == 1 and summaries[0]["warehouse_deleted"] == 2
     assert answer["deleted"] == {"user.login": 1, "search.performed": 1}
     assert (answer["warehouse"], answer["warehouse_deleted"]) == ("duckdb", 2)
     assert answer["quarantine_purged"] == 1

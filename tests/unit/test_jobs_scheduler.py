@@ -68,6 +68,7 @@ def test_the_seed_schedules_fire_the_expected_number_of_times_in_a_day() -> None
         "cleanup": 96,
         "retention": 1,
         "erasure": 96,
+        "status": 288,
     }
     assert fired["retention"] == [day + timedelta(hours=2, seconds=1)]
 

@@ -436,6 +436,8 @@ def test_schedules_match_the_python_scheduler_and_target_deployed_functions(root
         deployed = schedules[schedule.job]
         assert deployed["cron"] == schedule.cron, schedule.job
         assert functions[deployed["function"]]["entry_point"] == schedule.function
+        # The module's default body is "{}": both sides send the same JSON.
+        assert json.loads(deployed.get("body", "{}")) == schedule.body, schedule.job
     for key, deployed in schedules.items():
         assert deployed["function"] in functions, f"schedule {key} calls an unknown function"
     environment = json.dumps(_locals(root)["environment"])

@@ -9,7 +9,8 @@ job's counts:
 
 - aggregate: ``buckets`` (total written), ``ranges``, ``mode`` (``recent`` | ``range``)
 - cleanup: ``metrics_removed``, ``partitions_created``
-- retention: ``deleted_total``, ``partitions_retired``, ``warehouse_deleted``, ``dry_run``, ``complete``
+- retention: ``deleted_total``, ``partitions_retired``, ``warehouse_deleted``, ``quarantine_purged``,
+  ``dry_run``, ``complete``
 - reprocess: ``failed_requeued``, ``requeued``, ``reaggregated_buckets``
 - erase_user: ``erased`` (users), ``postgres_events``, ``warehouse_events``, ``queue_failed``
 - status: ``backlog`` (pending + processing), ``pending``, ``failed``, ``oldest_pending_age_s``

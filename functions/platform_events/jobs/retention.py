@@ -213,6 +213,7 @@ def run(params: RetentionRequest, settings: Settings) -> dict[str, Any]:
         partitions_retired=sum(1 for p in retired if p["action"] == "detached"),
         partition_events_deleted=partition_events,
         warehouse_deleted=warehouse_deleted,
+        quarantine_purged=result["quarantine_purged"],
         complete=complete,
     )
     return result
