@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -118,3 +120,32 @@ def test_invalid_aggregate_bodies_get_400_naming_the_field(
     status, answer = call(client(settings), "aggregate_events", body)
     assert status == 400
     assert field_of(answer) == field
+
+
+class _Terminal(io.StringIO):
+    """A stderr that says it is a terminal, so the CLI draws its progress bar into it."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_long_backfill_on_the_cli_shows_progress_over_every_range(
+    settings: Settings, conn: Conn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from platform_events import cli
+    from platform_events.jobs import aggregate
+
+    until = datetime(2026, 3, 31, tzinfo=UTC)
+    since = until - timedelta(days=30)
+    _traffic(conn, since + timedelta(days=2))
+    ranges = len(aggregate.backfill_plan(since, until, aggregate.GRANULARITIES))
+    assert ranges > 30  # one per day of hours, plus days and weeks
+    monkeypatch.setenv("DATABASE_URL", str(settings.database_url))
+    monkeypatch.setenv("PLATFORM_EVENTS_HOME", str(settings.home))
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+
+    assert cli.main(["aggregate", "--since", since.isoformat(), "--until", until.isoformat()]) == 0
+    drawn = terminal.getvalue()
+    assert f"{ranges}/{ranges}" in drawn and "range" in drawn
+    assert _stored(conn, "hour") == _direct(conn, "hour")

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from platform_events.config import Settings
 from platform_events.errors import InvalidRequest
+from platform_events.scheduler import JOBS
 from platform_events.web import parse_model
 
 
@@ -250,6 +251,6 @@ def register_commands(commands: Any) -> None:
 
     p = commands.add_parser("scheduler", help="local schedules, or drive the Cloud Scheduler jobs")
     p.add_argument("action", choices=["local", "run", "pause", "resume"])
-    p.add_argument("job", nargs="?", help="stream, aggregate, cleanup, retention or erasure")
+    p.add_argument("job", nargs="?", help="run|pause|resume: one of " + ", ".join(JOBS))
     p.add_argument("--url", default="http://127.0.0.1:8080", help="serve's address (local)")
     p.set_defaults(handler=_scheduler)
