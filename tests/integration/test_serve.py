@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 import pytest
 from werkzeug.test import Client
 
 from platform_events import server
 from platform_events.config import Settings
 from tests.integration.jobs_http import TOKEN, call, client, field_of
+
+MAIN = Path(__file__).resolve().parents[2] / "functions" / "main.py"
 
 JSON_FUNCTIONS = sorted(
     [
@@ -100,3 +105,29 @@ def test_without_a_configured_token_one_is_generated_once_and_kept_private(
     assert path.stat().st_mode & 0o077 == 0
     status, _ = call(Client(server.create_app(settings)), "pipeline_status", {}, token=first)
     assert status == 200
+
+
+@pytest.mark.parametrize("function", [*JSON_FUNCTIONS, "stream_platform_events"])
+def test_each_cloud_function_entry_point_logs_under_its_own_name(
+    settings: Settings,
+    function: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """functions/main.py as functions-framework loads it: a rejected body is logged with the
+    entry point's name (it used to say job="run", the name every job function has)."""
+    import functions_framework
+
+    from platform_events import config, logs
+
+    monkeypatch.setenv("DATABASE_URL", str(settings.database_url))
+    monkeypatch.setenv("PLATFORM_EVENTS_HOME", str(settings.home))
+    config.get_settings.cache_clear()
+    monkeypatch.setattr(logs, "configure", lambda *a, **k: None)  # keep caplog's handler
+    app = functions_framework.create_app(function, str(MAIN))
+    with caplog.at_level(logging.WARNING, logger="platform_events.web"):
+        response = app.test_client().post("/", json={"no_such_option": 1})
+    config.get_settings.cache_clear()
+    assert response.status_code == 400
+    assert response.get_json()["error"]["field"] == "no_such_option"
+    assert [getattr(r, "fields", {}).get("job") for r in caplog.records] == [function]
