@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -217,35 +216,6 @@ def test_erasure_over_http_leaves_nothing_personal_in_postgres_or_the_duckdb_war
     assert "s-bob" in after
     audit = conn.execute("SELECT warehouse, warehouse_events FROM user_erasure_audit").fetchall()
     assert audit == [{"warehouse": "duckdb", "warehouse_events": answer["warehouse_events"]}]
-
-
-def test_a_re_sent_range_replaces_its_warehouse_rows_without_duplicates(
-    settings: Settings, conn: Conn
-) -> None:
-    _alice(conn)
-    http = client(settings)
-    assert call(http, "stream_platform_events", {})[1]["delivered"] == 5
-    status, answer = call(
-        http,
-        "reprocess_events",
-        {
-            "from": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
-            "to": (datetime.now(UTC) + timedelta(minutes=5)).isoformat(),
-            "event_types": ["user.login"],
-        },
-    )
-    assert (status, answer["requeued"]) == (200, 2), answer
-    status, streamed = call(http, "stream_platform_events", {})
-    assert (status, streamed["delivered"]) == (200, 2), streamed
-
-    assert settings.duckdb_path is not None
-    with duckdb.connect(str(settings.duckdb_path), read_only=True) as warehouse:
-        total, distinct, loads = warehouse.execute(
-            "SELECT count(*), count(DISTINCT event_id), "
-            "count(DISTINCT load_id) FILTER (WHERE event_type = 'user.login') FROM events"
-        ).fetchone() or (0, 0, 0)
-    assert (total, distinct) == (5, 5)
-    assert loads == 1  # both logins were rewritten by the re-send's one batch
 
 
 def test_job_logs_are_json_summaries_without_the_users_id_or_payloads(

@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import duckdb
 import pytest
 
 from platform_events.config import Settings
@@ -44,6 +45,55 @@ def test_failed_events_go_back_to_pending_with_their_retries_reset(
     assert (status, answer["failed_requeued"]) == (200, 1)
     assert _status(conn, failed_search) == ("pending", 0)
     assert _status(conn, delivered) == ("delivered", 0)
+
+
+def _warehouse(settings: Settings) -> dict[uuid.UUID, tuple[str, str]]:
+    """event_id -> (event_type, load_id) of every warehouse row; fails on a duplicate event_id."""
+    assert settings.duckdb_path is not None
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as warehouse:
+        rows = warehouse.execute("SELECT event_id, event_type, load_id FROM events").fetchall()
+    by_id = {uuid.UUID(str(r[0])): (str(r[1]), str(r[2])) for r in rows}
+    assert len(by_id) == len(rows), "duplicate event_id in the warehouse"
+    return by_id
+
+
+def test_a_range_re_sent_over_http_replaces_its_duckdb_rows_without_duplicates(
+    settings: Settings, conn: Conn
+) -> None:
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=2)
+    logins = [emit(conn, "user.login", occurred_at=start + timedelta(hours=h)) for h in range(3)]
+    searches = [emit(conn, "search.performed", occurred_at=start + timedelta(hours=1))]
+    outside = emit(conn, "user.login", occurred_at=start - timedelta(days=1))
+    http = client(settings)
+    assert call(http, "stream_platform_events", {})[1]["delivered"] == 5
+    first = _warehouse(settings)
+    assert set(first) == {*logins, *searches, outside}
+
+    status, answer = call(
+        http,
+        "reprocess_events",
+        {
+            "from": start.isoformat(),
+            "to": (start + timedelta(days=1)).isoformat(),
+            "event_types": ["user.login"],
+        },
+    )
+    assert (status, answer["requeued"]) == (200, 3), answer
+    assert answer["reaggregated_buckets"] > 0
+    status, streamed = call(http, "stream_platform_events", {})
+    assert (status, streamed["delivered"]) == (200, 3), streamed
+
+    second = _warehouse(settings)
+    assert set(second) == set(first)  # same events, each once
+    assert {second[e][1] for e in logins} != {first[e][1] for e in logins}  # re-written
+    for kept in (*searches, outside):
+        assert second[kept] == first[kept]  # outside the range or the types: untouched
+    hourly = conn.execute(
+        "SELECT sum(event_count) AS n FROM event_aggregations WHERE granularity = 'hour' "
+        "AND event_type = 'user.login' AND bucket_start >= %s AND bucket_start < %s",
+        (start, start + timedelta(days=1)),
+    ).fetchone()
+    assert hourly == {"n": 3}
 
 
 def test_a_range_is_put_back_for_delivery_and_re_aggregated(settings: Settings, conn: Conn) -> None:
