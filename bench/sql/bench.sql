@@ -42,9 +42,12 @@ SELECT gen_random_uuid(), (%(types)s::text[])[t], (%(categories)s::text[])[t], 1
 
 -- name: ledger_for_range
 -- Delivery rows for the events received in [from, to), with the given status (a generated
--- dataset's ledger, as the pipeline would have left it).
-INSERT INTO platform_event_delivery (event_id, received_at, event_type, status, processed_at)
-SELECT event_id, received_at, event_type, %(status)s::text,
+-- dataset's ledger, as the pipeline would have left it: an emit sets next_attempt_at to its
+-- received_at, so claims come in arrival order; one load-time value for all would hand the
+-- stream batches scattered over the whole backlog, which no real backlog does).
+INSERT INTO platform_event_delivery (event_id, received_at, event_type, status, next_attempt_at,
+                                     processed_at)
+SELECT event_id, received_at, event_type, %(status)s::text, received_at,
        CASE WHEN %(status)s::text = 'delivered' THEN received_at + interval '5 seconds' END
   FROM platform_events
  WHERE received_at >= %(from)s AND received_at < %(to)s;
