@@ -96,3 +96,28 @@ def test_stream_entry_point_rejects_out_of_range_batch_sizes(
 
 def test_settings_default_batch_is_at_least_500() -> None:
     assert load_settings().stream_batch_size >= 500
+
+
+def test_an_enrichment_failure_releases_every_claimed_batch_and_raises(
+    settings: Settings, conn: Conn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emit_bulk(conn, 2000)
+    real, calls = stream.store.session_facts, []
+
+    def fail_on_the_second_batch(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("session lookup failed")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(stream.store, "session_facts", fail_on_the_second_batch)
+    with pytest.raises(RuntimeError, match="session lookup failed"):
+        stream.run(stream.StreamRequest(batch_size=200), settings)
+    held = statuses(conn)
+    # Nothing is left claimed for the visibility timeout: the first batch was delivered (or
+    # released had the failure overtaken it), the failed one and those claimed ahead went back
+    # to pending.
+    assert "processing" not in held and sum(held.values()) == 2000
+    assert 0 < held["pending"] <= 1800 and held.get("delivered", 0) in (0, 200)
+    rows = warehouse(settings, "SELECT count(*) AS n FROM events")
+    assert rows == [{"n": held.get("delivered", 0)}]

@@ -6,6 +6,8 @@ split to isolate a poisonous event), then in one transaction acknowledge what wa
 release what was not (``retry_count`` + 1, next attempt after backoff, ``failed`` after
 MAX_RETRIES), add the batch to the real-time counters and close its ``warehouse_sync_status`` row.
 It stops when a claim comes back empty, when ``max_seconds`` is spent, or when the sink is down.
+Claiming, enriching and writing run as three overlapping stages (threads, one connection each);
+whatever is claimed and not written when the run stops is released.
 
 Exactly once: a crash after the write and before the acknowledgement leaves the batch claimed;
 after the visibility timeout another run re-claims and re-writes it, and the sink replaces rows by
@@ -85,19 +87,26 @@ class StreamTotals:
 
 
 @dataclass(frozen=True)
-class Prepared:
-    """A claimed, enriched batch ready for the sink."""
+class Claimed:
+    """A claimed batch with its open ``warehouse_sync_status`` row, not yet enriched."""
 
     claimed: batches.ClaimedBatch
-    table: pa.Table
     sync_id: uuid.UUID
     started: float
 
 
+@dataclass(frozen=True)
+class Prepared(Claimed):
+    """A claimed, enriched batch ready for the sink."""
+
+    table: pa.Table
+
+
 @dataclass
 class Streamer:
-    """One invocation's state: sink, lookups built once, limits. ``prepare`` and ``deliver``
-    each take their own connection, so they can run in two threads (see :func:`stream`)."""
+    """One invocation's state: sink, lookups built once, limits. ``claim``, ``prepare`` and
+    ``deliver`` each take their own connection, so they can run in three threads (see
+    :func:`stream`)."""
 
     settings: Settings
     sink: Sink
@@ -107,8 +116,8 @@ class Streamer:
     geo_lookup: enrich.GeoLookup | None = None
     policy: RetryPolicy = field(default_factory=RetryPolicy)
 
-    def prepare(self, conn: db.Conn) -> Prepared | None:
-        """Claim and enrich one batch; None when there was nothing to claim."""
+    def claim(self, conn: db.Conn) -> Claimed | None:
+        """Claim one batch and open its sync row; None when there was nothing to claim."""
         claimed = store.claim(
             conn, self.batch_size, self.visibility_timeout, self.settings.max_retries
         )
@@ -117,8 +126,12 @@ class Streamer:
         started = time.monotonic()
         sync_id = uuid.uuid4()
         store.sync_started(conn, sync_id, self.sink.kind, claimed.span())
-        table = batches.to_arrow(claimed, self._enrichment(conn, claimed))
-        return Prepared(claimed, table, sync_id, started)
+        return Claimed(claimed, sync_id, started)
+
+    def prepare(self, conn: db.Conn, batch: Claimed) -> Prepared:
+        """Enrich a claimed batch into the sink's table."""
+        table = batches.to_arrow(batch.claimed, self._enrichment(conn, batch.claimed))
+        return Prepared(batch.claimed, batch.sync_id, batch.started, table)
 
     def deliver(self, conn: db.Conn, batch: Prepared, totals: StreamTotals) -> WriteOutcome:
         """Write one prepared batch (retried, split to isolate bad rows) and settle it."""
@@ -132,13 +145,13 @@ class Streamer:
         self.settle(conn, batch, outcome, totals)
         return outcome
 
-    def release(self, conn: db.Conn, batch: Prepared, error: str, totals: StreamTotals) -> None:
-        """Give a prepared batch back unwritten (the sink went down meanwhile)."""
+    def release(self, conn: db.Conn, batch: Claimed, error: str, totals: StreamTotals) -> None:
+        """Give a claimed batch back unwritten (the sink went down meanwhile)."""
         outcome = WriteOutcome(unavailable=batch.claimed.event_ids, unavailable_error=error)
         self.settle(conn, batch, outcome, totals)
 
     def settle(
-        self, conn: db.Conn, batch: Prepared, outcome: WriteOutcome, totals: StreamTotals
+        self, conn: db.Conn, batch: Claimed, outcome: WriteOutcome, totals: StreamTotals
     ) -> None:
         claimed = batch.claimed
         released: dict[str, list[str]] = {}
@@ -193,28 +206,57 @@ class Streamer:
 _DONE = object()
 
 
-def _produce(
+def _claim_stage(
     streamer: Streamer,
     settings: Settings,
     out: queue.Queue[object],
     stop: threading.Event,
     max_batches: int | None,
 ) -> None:
-    """The claiming thread: prepared batches into ``out`` (one ahead), then _DONE or an error."""
+    """The claiming thread: claimed batches into ``out`` (one ahead), then _DONE or an error."""
     produced = 0
     try:
         with db.connect(settings, autocommit=True) as conn:
             while not stop.is_set() and time.monotonic() < streamer.deadline:
                 if max_batches is not None and produced >= max_batches:
                     break
-                prepared = streamer.prepare(conn)
-                if prepared is None:
+                claimed = streamer.claim(conn)
+                if claimed is None:
                     break
                 produced += 1
-                out.put(prepared)
+                out.put(claimed)
         out.put(_DONE)
-    except BaseException as exc:  # handed to the delivering thread, which raises it
+    except BaseException as exc:  # handed on to the delivering thread, which raises it
         out.put(exc)
+
+
+def _enrich_stage(
+    streamer: Streamer,
+    settings: Settings,
+    source: queue.Queue[object],
+    out: queue.Queue[object],
+    stop: threading.Event,
+) -> None:
+    """The enriching thread: each claimed batch from ``source`` enriched into ``out``; _DONE
+    and errors passed on. After a stop, claimed batches pass on unenriched, to be released."""
+    item: object = None
+    try:
+        with db.connect(settings, autocommit=True) as conn:
+            while True:
+                item = source.get()
+                if isinstance(item, Claimed) and not stop.is_set():
+                    item = streamer.prepare(conn, item)
+                out.put(item)
+                if not isinstance(item, Claimed):
+                    return
+    except BaseException as exc:
+        # The batch in hand and whatever the claimer still hands over go on unenriched, so the
+        # delivering thread releases them instead of leaving them claimed until the timeout.
+        out.put(exc)  # first: the delivering thread raises it, then releases what follows
+        if isinstance(item, Claimed):
+            out.put(item)
+        while isinstance(item := source.get(), Claimed):
+            out.put(item)
 
 
 def _geo_lookup(settings: Settings) -> enrich.GeoLookup | None:
@@ -267,24 +309,37 @@ def stream(
                 max_s=settings.stream_retry_max_seconds,
             ),
         )
-        # Two stages overlap: while the sink writes batch n and it is acknowledged, another
-        # thread claims and enriches batch n+1 (psycopg and DuckDB release the GIL while they
-        # wait). At most one batch waits in between, so a stop leaves little claimed.
+        # Three stages overlap, each on its own connection: while the sink writes batch n and
+        # it is acknowledged, batch n+1 is enriched (user and session lookups) and batch n+2
+        # claimed. Each stage waits mostly on PostgreSQL or DuckDB, which release the GIL; in
+        # two stages the claim and the session lookup in series were the slowest (profiled:
+        # the writer waited half its time for them). At most one batch waits between two
+        # stages, so a stop leaves little claimed.
+        claimed: queue.Queue[object] = queue.Queue(maxsize=1)
         prepared: queue.Queue[object] = queue.Queue(maxsize=1)
         stop = threading.Event()
-        producer = threading.Thread(
-            target=_produce,
-            args=(streamer, settings, prepared, stop, max_batches),
-            name="stream-claim",
-            daemon=True,
-        )
+        stages = [
+            threading.Thread(
+                target=_claim_stage,
+                args=(streamer, settings, claimed, stop, max_batches),
+                name="stream-claim",
+                daemon=True,
+            ),
+            threading.Thread(
+                target=_enrich_stage,
+                args=(streamer, settings, claimed, prepared, stop),
+                name="stream-enrich",
+                daemon=True,
+            ),
+        ]
         with db.connect(settings, autocommit=True) as conn:
-            producer.start()
+            for stage in stages:
+                stage.start()
             try:
                 _consume(streamer, conn, prepared, stop, totals, target, progress)
             finally:
                 stop.set()
-                _release_leftovers(streamer, conn, prepared, producer, totals)
+                _release_leftovers(streamer, conn, prepared, stages, totals)
     finally:
         if owns_sink:
             target.close()
@@ -312,7 +367,7 @@ def _consume(
     sink: Sink,
     progress: Any,
 ) -> None:
-    """The delivering side: write and settle each prepared batch until the producer is done."""
+    """The delivering side: write and settle each prepared batch until the stages are done."""
     while True:
         item = prepared.get()
         if item is _DONE:
@@ -336,19 +391,20 @@ def _release_leftovers(
     streamer: Streamer,
     conn: db.Conn,
     prepared: queue.Queue[object],
-    producer: threading.Thread,
+    stages: list[threading.Thread],
     totals: StreamTotals,
 ) -> None:
-    """After a stop: give back any batch claimed but not written, and let the producer end."""
-    while producer.is_alive() or not prepared.empty():
+    """After a stop: give back every batch claimed but not written, and let the stages end."""
+    while any(stage.is_alive() for stage in stages) or not prepared.empty():
         try:
             item = prepared.get(timeout=0.1)
         except queue.Empty:
             continue
-        if isinstance(item, Prepared):
+        if isinstance(item, Claimed):
             error = totals.errors[-1] if totals.errors else "stream stopped before writing"
             streamer.release(conn, item, error, totals)
-    producer.join()
+    for stage in stages:
+        stage.join()
 
 
 def run(params: StreamRequest, settings: Settings) -> dict[str, Any]:

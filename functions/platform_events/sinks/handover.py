@@ -8,7 +8,7 @@ current write, closes DuckDB and releases ``<file>.lock`` (once it has held the 
 ``min_hold_s``, so the handover cost is paid once per several batches: with 1,000-event batches,
 a handover after every batch made two workers 0.62x as fast as one; after 0.5 s, 0.94x; after
 1 s, 0.85-0.86x, both within this machine's noise). Two workers thus alternate while each
-prepares its next batch (claim, enrichment) in parallel.
+prepares its next batches (claim, enrichment) in parallel.
 
 POSIX ``flock`` locks die with their process, so a killed worker never leaves the file locked.
 """
