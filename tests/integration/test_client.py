@@ -299,11 +299,17 @@ def test_dashboard_and_aggregations_read_the_aggregated_tables(
     write_events(
         conn, [build_event("user.login", {"method": "sso"}, user_id="u", occurred_at=hour)]
     )
-    conn.execute("SELECT aggregate_events('hour', %s, %s)", (hour, hour + timedelta(hours=1)))
+    ahead = hour + timedelta(hours=13)  # a client whose clock is 12 hours ahead (accepted: < 1 day)
+    write_events(
+        conn, [build_event("user.login", {"method": "sso"}, user_id="v", occurred_at=ahead)]
+    )
+    for start in (hour, ahead):
+        conn.execute("SELECT aggregate_events('hour', %s, %s)", (start, start + timedelta(hours=1)))
     conn.execute("SELECT update_realtime_metric('events_total', 5)")
     with Analytics(settings, debounce={}) as analytics:
         dashboard = analytics.get_dashboard_metrics()
-        assert dashboard["last_24h"]["events"] == 1
+        assert dashboard["last_24h"]["events"] == 1  # the future bucket is not the last 24 h
+        assert dashboard["last_24h"]["by_type"][0]["last_bucket"] == hour
         assert dashboard["realtime"][0]["metric_name"] == "events_total"
         buckets = analytics.query_aggregations(
             "user.login", "hour", (hour, hour + timedelta(hours=1))

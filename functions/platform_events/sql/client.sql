@@ -37,11 +37,13 @@ SELECT metric_name, dimensions, metric_value, updated_at
 
 -- name: client_dashboard_by_type
 -- The last 24 hours per event type, from the hourly aggregations (never from raw events, so the
--- dashboard stays fast however many events are stored).
+-- dashboard stays fast however many events are stored). Bounded above too: buckets of the future
+-- (clients with a clock ahead) are not the last 24 hours, and without the bound the bench's
+-- 10-million-event store (30 days ahead) read 15,000 rows instead of 500: 8.6 ms p50.
 SELECT event_type, sum(event_count)::bigint AS events, max(unique_users)::bigint AS peak_hourly_users,
        max(bucket_start) AS last_bucket
   FROM event_aggregations
- WHERE granularity = 'hour' AND bucket_start >= now() - interval '24 hours'
+ WHERE granularity = 'hour' AND bucket_start >= now() - interval '24 hours' AND bucket_start <= now()
  GROUP BY event_type
  ORDER BY events DESC, event_type;
 
