@@ -263,6 +263,38 @@ def test_a_late_failure_report_does_not_override_a_delivered_event(conn: Conn) -
     assert state is not None and state["status"] == "delivered"
 
 
+def test_claimed_at_is_set_exactly_while_an_event_is_processing(conn: Conn) -> None:
+    # Expired claims are found by claimed_at alone (migration 0040): every way out of
+    # 'processing' must clear it, every way in must set it.
+    def broken() -> int:
+        row = conn.execute(
+            "SELECT count(*) AS n FROM platform_event_delivery "
+            "WHERE (claimed_at IS NOT NULL) <> (status = 'processing')"
+        ).fetchone()
+        assert row is not None
+        return int(row["n"])
+
+    ids = emit_many(conn, 8)
+    claimed = [r["event_id"] for r in conn.execute("SELECT * FROM get_pending_events(8)")]
+    assert len(claimed) == 8 and broken() == 0
+    conn.execute("SELECT mark_event_processed(%s::uuid[], true)", (claimed[:2],))
+    conn.execute("SELECT mark_event_processed(%s::uuid[], false, 'no', 3)", (claimed[2:4],))
+    conn.execute("SELECT mark_event_processed(%s::uuid[], false, 'no', 1)", (claimed[4:5],))
+    assert broken() == 0
+    set_delivery(conn, claimed[5:], claimed_at=datetime.now(UTC) - timedelta(hours=1))
+    reclaimed = conn.execute("SELECT * FROM get_pending_events(8, interval '5 minutes', 1)")
+    assert reclaimed.fetchall() == []  # the expired claims spent their only attempt: failed
+    statuses = conn.execute(
+        "SELECT status, count(*) AS n FROM platform_event_delivery GROUP BY status ORDER BY status"
+    ).fetchall()
+    assert [(r["status"], r["n"]) for r in statuses] == [
+        ("delivered", 2),
+        ("failed", 4),
+        ("pending", 2),
+    ]
+    assert broken() == 0 and set(ids) == set(claimed)
+
+
 def test_claim_rejects_a_nonsensical_batch_size(conn: Conn) -> None:
     with pytest.raises(psycopg.Error) as caught:
         conn.execute("SELECT * FROM get_pending_events(0)")
