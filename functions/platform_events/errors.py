@@ -34,7 +34,30 @@ class InvalidRequest(PlatformEventsError, ValueError):
 
 
 class SinkUnavailable(PlatformEventsError):
-    """The warehouse could not be reached or refused a batch; retrying later may succeed."""
+    """The warehouse could not be reached or refused a batch; retrying later may succeed.
+
+    Transient: the batch is retried, and released without spending an attempt when it persists."""
+
+
+class SinkThrottled(SinkUnavailable):
+    """The warehouse refused for quota or concurrency (rate limits, too many concurrent DML
+    statements): back off longer before the next call; no attempt is spent either."""
+
+
+class SinkMisconfigured(PlatformEventsError):
+    """The warehouse answered that the deployment itself is wrong (no such dataset or table, no
+    permission, wrong schema): no retry can succeed, so the stream stops and says what to fix."""
+
+
+class RowsRejected(PlatformEventsError):
+    """The warehouse refused the rows themselves (bad value, too large, outside the partitions it
+    accepts): retrying the same batch cannot succeed, so the pipeline splits it to isolate the
+    event at fault."""
+
+
+class LeaseLost(PlatformEventsError):
+    """The delivery batch's lease passed to another worker (it expired and was re-claimed): this
+    worker's acknowledgement, release or checkpoint changed nothing and it must stop the batch."""
 
 
 # SQLSTATEs raised by the event-store functions (migrations/0003) and what they mean to a caller.

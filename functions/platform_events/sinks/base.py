@@ -12,18 +12,26 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from types import TracebackType
-from typing import ClassVar
+from typing import Any, ClassVar, Protocol
 
 import pyarrow as pa
 
-from platform_events.errors import PlatformEventsError, SinkUnavailable
+from platform_events.errors import RowsRejected, SinkUnavailable
 
-__all__ = ["RowsRejected", "Sink", "SinkUnavailable", "new_load_id"]
+__all__ = ["RowsRejected", "Sink", "SinkUnavailable", "WriteCheckpoint", "new_load_id"]
 
 
-class RowsRejected(PlatformEventsError):
-    """The warehouse refused the rows themselves (bad value, too large): retrying the same batch
-    cannot succeed, so the pipeline splits it to isolate the event at fault."""
+class WriteCheckpoint(Protocol):
+    """Durable state of one delivery batch's write, kept with the batch in PostgreSQL and fenced
+    by its lease: e.g. a BigQuery write stream's name, saved before the first append so that a
+    worker taking over an expired batch resumes the same stream. Sinks that are idempotent by
+    merge (DuckDB, Redshift) ignore it."""
+
+    def load(self) -> Mapping[str, Any] | None:
+        """What the batch's holders saved so far (None: nothing yet)."""
+
+    def save(self, state: Mapping[str, Any]) -> None:
+        """Replace the saved state; raises LeaseLost when this worker no longer holds the lease."""
 
 
 def new_load_id() -> str:
@@ -40,10 +48,17 @@ class Sink(ABC):
         """Create the events table when it is missing (idempotent, cheap when it exists)."""
 
     @abstractmethod
-    def write(self, batch: pa.Table, load_id: str | None = None) -> str:
+    def write(
+        self,
+        batch: pa.Table,
+        load_id: str | None = None,
+        checkpoint: WriteCheckpoint | None = None,
+    ) -> str:
         """Upsert ``batch`` (schema: ``schema.batch_arrow_schema()``) by ``event_id``; answer the
-        load id stored in each row's ``load_id``. Raises SinkUnavailable (transient: retry) or
-        RowsRejected (the data: split the batch)."""
+        load id stored in each row's ``load_id``. ``checkpoint``, when given, is the batch's
+        durable write state (see WriteCheckpoint). Raises SinkUnavailable (transient: retry),
+        SinkThrottled (quota: back off), SinkMisconfigured (stop) or RowsRejected (the data:
+        split the batch)."""
 
     @abstractmethod
     def erase_user(self, user_id: str) -> int:

@@ -40,7 +40,7 @@ import pyarrow.compute as pc
 from platform_events.config import Settings
 from platform_events.errors import SinkUnavailable
 from platform_events.sinks import erasure, rows, schema
-from platform_events.sinks.base import RowsRejected, Sink, new_load_id
+from platform_events.sinks.base import RowsRejected, Sink, WriteCheckpoint, new_load_id
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +191,12 @@ class BigQuerySink(Sink):
         )
         job.result()
 
-    def write(self, batch: pa.Table, load_id: str | None = None) -> str:
+    def write(
+        self,
+        batch: pa.Table,
+        load_id: str | None = None,
+        checkpoint: WriteCheckpoint | None = None,
+    ) -> str:
         from google.cloud import bigquery
 
         load_id = load_id or new_load_id()

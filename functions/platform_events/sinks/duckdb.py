@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 from platform_events.config import Settings
 from platform_events.errors import SinkUnavailable
 from platform_events.sinks import erasure, schema
-from platform_events.sinks.base import RowsRejected, Sink, new_load_id
+from platform_events.sinks.base import RowsRejected, Sink, WriteCheckpoint, new_load_id
 from platform_events.sinks.handover import HandoverLock
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,12 @@ class DuckDBSink(Sink):
             conn.execute(create_table_sql())
         self._table_checked = True
 
-    def write(self, batch: pa.Table, load_id: str | None = None) -> str:
+    def write(
+        self,
+        batch: pa.Table,
+        load_id: str | None = None,
+        checkpoint: WriteCheckpoint | None = None,
+    ) -> str:
         load_id = load_id or new_load_id()
         if batch.num_rows == 0:
             return load_id

@@ -30,7 +30,7 @@ from platform_events.config import Settings
 from platform_events.errors import SinkUnavailable
 from platform_events.sinks import erasure, rows
 from platform_events.sinks import redshift_sql as rsql
-from platform_events.sinks.base import RowsRejected, Sink, new_load_id
+from platform_events.sinks.base import RowsRejected, Sink, WriteCheckpoint, new_load_id
 
 _DONE = {"FINISHED", "FAILED", "ABORTED"}
 # Error texts of a Redshift statement that are about the data, not the service.
@@ -214,7 +214,12 @@ class RedshiftSink(Sink):
         self.run(rsql.create_events_table(self.table))
         self._table_checked = True
 
-    def write(self, batch: pa.Table, load_id: str | None = None) -> str:
+    def write(
+        self,
+        batch: pa.Table,
+        load_id: str | None = None,
+        checkpoint: WriteCheckpoint | None = None,
+    ) -> str:
         load_id = load_id or new_load_id()
         if batch.num_rows == 0:
             return load_id
