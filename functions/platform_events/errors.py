@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class PlatformEventsError(Exception):
     """Base class of every error this package raises on purpose."""
@@ -52,7 +54,12 @@ class SinkMisconfigured(PlatformEventsError):
 class RowsRejected(PlatformEventsError):
     """The warehouse refused the rows themselves (bad value, too large, outside the partitions it
     accepts): retrying the same batch cannot succeed, so the pipeline splits it to isolate the
-    event at fault."""
+    event at fault. ``rows`` (event_id -> reason), when the warehouse named the rows at fault
+    (BigQuery's per-row append errors), lets the pipeline isolate exactly those at once."""
+
+    def __init__(self, message: str, *, rows: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.rows: dict[str, str] = dict(rows or {})
 
 
 class LeaseLost(PlatformEventsError):
