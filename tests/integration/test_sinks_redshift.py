@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import boto3
@@ -22,7 +26,7 @@ from psycopg.rows import dict_row
 from platform_events.pipeline import batch as batches
 from platform_events.sinks import RowsRejected, SinkUnavailable, erasure, schema
 from platform_events.sinks import redshift_sql as rsql
-from platform_events.sinks.redshift import RedshiftSink, StatementFailed
+from platform_events.sinks.redshift import RedshiftSink, StatementFailed, rows_digest
 
 BUCKET = "pe-staging"
 ROLE = "arn:aws:iam::123456789012:role/redshift-copy"
@@ -125,9 +129,10 @@ def test_write_stages_gzipped_ndjson_and_runs_copy_and_merge_in_one_batch(s3: An
     stub.assert_no_pending_responses()
     assert load_id == "5b0f6a5e-0000-4000-8000-000000000001"
     sqls = captured[0]["Sqls"]
-    assert sqls[0].startswith("CREATE TEMP TABLE events_staging_5b0f6a5e")
-    assert sqls[1].startswith("COPY events_staging_") and ROLE in sqls[1] and "GZIP" in sqls[1]
-    assert sqls[2].startswith("DELETE FROM public.events USING")
+    assert sqls[0] == "LOCK TABLE public.events"  # first: before the snapshot is taken
+    assert sqls[1].startswith("CREATE TEMP TABLE events_staging_5b0f6a5e")
+    assert sqls[2].startswith("COPY events_staging_") and ROLE in sqls[2] and "GZIP" in sqls[2]
+    assert sqls[3].startswith("DELETE FROM public.events USING")
     assert sqls[-1].startswith("DROP TABLE IF EXISTS events_staging_")
     rows = seen_objects[0]
     assert [r["event_id"] for r in rows] == table.column("event_id").to_pylist()
@@ -157,14 +162,158 @@ def test_a_copy_load_error_is_a_row_error_so_the_batch_gets_split(s3: Any) -> No
         sink.write(_table(2))
 
 
-def test_a_statement_that_never_finishes_is_cancelled_after_the_timeout(s3: Any) -> None:
+class MemoryCheckpoint:
+    """The batch's WriteCheckpoint kept in memory (the pipeline keeps it in PostgreSQL)."""
+
+    def __init__(self, state: Mapping[str, Any] | None = None) -> None:
+        self.state = dict(state) if state else None
+
+    def load(self) -> Mapping[str, Any] | None:
+        return self.state
+
+    def save(self, state: Mapping[str, Any]) -> None:
+        self.state = dict(state)
+
+
+def test_the_load_statement_id_is_kept_with_the_batch_before_it_is_polled(s3: Any) -> None:
     sink, stub = _sink(s3)
-    sink.timeout_s = 0
-    _started(stub, "execute_statement", "st-4")
-    _status(stub, "st-4", "STARTED")
-    stub.add_response("cancel_statement", {"Status": True}, {"Id": "st-4"})
-    with stub, pytest.raises(SinkUnavailable, match="cancelled"):
+    checkpoint = MemoryCheckpoint()
+    saved_before_polling: list[Any] = []
+    sink.data_api.meta.events.register(
+        "before-parameter-build.redshift-data.DescribeStatement",
+        lambda **_: saved_before_polling.append(checkpoint.state),
+    )
+    _started(stub, "batch_execute_statement", "st-9")
+    _status(stub, "st-9", "FINISHED")
+    batch = _table(2)
+    with stub:
+        sink.write(batch, "5b0f6a5e-0000-4000-8000-000000000009", checkpoint)
+    assert saved_before_polling[0]["redshift_statement_id"] == "st-9"
+    assert saved_before_polling[0]["redshift_rows"] == rows_digest(batch)
+
+
+def test_a_retry_after_a_failed_load_sends_it_again(s3: Any) -> None:
+    sink, stub = _sink(s3)
+    batch = _table(2)
+    checkpoint = MemoryCheckpoint(
+        {
+            "redshift_statement_id": "st-old",
+            "redshift_s3_key": "k",
+            "redshift_rows": rows_digest(batch),
+        }
+    )
+    _status(stub, "st-old", "FAILED", Error="ERROR: connection reset")
+    _started(stub, "batch_execute_statement", "st-new")
+    _status(stub, "st-new", "FINISHED")
+    with stub:
+        sink.write(batch, "5b0f6a5e-0000-4000-8000-00000000000a", checkpoint)
+    stub.assert_no_pending_responses()
+    assert checkpoint.state and checkpoint.state["redshift_statement_id"] == "st-new"
+
+
+# -- the Data API call sequence against moto (it records statements but runs no SQL) ------------
+
+
+def _redshift_ends(statement_id: str, status: str) -> None:
+    """Stands in for the Redshift engine, which moto lacks: its statements stay STARTED until
+    something ends them."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.redshiftdata.models import redshiftdata_backends
+
+    redshiftdata_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].statements[statement_id].status = status
+
+
+@pytest.fixture
+def moto_sink(s3: Any) -> tuple[RedshiftSink, list[str]]:
+    """A sink on moto's Data API and S3, and the Data API operations it calls, in order."""
+    data_api = boto3.client("redshift-data", region_name="us-east-1")
+    calls: list[str] = []
+    data_api.meta.events.register(
+        "before-call.redshift-data.*", lambda model, **_: calls.append(model.name)
+    )
+    sink = RedshiftSink(
+        data_api=data_api,
+        s3=s3,
+        database="dev",
+        bucket=BUCKET,
+        iam_role=ROLE,
+        cluster_id="events",
+        timeout_s=0,
+        sleep=lambda _s: None,
+    )
+    sink._table_checked = True
+    return sink, calls
+
+
+def test_a_statement_still_running_at_the_timeout_is_cancelled_and_waited_for(
+    moto_sink: tuple[RedshiftSink, list[str]],
+) -> None:
+    sink, calls = moto_sink
+    with pytest.raises(SinkUnavailable, match="cancelled"):
         sink.run("SELECT 1", {"x": "1"})
+    assert calls == [
+        "ExecuteStatement",
+        "DescribeStatement",
+        "CancelStatement",
+        "DescribeStatement",
+    ]
+
+
+def _earlier_attempt(sink: RedshiftSink, s3: Any, batch: Any) -> MemoryCheckpoint:
+    """An earlier attempt's load left running: its statement in the Data API (moto implements
+    ExecuteStatement, not BatchExecuteStatement; the polling is the same), its staged object,
+    its state with the batch."""
+    started = sink.data_api.execute_statement(Sql="LOCK TABLE public.events", **sink._target())
+    key = f"{sink.prefix}earlier/object.json.gz"
+    s3.put_object(Bucket=BUCKET, Key=key, Body=b"")
+    return MemoryCheckpoint(
+        {
+            "redshift_statement_id": started["Id"],
+            "redshift_s3_key": key,
+            "redshift_rows": rows_digest(batch),
+        }
+    )
+
+
+def test_a_retry_while_the_earlier_load_finished_sends_nothing(
+    moto_sink: tuple[RedshiftSink, list[str]], s3: Any
+) -> None:
+    sink, calls = moto_sink
+    batch = _table(3)
+    checkpoint = _earlier_attempt(sink, s3, batch)
+    assert checkpoint.state
+    _redshift_ends(checkpoint.state["redshift_statement_id"], "FINISHED")
+    calls.clear()
+    sink.write(batch, "5b0f6a5e-0000-4000-8000-00000000000b", checkpoint)
+    assert calls == ["DescribeStatement"]  # no BatchExecuteStatement: nothing re-sent
+    assert s3.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0  # its object cleaned up
+
+
+def test_a_retry_while_the_earlier_load_still_runs_cancels_it_instead_of_resending(
+    moto_sink: tuple[RedshiftSink, list[str]], s3: Any
+) -> None:
+    sink, calls = moto_sink
+    batch = _table(3)
+    checkpoint = _earlier_attempt(sink, s3, batch)
+    calls.clear()
+    with pytest.raises(SinkUnavailable, match="cancelled"):
+        sink.write(batch, "5b0f6a5e-0000-4000-8000-00000000000c", checkpoint)
+    assert calls == ["DescribeStatement", "CancelStatement", "DescribeStatement"]
+
+
+def test_a_retry_of_other_rows_under_the_same_load_id_is_sent(
+    moto_sink: tuple[RedshiftSink, list[str]], s3: Any
+) -> None:
+    """A split batch's halves share the load id: a FINISHED load of one half is not the other's."""
+    sink, calls = moto_sink
+    first_half, second_half = _table(2), _table(2)
+    checkpoint = _earlier_attempt(sink, s3, first_half)
+    assert checkpoint.state
+    _redshift_ends(checkpoint.state["redshift_statement_id"], "FINISHED")
+    assert not sink._resumed(
+        "5b0f6a5e-0000-4000-8000-00000000000d", rows_digest(second_half), checkpoint
+    )
+    assert calls[-1] == "ExecuteStatement"  # the earlier attempt's only: not even described
 
 
 def test_redshift_only_statements_parse_as_redshift_sql() -> None:
@@ -172,8 +321,7 @@ def test_redshift_only_statements_parse_as_redshift_sql() -> None:
     statements = [
         rsql.create_events_table(table),
         rsql.create_staging_table("events_staging_x"),
-        rsql.copy_from_s3("events_staging_x", "s3://b/k.json.gz", ROLE),
-        *rsql.merge(table, "events_staging_x"),
+        *rsql.load(table, "events_staging_x", "s3://b/k.json.gz", ROLE)[1:],
         rsql.erase_candidates(table),
         rsql.create_erase_staging("events_erase_x"),
         rsql.erase_update(table, "events_erase_x"),
@@ -183,6 +331,9 @@ def test_redshift_only_statements_parse_as_redshift_sql() -> None:
     ]
     for statement in statements:
         assert sqlglot.parse_one(statement, read="redshift") is not None, statement
+    # sqlglot has no LOCK: checked against the documented syntax, LOCK [ TABLE ] table_name
+    # (https://docs.aws.amazon.com/redshift/latest/dg/r_LOCK.html).
+    assert re.fullmatch(r"LOCK TABLE [a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*", rsql.lock(table))
     ddl = rsql.create_events_table(table)
     assert "SUPER" in ddl and "DISTKEY (event_id)" in ddl and "SORTKEY (occurred_at)" in ddl
 
@@ -261,3 +412,72 @@ def test_the_portable_erase_update_clears_identity_on_postgres(database_url: str
             f"SELECT count(*) AS n FROM {table} WHERE user_id = 'user_a'"
         ).fetchone()
         assert kept == {"n": 2}
+
+
+def _merge_in_transaction(
+    conn: psycopg.Connection[Any], table: str, batch: Any, load_id: str, *, locked: bool
+) -> None:
+    """The portable part of one load transaction (COPY replaced by inserts into staging), left
+    open: the caller commits."""
+    conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")  # PostgreSQL's snapshot isolation
+    if locked:
+        conn.execute(rsql.lock(table))
+    conn.execute(rsql.create_staging_table("events_staging_o", "postgres"))
+    _stage_rows(conn, "events_staging_o", batch, load_id)
+    for statement in rsql.merge(table, "events_staging_o"):
+        conn.execute(statement)
+    conn.execute(rsql.drop_table("events_staging_o"))
+
+
+def _wait_until_blocked_on_a_lock(observer: psycopg.Connection[Any], pid: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        row = observer.execute(
+            "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (pid,)
+        ).fetchone()
+        if row and row["wait_event_type"] == "Lock":
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"backend {pid} never waited on the table lock")
+
+
+def _counts(conn: psycopg.Connection[Any], table: str) -> Any:
+    return conn.execute(
+        f"SELECT count(*) AS n, count(DISTINCT event_id) AS d FROM {table}"
+    ).fetchone()
+
+
+def test_without_the_lock_two_overlapping_loads_duplicate_every_row(database_url: str) -> None:
+    """The hazard the lock removes: each snapshot misses the other's rows, both insert."""
+    table, batch = "public.wh_events", _table(50)
+    connect = partial(psycopg.connect, database_url, autocommit=True, row_factory=dict_row)
+    with connect() as first, connect() as second:
+        first.execute(rsql.create_events_table(table, "postgres"))
+        _merge_in_transaction(first, table, batch, "load-1", locked=False)
+        _merge_in_transaction(second, table, batch, "load-2", locked=False)
+        first.execute("COMMIT")
+        second.execute("COMMIT")
+        assert _counts(first, table) == {"n": 100, "d": 50}
+
+
+def test_two_overlapping_loads_of_one_batch_leave_each_event_once(database_url: str) -> None:
+    """A re-sent load overlapping the first (a polling timeout while the first still runs): the
+    second waits at LOCK, then its snapshot holds the first's rows and its DELETE replaces them."""
+    table, batch = "public.wh_events", _table(50)
+    connect = partial(psycopg.connect, database_url, autocommit=True, row_factory=dict_row)
+    with connect() as first, connect() as second, connect() as observer:
+        first.execute(rsql.create_events_table(table, "postgres"))
+        _merge_in_transaction(first, table, batch, "load-1", locked=True)
+        second_pid = second.info.backend_pid
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            overlapping = pool.submit(
+                _merge_in_transaction, second, table, batch, "load-2", locked=True
+            )
+            _wait_until_blocked_on_a_lock(observer, second_pid)
+            assert not overlapping.done()
+            first.execute("COMMIT")
+            overlapping.result(timeout=30)
+        second.execute("COMMIT")
+        assert _counts(observer, table) == {"n": 50, "d": 50}
+        loads = observer.execute(f"SELECT DISTINCT load_id FROM {table}").fetchall()
+        assert loads == [{"load_id": "load-2"}]  # the later load replaced the earlier one

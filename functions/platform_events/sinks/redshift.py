@@ -4,8 +4,11 @@ into a staging table, merged into the events table by ``event_id``, staging drop
 All statements of one batch go in one ``batch_execute_statement`` (one transaction, one
 session, so the staging table is a TEMP table that cannot outlive it), polled with
 ``describe_statement`` until FINISHED, or FAILED/ABORTED (the statement's error text is raised),
-or the timeout (the statement is cancelled). Delete + insert by ``event_id`` makes a re-sent batch
-replace its rows. The S3 object is deleted once loaded (the bucket's lifecycle rule in
+or the timeout (the statement is cancelled, and polled until it has ended). The transaction
+starts with ``LOCK`` on the events table, so loads of the table never overlap and delete + insert
+by ``event_id`` makes a re-sent batch replace its rows (sinks/redshift_sql.py ``lock``). The
+load's statement id is kept with the batch: a retry waits for a load still running instead of
+sending it again. The S3 object is deleted once loaded (the bucket's lifecycle rule in
 infra/redshift expires any a crash leaves). SQL text: sinks/redshift_sql.py.
 
 Costs: the Data API and COPY are free; Redshift Serverless bills RPU-seconds while statements
@@ -16,6 +19,7 @@ for the staged file are negligible.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -33,6 +37,9 @@ from platform_events.sinks import redshift_sql as rsql
 from platform_events.sinks.base import RowsRejected, Sink, WriteCheckpoint, new_load_id
 
 _DONE = {"FINISHED", "FAILED", "ABORTED"}
+# What a load keeps with its batch (WriteCheckpoint): the statement, its S3 object, and which
+# rows it carries (a split batch's halves share the load id but not the rows).
+_STATEMENT, _KEY, _ROWS = "redshift_statement_id", "redshift_s3_key", "redshift_rows"
 # Error texts of a Redshift statement that are about the data, not the service.
 _DATA_ERRORS = (
     "load into table",
@@ -45,6 +52,21 @@ _DATA_ERRORS = (
 
 class StatementFailed(SinkUnavailable):
     """A Data API statement ended FAILED or ABORTED; the message is Redshift's error text."""
+
+
+class StatementStillRunning(SinkUnavailable):
+    """A cancelled statement has not ended yet; its id stays with the batch, so the next attempt
+    waits for it instead of sending the load a second time."""
+
+
+def rows_digest(batch: pa.Table) -> str:
+    """A digest of the batch's event ids (which rows a saved load carried)."""
+    ids = sorted(str(e) for e in batch.column("event_id").to_pylist())
+    return hashlib.sha256("\n".join(ids).encode()).hexdigest()
+
+
+class _Forgotten(SinkUnavailable):
+    """The Data API no longer knows a saved statement id."""
 
 
 class RedshiftSink(Sink):
@@ -67,6 +89,7 @@ class RedshiftSink(Sink):
         table: str = "events",
         prefix: str = "platform-events/staging/",
         timeout_s: float = 300.0,
+        cancel_grace_s: float = 60.0,
         sleep: Callable[[float], Any] = time.sleep,
     ) -> None:
         if not (workgroup or cluster_id):
@@ -83,7 +106,9 @@ class RedshiftSink(Sink):
         self.prefix = prefix
         self.timeout_s = timeout_s
         self.sleep = sleep
+        self.cancel_grace_s = cancel_grace_s
         self._table_checked = False
+        self._inflight: dict[str, Mapping[str, Any]] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RedshiftSink:
@@ -117,27 +142,53 @@ class RedshiftSink(Sink):
             target["SecretArn"] = self.secret_arn
         return target
 
+    def _describe(self, statement_id: str) -> dict[str, Any]:
+        described: dict[str, Any] = self.data_api.describe_statement(Id=statement_id)
+        return described
+
     def _wait(self, statement_id: str) -> dict[str, Any]:
+        """Poll until the statement ends. Past the timeout it is cancelled and still polled until
+        it ends: a statement is never left running behind a retry that would re-send it (the
+        cancel may lose the race, so a statement that FINISHED after all counts as done)."""
         deadline = time.monotonic() + self.timeout_s
+        cancelled_at: float | None = None
         pause = 0.25
         while True:
-            described: dict[str, Any] = self.data_api.describe_statement(Id=statement_id)
+            described = self._describe(statement_id)
             status = described["Status"]
             if status == "FINISHED":
                 return described
             if status in _DONE:
+                if cancelled_at is not None:
+                    raise SinkUnavailable(
+                        f"Redshift statement {statement_id} still running after "
+                        f"{self.timeout_s:g}s (REDSHIFT_STATEMENT_TIMEOUT_SECONDS); cancelled"
+                    )
                 error = str(described.get("Error") or status)
                 if any(marker in error.lower() for marker in _DATA_ERRORS):
                     raise RowsRejected(f"Redshift refused the batch: {error}")
                 raise StatementFailed(f"Redshift statement {status.lower()}: {error}")
-            if time.monotonic() >= deadline:
-                self.data_api.cancel_statement(Id=statement_id)
-                raise SinkUnavailable(
-                    f"Redshift statement {statement_id} still {status} after {self.timeout_s:g}s "
-                    "(REDSHIFT_STATEMENT_TIMEOUT_SECONDS); cancelled"
+            now = time.monotonic()
+            if cancelled_at is None and now >= deadline:
+                self._cancel(statement_id)
+                cancelled_at = now
+            elif cancelled_at is not None and now >= cancelled_at + self.cancel_grace_s:
+                raise StatementStillRunning(
+                    f"Redshift statement {statement_id} still {status} "
+                    f"{self.cancel_grace_s:g}s after its cancel; not re-sent while it runs"
                 )
             self.sleep(pause)
             pause = min(pause * 2, 5.0)
+
+    def _cancel(self, statement_id: str) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.data_api.cancel_statement(Id=statement_id)
+        except ClientError as exc:
+            # The statement ended between the last poll and the cancel: the next poll says how.
+            if exc.response.get("Error", {}).get("Code") != "ValidationException":
+                raise
 
     def _call(self, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -152,12 +203,17 @@ class RedshiftSink(Sink):
         except BotoCoreError as exc:
             raise SinkUnavailable(f"Redshift Data API unreachable: {exc}") from exc
 
-    def run_batch(self, statements: Sequence[str]) -> dict[str, Any]:
-        """Run statements in one transaction and wait for them."""
+    def submit_batch(self, statements: Sequence[str]) -> str:
+        """Send statements to run in one transaction; the statement id to wait on."""
         started = self._call(
             lambda: self.data_api.batch_execute_statement(Sqls=list(statements), **self._target())
         )
-        return self._call(lambda: self._wait(started["Id"]))
+        return str(started["Id"])
+
+    def run_batch(self, statements: Sequence[str]) -> dict[str, Any]:
+        """Run statements in one transaction and wait for them."""
+        statement_id = self.submit_batch(statements)
+        return self._call(lambda: self._wait(statement_id))
 
     def run(self, statement: str, parameters: Mapping[str, str] | None = None) -> dict[str, Any]:
         """Run one statement (with Data API named parameters) and wait for it."""
@@ -220,24 +276,61 @@ class RedshiftSink(Sink):
         load_id: str | None = None,
         checkpoint: WriteCheckpoint | None = None,
     ) -> str:
+        """Load the batch, at most one load transaction of it running at a time.
+
+        The load's statement id is kept with the batch (``checkpoint``, or this sink's memory
+        without one) before it is polled. A later attempt at the same rows first asks the Data
+        API about that statement: FINISHED is done (nothing re-sent), still running is waited
+        for (cancelled past the timeout), FAILED or ABORTED is sent again. ``LOCK`` in the load
+        keeps the table right even when two loads overlap anyway (a statement id lost in a
+        crash before the save)."""
         load_id = load_id or new_load_id()
         if batch.num_rows == 0:
             return load_id
         if not self._table_checked:
             self.ensure_table()
+        rows_key = rows_digest(batch)
+        if self._resumed(load_id, rows_key, checkpoint):
+            return load_id
         key = f"{self.prefix}{load_id}/{new_load_id()}.json.gz"
         uri = self._stage(key, rows.ndjson_gzip(batch, load_id, datetime.now(UTC)))
         staging = f"events_staging_{load_id.replace('-', '')}"
-        self.run_batch(
-            [
-                rsql.create_staging_table(staging),
-                rsql.copy_from_s3(staging, uri, self.iam_role),
-                *rsql.merge(self.table, staging),
-                rsql.drop_table(staging),
-            ]
-        )
-        self._unstage(key)
+        statement_id = self.submit_batch(rsql.load(self.table, staging, uri, self.iam_role))
+        state = {_STATEMENT: statement_id, _KEY: key, _ROWS: rows_key}
+        self._inflight[load_id] = state
+        if checkpoint is not None:
+            checkpoint.save(state)
+        self._finish(load_id, state)
         return load_id
+
+    def _resumed(self, load_id: str, rows_key: str, checkpoint: WriteCheckpoint | None) -> bool:
+        """Whether an earlier attempt's load of these rows has now ended FINISHED."""
+        saved = checkpoint.load() if checkpoint is not None else None
+        state = saved or self._inflight.get(load_id)
+        if not state or state.get(_ROWS) != rows_key or not state.get(_STATEMENT):
+            return False
+        try:
+            self._finish(load_id, state)
+        except _Forgotten:  # the Data API keeps statements 24 hours: LOCK covers a re-send
+            return False
+        except (StatementFailed, RowsRejected):
+            return False  # it ended FAILED or ABORTED, so nothing of it landed: send it again
+        return True
+
+    def _finish(self, load_id: str, state: Mapping[str, Any]) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        statement_id = str(state[_STATEMENT])
+        try:
+            self._wait(statement_id)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+                raise _Forgotten(f"Redshift statement {statement_id} is unknown") from exc
+            raise SinkUnavailable(f"Redshift Data API: {exc}") from exc
+        except BotoCoreError as exc:
+            raise SinkUnavailable(f"Redshift Data API unreachable: {exc}") from exc
+        self._inflight.pop(load_id, None)
+        self._unstage(str(state[_KEY]))
 
     def delete_events(self, event_ids: Sequence[str]) -> int:
         if not event_ids:

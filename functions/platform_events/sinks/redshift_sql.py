@@ -82,6 +82,32 @@ def copy_from_s3(staging: str, s3_uri: str, iam_role: str) -> str:
     )
 
 
+def lock(table: str) -> str:
+    """Serialize the writers of ``table``: the first statement of every load transaction.
+
+    Under Redshift's SNAPSHOT isolation two overlapping loads of the same batch would each delete
+    nothing (neither sees the other's uncommitted rows) and both insert: no unique key stops the
+    duplicate. ``LOCK`` takes an ACCESS EXCLUSIVE table lock, waiting for any holder to finish
+    (https://docs.aws.amazon.com/redshift/latest/dg/r_LOCK.html), and it must come first: a
+    transaction's snapshot is taken at its first SELECT, DML (COPY, DELETE, INSERT, UPDATE) or
+    CREATE/DROP TABLE, not at LOCK (https://docs.aws.amazon.com/redshift/latest/dg/c_serial_isolation.html),
+    so the waiter's snapshot then holds the first load's rows, which its DELETE replaces.
+    PostgreSQL behaves the same under REPEATABLE READ (LOCK TABLE defaults to ACCESS EXCLUSIVE and
+    takes no snapshot), which is how the tests check it."""
+    return f"LOCK TABLE {table}"
+
+
+def load(table: str, staging: str, s3_uri: str, iam_role: str) -> list[str]:
+    """One batch's load transaction: lock, stage by COPY, merge, drop the staging table."""
+    return [
+        lock(table),
+        create_staging_table(staging),
+        copy_from_s3(staging, s3_uri, iam_role),
+        *merge(table, staging),
+        drop_table(staging),
+    ]
+
+
 def merge(table: str, staging: str) -> list[str]:
     """Replace by event_id: the staging rows deduplicated (latest load wins), the matching
     events deleted, the staging rows inserted. Run in one transaction."""
