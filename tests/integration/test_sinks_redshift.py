@@ -323,9 +323,10 @@ def test_redshift_only_statements_parse_as_redshift_sql() -> None:
         rsql.create_staging_table("events_staging_x"),
         *rsql.load(table, "events_staging_x", "s3://b/k.json.gz", ROLE)[1:],
         rsql.erase_candidates(table),
+        rsql.erase_payloads(table, [str(uuid.uuid4())]),
         rsql.create_erase_staging("events_erase_x"),
-        rsql.erase_update(table, "events_erase_x"),
-        rsql.delete_events(table, [str(uuid.uuid4())]),
+        *rsql.erase_load(table, "events_erase_x", "s3://b/e.json.gz", ROLE)[1:],
+        *rsql.delete_events(table, [str(uuid.uuid4())]),
         *rsql.delete_expired(table, {"user.login": datetime.now(UTC)}),
         rsql.drop_table("events_staging_x"),
     ]
@@ -378,9 +379,19 @@ def test_the_portable_merge_replaces_by_event_id_on_postgres(database_url: str) 
         assert row == {"n": 5, "d": 5}
 
 
-def test_the_portable_erase_update_clears_identity_on_postgres(database_url: str) -> None:
+def _as_psycopg(statement: str) -> str:
+    """A Data API statement's named parameters (``:name``) as psycopg's (``%(name)s``)."""
+    return re.sub(r"(?<!:):([a-z_]+)", r"%(\1)s", statement.replace("%", "%%"))
+
+
+def test_the_portable_erasure_pages_clear_identity_on_postgres(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Candidates in keyset pages (ids and sizes only), payloads read by id pages, scrubbed, and
+    applied by the erase update: the same SQL as on Redshift (JSON text via ::text)."""
+    monkeypatch.setattr(rsql, "ERASE_CANDIDATE_PAGE", 2)
     table = "public.wh_events"
-    mine, theirs = _table(2, user="user_a"), _table(1, user="user_b")
+    mine, theirs = _table(2, user="user_a"), _table(3, user="user_b")
     with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
         conn.execute(rsql.create_events_table(table, "postgres"))
         conn.execute(rsql.create_staging_table("s", "postgres"))
@@ -388,20 +399,41 @@ def test_the_portable_erase_update_clears_identity_on_postgres(database_url: str
         _stage_rows(conn, "s", theirs, "l1")
         for statement in rsql.merge(table, "s"):
             conn.execute(statement)
-        candidates = conn.execute(
-            f"SELECT event_id, event_type, event_data::text AS d, metadata::text AS m, "
-            f"user_id = %(u)s AS own FROM {table} WHERE user_id = %(u)s "
-            "OR event_data::text LIKE %(p)s",
-            {"u": "user_b", "p": erasure.mentions("user_b")},
-        ).fetchall()
-        assert len(candidates) == 3  # user_b's event, and user_a's two messages to user_b
+        params = {"user_id": "user_b", "pattern": erasure.mentions("user_b"), "after": "0"}
+        candidates: list[dict[str, Any]] = []
+        while True:
+            page = conn.execute(
+                _as_psycopg(rsql.erase_candidates(table, "postgres", rsql.ERASE_CANDIDATE_PAGE)),
+                params,
+            ).fetchall()
+            candidates += page
+            if len(page) < rsql.ERASE_CANDIDATE_PAGE:
+                break
+            params["after"] = page[-1]["event_id"]
+        assert len(candidates) == 5  # user_b's 3 events, and user_a's 2 messages to user_b
+        assert all(c["data_bytes"] > 0 for c in candidates)
+        sizes = [(c["event_id"], c["data_bytes"] + c["meta_bytes"]) for c in candidates]
+        kinds = {c["event_id"]: c for c in candidates}
         conn.execute(rsql.create_erase_staging("e", "postgres"))
-        for c in candidates:
-            data, meta = erasure.scrub_row(c["event_type"], c["d"], c["m"], "user_b", own=c["own"])
-            conn.execute(
-                "INSERT INTO e VALUES (%s, %s, %s::jsonb, %s::jsonb)",
-                (c["event_id"], c["own"], data, meta),
-            )
+        pages = rsql.erase_pages(sizes, rsql.erase_payload_fixed_bytes(table, "postgres"), 700)
+        assert len(pages) > 1
+        for ids in pages:
+            texts: dict[str, dict[str, Any]] = {i: {} for i in ids}
+            for row in conn.execute(rsql.erase_payloads(table, ids, "postgres")).fetchall():
+                texts[row["event_id"]][row["name"]] = row["json"]
+            for event_id in ids:
+                c = kinds[event_id]
+                data, meta = erasure.scrub_row(
+                    c["event_type"],
+                    texts[event_id]["event_data"],
+                    texts[event_id]["metadata"],
+                    "user_b",
+                    own=c["own"],
+                )
+                conn.execute(
+                    "INSERT INTO e VALUES (%s, %s, %s::jsonb, %s::jsonb)",
+                    (event_id, c["own"], data, meta),
+                )
         conn.execute(rsql.erase_update(table, "e"))
         left = conn.execute(
             f"SELECT count(*) AS n FROM {table} WHERE user_id = 'user_b' "
@@ -412,6 +444,94 @@ def test_the_portable_erase_update_clears_identity_on_postgres(database_url: str
             f"SELECT count(*) AS n FROM {table} WHERE user_id = 'user_a'"
         ).fetchone()
         assert kept == {"n": 2}
+
+
+def test_erase_user_reads_ids_then_bounded_payload_pages_and_writes_back_through_s3(
+    s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Data API sequence: a candidate page (ids, sizes), a payload read, the erase load
+    (LOCK first), then the next candidate page, empty."""
+    monkeypatch.setattr(rsql, "ERASE_CANDIDATE_PAGE", 1)
+    sink, stub = _sink(s3)
+    event_id = str(uuid.uuid4())
+    captured: list[dict[str, Any]] = []
+    for operation in ("ExecuteStatement", "BatchExecuteStatement"):
+        sink.data_api.meta.events.register(
+            f"provide-client-params.redshift-data.{operation}",
+            lambda params, **_: captured.append(params),
+        )
+
+    def records(statement_id: str, rows: list[list[dict[str, Any]]]) -> None:
+        stub.add_response(
+            "get_statement_result",
+            {"Records": rows, "TotalNumRows": len(rows)},
+            {"Id": statement_id},
+        )
+
+    _started(stub, "execute_statement", "c-1")
+    _status(stub, "c-1", "FINISHED", HasResultSet=True)
+    records(
+        "c-1",
+        [
+            [
+                {"stringValue": event_id},
+                {"stringValue": "message.sent"},
+                {"booleanValue": True},
+                {"longValue": 60},
+                {"longValue": 20},
+            ]
+        ],
+    )
+    stub.add_response(
+        "execute_statement",
+        {"Id": "p-1", "Database": "dev", "WorkgroupName": "events"},
+        {"Sql": ANY, "Database": "dev", "WorkgroupName": "events", "SecretArn": ANY},
+    )
+    _status(stub, "p-1", "FINISHED", HasResultSet=True)
+    records(
+        "p-1",
+        [
+            [
+                {"stringValue": event_id},
+                {"stringValue": "event_data"},
+                {"stringValue": '{"message_id": "m1", "recipient_id": "user_c"}'},
+            ],
+            [
+                {"stringValue": event_id},
+                {"stringValue": "metadata"},
+                {"stringValue": '{"source": "test"}'},
+            ],
+        ],
+    )
+    _started(stub, "batch_execute_statement", "u-1")
+    _status(stub, "u-1", "FINISHED")
+    _started(stub, "execute_statement", "c-2")
+    _status(stub, "c-2", "FINISHED", HasResultSet=True)
+    records("c-2", [])
+    with stub:
+        assert sink.erase_user("user_a") == 1
+    stub.assert_no_pending_responses()
+    candidates, payloads, load, _next = captured
+    assert "JSON_SERIALIZE(event_data) AS" not in candidates["Sql"]  # sizes, never payloads
+    assert {p["name"]: p["value"] for p in _next["Parameters"]}["after"] == event_id
+    assert event_id in payloads["Sql"] and "UNION ALL" in payloads["Sql"]
+    assert load["Sqls"][0] == "LOCK TABLE public.events"
+    assert s3.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
+
+
+def test_deleting_many_events_pages_the_ids_over_several_statements(s3: Any) -> None:
+    sink, stub = _sink(s3)
+    ids = [str(uuid.uuid4()) for _ in range(5_000)]
+    for n, statement_id in enumerate(("d-1", "d-2", "d-3")):
+        stub.add_response(
+            "execute_statement",
+            {"Id": statement_id, "Database": "dev", "WorkgroupName": "events"},
+            {"Sql": ANY, "Database": "dev", "WorkgroupName": "events", "SecretArn": ANY},
+        )
+        _status(stub, statement_id, "FINISHED", ResultRows=[2_400, 2_400, 200][n])
+    with stub:
+        assert sink.delete_events(ids) == 5_000
+    stub.assert_no_pending_responses()
 
 
 def _merge_in_transaction(

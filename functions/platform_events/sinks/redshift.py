@@ -31,7 +31,7 @@ from typing import Any
 import pyarrow as pa
 
 from platform_events.config import Settings
-from platform_events.errors import SinkUnavailable
+from platform_events.errors import SinkMisconfigured, SinkUnavailable
 from platform_events.sinks import erasure, rows
 from platform_events.sinks import redshift_sql as rsql
 from platform_events.sinks.base import RowsRejected, Sink, WriteCheckpoint, new_load_id
@@ -333,10 +333,10 @@ class RedshiftSink(Sink):
         self._unstage(str(state[_KEY]))
 
     def delete_events(self, event_ids: Sequence[str]) -> int:
-        if not event_ids:
-            return 0
-        done = self.run(rsql.delete_events(self.table, list(event_ids)))
-        return int(done.get("ResultRows") or 0)
+        deleted = 0
+        for statement in rsql.delete_events(self.table, list(event_ids)):
+            deleted += int(self.run(statement).get("ResultRows") or 0)
+        return deleted
 
     def delete_expired(self, policies: Mapping[str, timedelta]) -> int:
         if not policies:
@@ -350,31 +350,57 @@ class RedshiftSink(Sink):
         return deleted
 
     def erase_user(self, user_id: str) -> int:
-        found = self.run(
-            rsql.erase_candidates(self.table),
-            {"user_id": user_id, "pattern": erasure.mentions(user_id)},
-        )
-        candidates = self._records(found["Id"]) if found.get("HasResultSet") else []
-        if not candidates:
-            return 0
+        """Erase in pages that keep every Data API statement and result within its limits: the
+        candidates as ids and sizes (keyset pages), their JSON read a bounded page at a time,
+        scrubbed here, written back through S3 and COPY (never inlined in SQL)."""
+        erased = 0
+        after = "0"  # below every UUID text (a Data API parameter may not be empty)
+        fixed = rsql.erase_payload_fixed_bytes(self.table)
+        while True:
+            found = self.run(
+                rsql.erase_candidates(self.table),
+                {"user_id": user_id, "pattern": erasure.mentions(user_id), "after": after},
+            )
+            candidates = self._records(found["Id"]) if found.get("HasResultSet") else []
+            if not candidates:
+                return erased
+            kinds: dict[str, tuple[str, bool]] = {}
+            sizes: list[tuple[str, int]] = []
+            for event_id, event_type, own, data_bytes, meta_bytes in candidates:
+                for size in (int(data_bytes), int(meta_bytes)):
+                    if size > rsql.MAX_JSON_FIELD_BYTES:
+                        raise SinkMisconfigured(
+                            f"event {event_id} holds {size} bytes of JSON in one column, over "
+                            "what a Data API result row carries (64 KB): erase it with a SQL client"
+                        )
+                kinds[str(event_id)] = (str(event_type), bool(own))
+                sizes.append((str(event_id), int(data_bytes) + int(meta_bytes)))
+            for page in rsql.erase_pages(sizes, fixed):
+                self._erase_page(page, kinds, user_id)
+            erased += len(candidates)
+            if len(candidates) < rsql.ERASE_CANDIDATE_PAGE:
+                return erased
+            after = str(candidates[-1][0])
+
+    def _erase_page(
+        self, event_ids: Sequence[str], kinds: Mapping[str, tuple[str, bool]], user_id: str
+    ) -> None:
+        read = self.run(rsql.erase_payloads(self.table, event_ids))
+        payloads: dict[str, dict[str, str | None]] = {e: {} for e in event_ids}
+        for event_id, name, text in self._records(read["Id"]) if read.get("HasResultSet") else []:
+            payloads[str(event_id)][str(name)] = text
         lines = []
-        for event_id, event_type, data, meta, own in candidates:
-            new_data, new_meta = erasure.scrub_row(event_type, data, meta, user_id, own=bool(own))
+        for event_id in event_ids:
+            event_type, own = kinds[event_id]
+            data, meta = payloads[event_id].get("event_data"), payloads[event_id].get("metadata")
+            new_data, new_meta = erasure.scrub_row(event_type, data, meta, user_id, own=own)
             lines.append(
-                f'{{"event_id":{json.dumps(event_id)},"own":{json.dumps(bool(own))},'
+                f'{{"event_id":{json.dumps(event_id)},"own":{json.dumps(own)},'
                 f'"event_data":{new_data or "null"},"metadata":{new_meta or "null"}}}'
             )
         load_id = new_load_id()
         key = f"{self.prefix}erase/{load_id}.json.gz"
         uri = self._stage(key, gzip.compress(("\n".join(lines) + "\n").encode()))
         staging = f"events_erase_{load_id.replace('-', '')}"
-        self.run_batch(
-            [
-                rsql.create_erase_staging(staging),
-                rsql.copy_from_s3(staging, uri, self.iam_role),
-                rsql.erase_update(self.table, staging),
-                rsql.drop_table(staging),
-            ]
-        )
+        self.run_batch(rsql.erase_load(self.table, staging, uri, self.iam_role))
         self._unstage(key)
-        return len(candidates)
