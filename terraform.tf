@@ -409,7 +409,9 @@ locals {
     local.redshift == null ? {} : {
       REDSHIFT_WORKGROUP    = local.redshift.workgroup_name
       REDSHIFT_DATABASE     = local.redshift.database_name
-      REDSHIFT_SECRET_ARN   = local.redshift.secret_arn
+      REDSHIFT_SCHEMA       = local.redshift.schema_name
+      REDSHIFT_AWS_ROLE_ARN = local.redshift.pipeline_role_arn
+      REDSHIFT_AWS_AUDIENCE = local.redshift.web_identity_audience
       REDSHIFT_S3_BUCKET    = local.redshift.s3_bucket
       REDSHIFT_S3_PREFIX    = local.redshift.s3_prefix
       REDSHIFT_IAM_ROLE_ARN = local.redshift.copy_role_arn
@@ -468,15 +470,17 @@ module "warehouse" {
 }
 
 module "redshift" {
-  source              = "./infra/redshift"
-  count               = var.warehouse == "redshift" ? 1 : 0
-  name                = var.name
-  gcp_project_id      = var.project_id
+  source = "./infra/redshift"
+  count  = var.warehouse == "redshift" ? 1 : 0
+  name   = var.name
+  # The AWS role trusts the warehouse functions' Google service accounts only (web identity).
+  google_service_account_ids = [
+    for key, fn in local.functions : module.functions.service_account_unique_ids[key] if try(fn.warehouse_access, false)
+  ]
   base_capacity       = var.redshift_base_capacity
   subnet_ids          = var.redshift_subnet_ids
   deletion_protection = var.deletion_protection
   tags                = local.labels
-  labels              = local.labels
   depends_on          = [google_project_service.this]
 }
 
@@ -491,7 +495,6 @@ module "functions" {
   vpc_connector_id        = module.network.vpc_connector_id
   database_url_secret_ids = module.database.database_url_secret_ids
   environment             = local.environment
-  warehouse_secret_ids    = local.redshift == null ? {} : local.redshift.credential_secret_ids
   bigquery_dataset = local.bigquery ? {
     project_id = var.project_id
     dataset_id = one(module.warehouse[*].dataset_id)
@@ -633,11 +636,12 @@ output "bigquery" {
 }
 
 output "redshift" {
-  description = "Redshift Serverless workgroup, database, staging bucket and COPY role (null unless warehouse = redshift)."
+  description = "Redshift Serverless workgroup, database, schema, staging bucket, COPY role and the functions' AWS role (null unless warehouse = redshift)."
   value = local.redshift == null ? null : {
     workgroup     = local.redshift.workgroup_name
     database      = local.redshift.database_name
-    secret_arn    = local.redshift.secret_arn
+    schema        = local.redshift.schema_name
+    role_arn      = local.redshift.pipeline_role_arn
     s3_bucket     = local.redshift.s3_bucket
     s3_prefix     = local.redshift.s3_prefix
     copy_role_arn = local.redshift.copy_role_arn

@@ -64,7 +64,16 @@ class Settings(BaseSettings):
     redshift_cluster_id: str | None = Field(default=None, description="Provisioned cluster id.")
     redshift_database: str = Field(default="dev", description="Redshift database name.")
     redshift_secret_arn: str | None = Field(
-        default=None, description="Secrets Manager ARN for the Data API."
+        default=None,
+        description="Secrets Manager ARN for the Data API (unset: the caller's IAM identity).",
+    )
+    redshift_aws_role_arn: str | None = Field(
+        default=None,
+        description="AWS role the sink assumes with its Google ID token (web identity).",
+    )
+    redshift_aws_audience: str = Field(
+        default="sts.amazonaws.com",
+        description="Audience of the Google ID token the AWS role's trust policy requires.",
     )
     redshift_s3_bucket: str | None = Field(default=None, description="S3 bucket for COPY staging.")
     redshift_iam_role_arn: str | None = Field(

@@ -14,8 +14,8 @@ locals {
 
   bigquery = var.bigquery_dataset != null
 
-  # Secret environment variables of each function: its database user's URL, its own secrets, and
-  # the warehouse credentials when it writes to the warehouse.
+  # Secret environment variables of each function: its database user's URL and its own secrets.
+  # (The Redshift sink needs no AWS secret: it assumes its AWS role with its Google identity.)
   own_secrets = {
     write_keys  = { env = "INGEST_WRITE_KEYS", secret_id = google_secret_manager_secret.write_keys.secret_id }
     erasure_key = { env = "ERASURE_AUDIT_KEY", secret_id = google_secret_manager_secret.erasure_key.secret_id }
@@ -24,7 +24,6 @@ locals {
     for key, fn in var.functions : key => merge(
       { DATABASE_URL = var.database_url_secret_ids[fn.database_user] },
       { for s in fn.secrets : local.own_secrets[s].env => local.own_secrets[s].secret_id },
-      fn.warehouse_access ? var.warehouse_secret_ids : {},
     )
   }
   secret_bindings = merge([

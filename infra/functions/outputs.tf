@@ -15,6 +15,11 @@ output "service_accounts" {
   value       = { for key, sa in google_service_account.function : key => sa.email }
 }
 
+output "service_account_unique_ids" {
+  description = "Function key => numeric unique id of its runtime service account (the sub of its Google ID tokens, trusted by the Redshift pipeline role)."
+  value       = { for key, sa in google_service_account.function : key => sa.unique_id }
+}
+
 output "source_bucket" {
   description = "Bucket holding the source archives."
   value       = google_storage_bucket.source.name

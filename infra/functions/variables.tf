@@ -92,12 +92,6 @@ variable "environment" {
   }
 }
 
-variable "warehouse_secret_ids" {
-  type        = map(string)
-  description = "Environment variable => Secret Manager secret id, mounted on the functions with warehouse_access only (the Redshift sink's AWS credentials)."
-  default     = {}
-}
-
 variable "bigquery_dataset" {
   type = object({
     project_id = string

@@ -1,6 +1,7 @@
 # The optional Redshift warehouse (warehouse = "redshift"): a Serverless namespace and workgroup,
-# the encrypted S3 bucket the sink stages gzipped NDJSON in, the IAM role COPY reads it with, and
-# the pipeline's AWS identity for the Data API (its access key goes to GCP Secret Manager only).
+# the encrypted S3 bucket the sink stages gzipped NDJSON in, the IAM role COPY reads it with, the
+# pipeline's AWS role (assumed with the warehouse functions' Google identity: no AWS key exists),
+# and the bootstrap that makes the role's database user the owner of its own schema only.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -188,27 +189,38 @@ resource "aws_redshiftserverless_workgroup" "this" {
 }
 
 # --- The pipeline's AWS identity (Data API, staging writes) -------------------------------------------
-# The functions run on GCP, so they use an access key kept in GCP Secret Manager and mounted on the
-# warehouse functions only. The permissions sit on a group, the user only belongs to it.
+# Web identity federation: the functions run on GCP and exchange a Google-signed ID token of their
+# service account for this role's temporary credentials (sinks/aws_identity.py). For a service
+# account's token, accounts.google.com:aud is its azp claim (the account's unique id), :oaud the
+# token's aud (the audience the function asks for), :sub the account's unique id
+# (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html#condition-keys-wif,
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_providers_oidc_user-id.html).
 
-resource "aws_iam_group" "pipeline" {
-  name = "${var.name}-pipeline"
+resource "aws_iam_role" "pipeline" {
+  name                 = "${var.name}-pipeline"
+  description          = "Assumed by the warehouse functions' Google service accounts (REDSHIFT_AWS_ROLE_ARN)."
+  max_session_duration = 3600
+  tags                 = var.tags
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Federated = "accounts.google.com" }
+      Action    = "sts:AssumeRoleWithWebIdentity"
+      Condition = {
+        StringEquals = {
+          "accounts.google.com:aud"  = var.google_service_account_ids
+          "accounts.google.com:sub"  = var.google_service_account_ids
+          "accounts.google.com:oaud" = var.web_identity_audience
+        }
+      }
+    }]
+  })
 }
 
-resource "aws_iam_user" "pipeline" {
-  #checkov:skip=CKV_AWS_273:The caller runs on GCP, outside AWS SSO; its only credential is an access key in GCP Secret Manager.
-  name = "${var.name}-pipeline"
-  tags = var.tags
-}
-
-resource "aws_iam_user_group_membership" "pipeline" {
-  user   = aws_iam_user.pipeline.name
-  groups = [aws_iam_group.pipeline.name]
-}
-
-resource "aws_iam_group_policy" "pipeline" {
-  name  = "redshift-sink"
-  group = aws_iam_group.pipeline.name
+resource "aws_iam_role_policy" "pipeline" {
+  name = "redshift-sink"
+  role = aws_iam_role.pipeline.id
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
@@ -219,6 +231,15 @@ resource "aws_iam_group_policy" "pipeline" {
         Resource = local.workgroup_arn
       },
       {
+        # Without a secret the Data API logs in as the caller's IAM identity: IAMR:<role name>.
+        Sid      = "DatabaseCredentials"
+        Effect   = "Allow"
+        Action   = ["redshift-serverless:GetCredentials"]
+        Resource = local.workgroup_arn
+      },
+      {
+        # Every session of this role has the same session name (sinks/aws_identity.py), so a
+        # retry in another instance can describe or cancel the statement an earlier one sent.
         Sid      = "ReadOwnStatements"
         Effect   = "Allow"
         Action   = ["redshift-data:DescribeStatement", "redshift-data:GetStatementResult", "redshift-data:CancelStatement"]
@@ -226,12 +247,6 @@ resource "aws_iam_group_policy" "pipeline" {
         Condition = {
           StringEquals = { "redshift-data:statement-owner-iam-userid" = "$${aws:userid}" }
         }
-      },
-      {
-        Sid      = "DatabaseCredentials"
-        Effect   = "Allow"
-        Action   = ["secretsmanager:GetSecretValue"]
-        Resource = aws_redshiftserverless_namespace.this.admin_password_secret_arn
       },
       {
         Sid      = "Staging"
@@ -249,25 +264,26 @@ resource "aws_iam_group_policy" "pipeline" {
   })
 }
 
-resource "aws_iam_access_key" "pipeline" {
-  user = aws_iam_user.pipeline.name
+# --- Bootstrap, with the namespace admin's secret (Terraform's AWS credentials; never the functions') ---
+# The pipeline's database user is the role's IAM identity (IAMR:<role>, created here before any
+# function connects) and owns its schema: it creates and writes the events table there and has
+# no other rights than PUBLIC's. Each statement runs once, through the Data API, when created.
+
+locals {
+  database_user = "IAMR:${aws_iam_role.pipeline.name}"
 }
 
-resource "google_secret_manager_secret" "aws" {
-  for_each  = toset(["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"])
-  project   = var.gcp_project_id
-  secret_id = "${var.name}-${lower(replace(each.key, "_", "-"))}"
-  labels    = var.labels
-
-  replication {
-    auto {}
-  }
+resource "aws_redshiftdata_statement" "database_user" {
+  workgroup_name = aws_redshiftserverless_workgroup.this.workgroup_name
+  database       = aws_redshiftserverless_namespace.this.db_name
+  secret_arn     = aws_redshiftserverless_namespace.this.admin_password_secret_arn
+  sql            = "CREATE USER \"${local.database_user}\" PASSWORD DISABLE"
 }
 
-resource "google_secret_manager_secret_version" "aws" {
-  for_each = google_secret_manager_secret.aws
-  secret   = each.value.id
-  secret_data = (each.key == "AWS_ACCESS_KEY_ID"
-    ? aws_iam_access_key.pipeline.id
-  : aws_iam_access_key.pipeline.secret)
+resource "aws_redshiftdata_statement" "schema" {
+  workgroup_name = aws_redshiftserverless_workgroup.this.workgroup_name
+  database       = aws_redshiftserverless_namespace.this.db_name
+  secret_arn     = aws_redshiftserverless_namespace.this.admin_password_secret_arn
+  sql            = "CREATE SCHEMA IF NOT EXISTS ${var.schema_name} AUTHORIZATION \"${local.database_user}\""
+  depends_on     = [aws_redshiftdata_statement.database_user]
 }

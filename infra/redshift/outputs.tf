@@ -8,9 +8,20 @@ output "database_name" {
   value       = aws_redshiftserverless_namespace.this.db_name
 }
 
-output "secret_arn" {
-  description = "ARN of the Secrets Manager secret the Data API authenticates with (REDSHIFT_SECRET_ARN; an ARN, not the secret)."
-  value       = aws_redshiftserverless_namespace.this.admin_password_secret_arn
+output "schema_name" {
+  description = "Schema of the events table, owned by the pipeline's database user (REDSHIFT_SCHEMA); known once the bootstrap ran."
+  value       = var.schema_name
+  depends_on  = [aws_redshiftdata_statement.schema]
+}
+
+output "pipeline_role_arn" {
+  description = "AWS role the functions assume with their Google ID token (REDSHIFT_AWS_ROLE_ARN)."
+  value       = aws_iam_role.pipeline.arn
+}
+
+output "web_identity_audience" {
+  description = "Audience of the functions' Google ID tokens (REDSHIFT_AWS_AUDIENCE)."
+  value       = var.web_identity_audience
 }
 
 output "s3_bucket" {
@@ -31,10 +42,4 @@ output "copy_role_arn" {
 output "region" {
   description = "AWS region of the workgroup and bucket (AWS_REGION)."
   value       = data.aws_region.current.name
-}
-
-output "credential_secret_ids" {
-  description = "Environment variable => GCP Secret Manager secret id of the pipeline's AWS access key (ids only)."
-  value       = { for env, secret in google_secret_manager_secret.aws : env => secret.secret_id }
-  depends_on  = [google_secret_manager_secret_version.aws]
 }

@@ -1,15 +1,35 @@
 variable "name" {
   type        = string
-  description = "Prefix of every AWS resource name (namespace, workgroup, bucket, role, user)."
+  description = "Prefix of every AWS resource name (namespace, workgroup, bucket, roles)."
   validation {
     condition     = can(regex("^[a-z][-a-z0-9]{0,18}[a-z0-9]$", var.name))
     error_message = "name must be lower-case letters, digits and dashes (at most 20 chars)."
   }
 }
 
-variable "gcp_project_id" {
+variable "google_service_account_ids" {
+  type        = list(string)
+  description = "Unique ids (numeric) of the Google service accounts of the warehouse functions: the only identities the pipeline role trusts."
+  validation {
+    condition     = length(var.google_service_account_ids) > 0 && alltrue([for id in var.google_service_account_ids : can(regex("^[0-9]{10,30}$", id))])
+    error_message = "google_service_account_ids must be the service accounts' numeric unique ids."
+  }
+}
+
+variable "web_identity_audience" {
   type        = string
-  description = "GCP project whose Secret Manager keeps the pipeline's AWS access key (mounted on the warehouse functions)."
+  description = "Audience of the Google ID tokens the functions present (REDSHIFT_AWS_AUDIENCE); the role's trust policy requires it."
+  default     = "sts.amazonaws.com"
+}
+
+variable "schema_name" {
+  type        = string
+  description = "Redshift schema the pipeline's database user owns (REDSHIFT_SCHEMA)."
+  default     = "platform_events"
+  validation {
+    condition     = can(regex("^[a-z_][a-z0-9_]{0,62}$", var.schema_name))
+    error_message = "schema_name must be a lower-case identifier."
+  }
 }
 
 variable "database_name" {
@@ -73,11 +93,5 @@ variable "deletion_protection" {
 variable "tags" {
   type        = map(string)
   description = "Tags applied to every AWS resource (the labels of the GCP side)."
-  default     = {}
-}
-
-variable "labels" {
-  type        = map(string)
-  description = "Labels of the GCP secrets holding the AWS access key."
   default     = {}
 }

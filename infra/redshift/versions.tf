@@ -5,9 +5,5 @@ terraform {
       source  = "hashicorp/aws"
       version = ">= 5.40, < 7.0"
     }
-    google = {
-      source  = "hashicorp/google"
-      version = ">= 6.0, < 7.0"
-    }
   }
 }

@@ -601,3 +601,38 @@ def test_two_overlapping_loads_of_one_batch_leave_each_event_once(database_url: 
         assert _counts(observer, table) == {"n": 50, "d": 50}
         loads = observer.execute(f"SELECT DISTINCT load_id FROM {table}").fetchall()
         assert loads == [{"load_id": "load-2"}]  # the later load replaced the earlier one
+
+
+def test_a_user_owning_only_its_schema_runs_every_statement_of_the_sink(database_url: str) -> None:
+    """What the Terraform bootstrap grants (CREATE SCHEMA ... AUTHORIZATION the role's user) is
+    all the sink needs, ensure_table included; nothing else is writable to it. On PostgreSQL
+    (15+: PUBLIC may not create in public) as the stand-in."""
+    user, schema = f"pe_sink_{uuid.uuid4().hex[:8]}", f"pe_sink_{uuid.uuid4().hex[:8]}"
+    table = f"{schema}.events"
+    with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
+        conn.execute(f"CREATE ROLE {user} NOLOGIN")
+        try:
+            conn.execute(f"CREATE SCHEMA {schema} AUTHORIZATION {user}")
+            conn.execute(f"SET ROLE {user}")
+            conn.execute(rsql.create_events_table(table, "postgres"))
+            with conn.transaction():
+                conn.execute(rsql.lock(table))
+                conn.execute(rsql.create_staging_table("events_staging_u", "postgres"))
+                _stage_rows(conn, "events_staging_u", _table(2), "l1")
+                for statement in rsql.merge(table, "events_staging_u"):
+                    conn.execute(statement)
+                conn.execute(rsql.drop_table("events_staging_u"))
+            with conn.transaction():
+                conn.execute(rsql.lock(table))
+                conn.execute(rsql.create_erase_staging("events_erase_u", "postgres"))
+                conn.execute(rsql.erase_update(table, "events_erase_u"))
+                conn.execute(rsql.drop_table("events_erase_u"))
+            for statement in rsql.delete_expired(table, {"message.sent": datetime.now(UTC)}):
+                conn.execute(statement)
+            assert _counts(conn, table) == {"n": 0, "d": 0}
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(rsql.create_events_table("public.not_mine", "postgres"))
+        finally:
+            conn.execute("RESET ROLE")
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+            conn.execute(f"DROP ROLE {user}")

@@ -32,7 +32,7 @@ import pyarrow as pa
 
 from platform_events.config import Settings
 from platform_events.errors import SinkMisconfigured, SinkUnavailable
-from platform_events.sinks import erasure, rows
+from platform_events.sinks import aws_identity, erasure, rows
 from platform_events.sinks import redshift_sql as rsql
 from platform_events.sinks.base import RowsRejected, Sink, WriteCheckpoint, new_load_id
 
@@ -116,9 +116,17 @@ class RedshiftSink(Sink):
 
         if not settings.redshift_s3_bucket or not settings.redshift_iam_role_arn:
             raise SinkUnavailable("REDSHIFT_S3_BUCKET and REDSHIFT_IAM_ROLE_ARN are required")
+        if settings.redshift_aws_role_arn:  # on GCP: no AWS key, the function's Google identity
+            session = aws_identity.web_identity_session(
+                role_arn=settings.redshift_aws_role_arn,
+                audience=settings.redshift_aws_audience,
+                region=settings.aws_region,
+            )
+        else:  # boto3's own chain (a developer's profile, or the environment)
+            session = boto3.Session(region_name=settings.aws_region)
         return cls(
-            data_api=boto3.client("redshift-data", region_name=settings.aws_region),
-            s3=boto3.client("s3", region_name=settings.aws_region),
+            data_api=session.client("redshift-data"),
+            s3=session.client("s3"),
             database=settings.redshift_database,
             bucket=settings.redshift_s3_bucket,
             iam_role=settings.redshift_iam_role_arn,
