@@ -16,7 +16,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from bench import aggregation, baseline, datasets, emit, reads, retention, stats, streaming
+from bench import (
+    aggregation,
+    baseline,
+    datasets,
+    emit,
+    reads,
+    redshift_cost,
+    retention,
+    stats,
+    streaming,
+)
 from bench.report import Figure, Progress, Report, Target
 from bench.server import Server
 from bench.sizes import Sizes
@@ -426,6 +436,104 @@ def expire(ctx: Context) -> None:
     )
 
 
+def redshift(ctx: Context) -> None:
+    """The Redshift path's requests per 1,000 events (the real sink; S3 on moto, the Data API
+    faked), then its month and quota headroom at 10 and 10,000 events/s (bench/redshift_cost.py
+    cites the prices and quotas)."""
+    s, say, add = ctx.sizes, ctx.progress.say, ctx.report.add
+    say(f"redshift: writing {s.redshift_events:,} events through the sink, S3 on moto")
+    usage = redshift_cost.measure(s.redshift_events, s.batch_size)
+    measured = {"events": s.redshift_events, "batch_size": usage.batch_size}
+    assumptions = {
+        "load_seconds": redshift_cost.LOAD_SECONDS,
+        "event_bytes": redshift_cost.EVENT_BYTES,
+        "base_rpu": redshift_cost.BASE_RPU,
+        "rpu_hour_usd": redshift_cost.RPU_HOUR_USD,
+        "batch_execute_tps": redshift_cost.BATCH_EXECUTE_TPS,
+        "describe_tps": redshift_cost.DESCRIBE_TPS,
+        "s3_put_per_1000_usd": redshift_cost.S3_PUT_PER_1000_USD,
+    }
+    add(
+        Figure(
+            "redshift.data_api_requests_per_1k",
+            "Redshift: Data API requests per 1k events",
+            usage.data_api_requests,
+            "requests",
+            details={
+                **measured,
+                "batch_executes": usage.batch_executes,
+                "describes": usage.describes,
+            },
+        )
+    )
+    add(
+        Figure(
+            "redshift.s3_requests_per_1k",
+            "Redshift: S3 requests per 1k events",
+            usage.s3_puts + usage.s3_deletes,
+            "requests",
+            details={**measured, "puts": usage.s3_puts, "deletes": usage.s3_deletes},
+        )
+    )
+    add(
+        Figure(
+            "redshift.s3_bytes_per_1k",
+            "Redshift: S3 bytes staged per 1k events",
+            usage.s3_bytes,
+            "bytes",
+            details=measured,
+        )
+    )
+    # 10 events/s: one load a minute. 10,000 events/s: loads are serialized by LOCK, so the
+    # largest batch (STREAM_BATCH_SIZE 50,000) is what leaves each load seconds to finish.
+    for key, rate, batch in (("10_eps", 10.0, s.batch_size), ("10k_eps", 10_000.0, 50_000)):
+        month = redshift_cost.project(usage, rate, batch, redshift_cost.LOAD_SECONDS)
+        small = redshift_cost.project(usage, rate, s.batch_size, redshift_cost.LOAD_SECONDS)
+        details = {
+            **assumptions,
+            "events_per_s": rate,
+            "batch_size": batch,
+            "loads_per_s": month.loads_per_s,
+            "compute_usd": month.compute_usd,
+            "s3_usd": month.s3_usd,
+            "describe_headroom": month.describe_headroom,
+            "load_budget_s": month.load_budget_s,
+            f"load_budget_s_at_batch_{s.batch_size}": small.load_budget_s,
+        }
+        add(
+            Figure(
+                f"redshift.monthly_usd_{key}",
+                f"Redshift: month at {rate:,.0f} events/s",
+                month.total_usd,
+                "USD",
+                details=details,
+            )
+        )
+        add(
+            Figure(
+                f"redshift.quota_headroom_{key}",
+                f"Redshift: Data API headroom at {rate:,.0f} events/s",
+                min(month.batch_execute_headroom, month.describe_headroom),
+                "x",
+                details=details,
+            )
+        )
+        add(
+            Figure(
+                f"redshift.load_budget_{key}",
+                f"Redshift: time a load may take at {rate:,.0f} events/s",
+                month.load_budget_s,
+                "s",
+                targets=(
+                    Target(
+                        f">= {redshift_cost.LOAD_SECONDS:g} s", redshift_cost.LOAD_SECONDS, "min"
+                    ),
+                ),
+                details=details,
+            )
+        )
+
+
 def prepare(ctx: Context) -> None:
     """Build (or check) both cached datasets, so a timed run finds them ready."""
     _dataset(ctx)
@@ -440,4 +548,5 @@ SECTIONS: dict[str, Callable[[Context], None]] = {
     "reads": read,
     "aggregation": aggregate,
     "retention": expire,
+    "redshift": redshift,
 }
