@@ -26,7 +26,12 @@ from psycopg.rows import dict_row
 from platform_events.pipeline import batch as batches
 from platform_events.sinks import RowsRejected, SinkUnavailable, erasure, schema
 from platform_events.sinks import redshift_sql as rsql
-from platform_events.sinks.redshift import RedshiftSink, StatementFailed, rows_digest
+from platform_events.sinks.redshift import (
+    RedshiftSink,
+    StatementFailed,
+    StatementStillRunning,
+    rows_digest,
+)
 
 BUCKET = "pe-staging"
 ROLE = "arn:aws:iam::123456789012:role/redshift-copy"
@@ -209,6 +214,25 @@ def test_a_retry_after_a_failed_load_sends_it_again(s3: Any) -> None:
         sink.write(batch, "5b0f6a5e-0000-4000-8000-00000000000a", checkpoint)
     stub.assert_no_pending_responses()
     assert checkpoint.state and checkpoint.state["redshift_statement_id"] == "st-new"
+
+
+def test_a_statement_that_outlives_its_cancel_is_reported_and_kept_not_resent(s3: Any) -> None:
+    """moto aborts at once on cancel; the service may not: the stubbed service keeps running."""
+    sink, stub = _sink(s3)
+    sink.timeout_s, sink.cancel_grace_s = 0, 0
+    checkpoint = MemoryCheckpoint()
+    _started(stub, "batch_execute_statement", "st-slow")
+    _status(stub, "st-slow", "STARTED")
+    stub.add_response("cancel_statement", {"Status": True}, {"Id": "st-slow"})
+    _status(stub, "st-slow", "STARTED")
+    batch = _table(2)
+    with stub, pytest.raises(StatementStillRunning, match="not re-sent"):
+        sink.write(batch, "5b0f6a5e-0000-4000-8000-00000000000e", checkpoint)
+    assert checkpoint.state and checkpoint.state["redshift_statement_id"] == "st-slow"
+    _status(stub, "st-slow", "FINISHED")  # the next attempt finds it done and sends nothing
+    with stub:
+        sink.write(batch, "5b0f6a5e-0000-4000-8000-00000000000e", checkpoint)
+    stub.assert_no_pending_responses()
 
 
 # -- the Data API call sequence against moto (it records statements but runs no SQL) ------------
