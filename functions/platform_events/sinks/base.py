@@ -24,8 +24,9 @@ __all__ = ["RowsRejected", "Sink", "SinkUnavailable", "WriteCheckpoint", "new_lo
 class WriteCheckpoint(Protocol):
     """Durable state of one delivery batch's write, kept with the batch in PostgreSQL and fenced
     by its lease: e.g. a BigQuery write stream's name, saved before the first append so that a
-    worker taking over an expired batch resumes the same stream. Sinks that are idempotent by
-    merge (DuckDB, Redshift) ignore it."""
+    worker taking over an expired batch resumes the same stream; a Redshift load's statement id,
+    so a retry asks about the running load instead of sending it again. DuckDB, idempotent by
+    merge in one local transaction, ignores it."""
 
     def load(self) -> Mapping[str, Any] | None:
         """What the batch's holders saved so far (None: nothing yet)."""
