@@ -4,37 +4,33 @@
 
 terraform {
   required_version = ">= 1.5"
+  # Exact releases: tests/unit/test_terraform_schema.py checks every block, argument and reference
+  # against these releases' schemas (tests/provider_schemas.py names the package of each).
   required_providers {
     google = {
       source  = "hashicorp/google"
-      version = ">= 6.0, < 7.0"
-    }
-    google-beta = {
-      source  = "hashicorp/google-beta"
-      version = ">= 6.0, < 7.0"
+      version = "6.50.0"
     }
     random = {
       source  = "hashicorp/random"
-      version = ">= 3.5"
+      version = "3.7.2"
     }
     archive = {
       source  = "hashicorp/archive"
-      version = ">= 2.4"
+      version = "2.7.1"
     }
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 5.40, < 7.0"
+      version = "6.25.0"
+    }
+    time = {
+      source  = "hashicorp/time"
+      version = "0.13.1"
     }
   }
 }
 
 provider "google" {
-  project        = var.project_id
-  region         = var.region
-  default_labels = local.labels
-}
-
-provider "google-beta" {
   project        = var.project_id
   region         = var.region
   default_labels = local.labels

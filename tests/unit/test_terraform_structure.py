@@ -607,3 +607,24 @@ def test_tfvars_example_sets_only_declared_variables(root: Tf) -> None:
     assert set(example) <= set(declared), f"undeclared: {set(example) - set(declared)}"
     required = {name for name, var in declared.items() if "default" not in var}
     assert required <= set(example), f"the example lacks {required - set(example)}"
+
+
+def test_alert_policies_wait_until_their_log_metrics_are_visible() -> None:
+    # The Monitoring API can take up to 10 minutes to accept a new log-based metric in a policy
+    # (hashicorp/terraform-provider-google#11102): every policy waits on a sleep that follows
+    # every metric, so the first apply succeeds.
+    monitoring = _module("monitoring")
+    sleep = _resource(monitoring, "time_sleep", "metrics_visible")
+    assert sleep["create_duration"] == "${var.metric_visibility_wait_seconds}s"
+    assert _blocks(monitoring, "variable")["metric_visibility_wait_seconds"]["default"] >= 600
+    metrics = {
+        name for rtype, name, _ in _resources(monitoring) if rtype == "google_logging_metric"
+    }
+    waited = set(
+        re.findall(r"google_logging_metric\.(\w+)", json.dumps(_locals(monitoring)["metrics"]))
+    )
+    assert sleep["triggers"] == "${{for key, metric in local.metrics : key => metric.id}}"
+    assert waited == metrics, "the sleep must follow every log-based metric"
+    for rtype, name, body in _resources(monitoring):
+        if rtype == "google_monitoring_alert_policy":
+            assert body.get("depends_on") == ["${time_sleep.metrics_visible}"], name
