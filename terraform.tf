@@ -196,6 +196,46 @@ variable "stream_max_seconds" {
   }
 }
 
+variable "stream_max_parallel" {
+  type        = number
+  description = "Stream invocations that may run in parallel when one cannot drain the backlog in its budget: the stream function fans out by invoking itself (STREAM_MAX_PARALLEL); also its max_instances."
+  default     = 4
+  validation {
+    condition     = var.stream_max_parallel >= 1 && var.stream_max_parallel <= 20 && floor(var.stream_max_parallel) == var.stream_max_parallel
+    error_message = "stream_max_parallel must be a whole number between 1 and 20."
+  }
+}
+
+variable "database_max_connections" {
+  type        = number
+  description = "Cloud SQL max_connections flag: the functions' pools (max_instances x database_pool_size, summed) plus database_reserved_connections must fit in it."
+  default     = 200
+  validation {
+    condition     = var.database_max_connections >= 50 && var.database_max_connections <= 5000
+    error_message = "database_max_connections must be between 50 and 5000."
+  }
+}
+
+variable "database_reserved_connections" {
+  type        = number
+  description = "Connections kept out of the functions' budget: PostgreSQL's superuser_reserved_connections, Cloud SQL's own maintenance connections, the migration owner, analysts, an operator's psql, and the old revision's instances still draining during a deploy."
+  default     = 25
+  validation {
+    condition     = var.database_reserved_connections >= 10
+    error_message = "database_reserved_connections must be at least 10."
+  }
+}
+
+variable "database_pool_sizes" {
+  type        = map(number)
+  description = "Function key => connections in each instance's pool (DATABASE_POOL_SIZE), overriding the sizes set in terraform.tf (ingest 5, stream 4, others 2). Terraform refuses a plan whose sum of max_instances x pool size exceeds database_max_connections - database_reserved_connections."
+  default     = {}
+  validation {
+    condition     = alltrue([for size in values(var.database_pool_sizes) : size >= 1 && size <= 100])
+    error_message = "database_pool_sizes must be between 1 and 100 connections per instance."
+  }
+}
+
 variable "max_retries" {
   type        = number
   description = "Delivery attempts before an event is failed (MAX_RETRIES)."
@@ -303,71 +343,90 @@ locals {
   ])
 
   # One function per entry point of functions/main.py (tests/unit/test_terraform_structure.py
-  # checks the two lists are the same).
-  functions = {
+  # checks the two lists are the same). database_pool_size: connections per instance (ingest's 40
+  # concurrent requests each hold one only for an INSERT; the stream's three stages, claim, enrich
+  # and deliver, hold one each, plus one for the run's bookkeeping).
+  function_defaults = {
     stream = {
-      entry_point      = "stream_platform_events"
-      memory           = "1Gi"
-      timeout_seconds  = 300
-      max_instances    = 3
-      database_user    = "pipeline"
-      warehouse_access = true
+      entry_point = "stream_platform_events"
+      # Its three stages run in threads: enrichment computes while claiming and delivering wait
+      # on PostgreSQL and the warehouse. 2 vCPU, 2 GiB (Cloud Run: 2 vCPU take up to 8 GiB).
+      cpu                = "2"
+      memory             = "2Gi"
+      timeout_seconds    = 300
+      max_instances      = var.stream_max_parallel
+      fanout             = var.stream_max_parallel
+      database_user      = "pipeline"
+      database_pool_size = 4
+      warehouse_access   = true
     }
     aggregate = {
-      entry_point     = "aggregate_events"
-      memory          = "512Mi"
-      timeout_seconds = 540
-      max_instances   = 1
-      database_user   = "pipeline"
+      entry_point        = "aggregate_events"
+      memory             = "512Mi"
+      timeout_seconds    = 540
+      max_instances      = 1
+      database_user      = "pipeline"
+      database_pool_size = 2
     }
     cleanup = {
-      entry_point     = "cleanup_metrics"
-      memory          = "512Mi"
-      timeout_seconds = 300
-      max_instances   = 1
-      database_user   = "pipeline"
+      entry_point        = "cleanup_metrics"
+      memory             = "512Mi"
+      timeout_seconds    = 300
+      max_instances      = 1
+      database_user      = "pipeline"
+      database_pool_size = 2
     }
     retention = {
-      entry_point      = "apply_retention"
-      memory           = "1Gi"
-      timeout_seconds  = 1800
-      max_instances    = 1
-      database_user    = "pipeline"
-      warehouse_access = true
+      entry_point        = "apply_retention"
+      memory             = "1Gi"
+      timeout_seconds    = 1800
+      max_instances      = 1
+      database_user      = "pipeline"
+      database_pool_size = 2
+      warehouse_access   = true
     }
     reprocess = {
-      entry_point     = "reprocess_events"
-      memory          = "512Mi"
-      timeout_seconds = 900
-      max_instances   = 1
-      database_user   = "pipeline"
+      entry_point        = "reprocess_events"
+      memory             = "512Mi"
+      timeout_seconds    = 900
+      max_instances      = 1
+      database_user      = "pipeline"
+      database_pool_size = 2
     }
     erase = {
-      entry_point      = "erase_user"
-      memory           = "512Mi"
-      timeout_seconds  = 540
-      max_instances    = 1
-      database_user    = "pipeline"
-      warehouse_access = true
-      secrets          = ["erasure_key"]
+      entry_point        = "erase_user"
+      memory             = "512Mi"
+      timeout_seconds    = 540
+      max_instances      = 1
+      database_user      = "pipeline"
+      database_pool_size = 2
+      warehouse_access   = true
+      secrets            = ["erasure_key"]
     }
     status = {
-      entry_point     = "pipeline_status"
-      memory          = "512Mi"
-      timeout_seconds = 60
-      max_instances   = 2
-      database_user   = "pipeline"
+      entry_point        = "pipeline_status"
+      memory             = "512Mi"
+      timeout_seconds    = 60
+      max_instances      = 2
+      database_user      = "pipeline"
+      database_pool_size = 2
     }
     ingest = {
-      entry_point     = "ingest_events"
-      memory          = "512Mi"
-      timeout_seconds = 60
-      max_instances   = 20
-      min_instances   = 1
-      concurrency     = 40
-      database_user   = "ingest"
-      secrets         = ["write_keys"]
+      entry_point        = "ingest_events"
+      memory             = "512Mi"
+      timeout_seconds    = 60
+      max_instances      = 20
+      min_instances      = 1
+      concurrency        = 40
+      database_user      = "ingest"
+      database_pool_size = 5
+      secrets            = ["write_keys"]
     }
+  }
+  functions = {
+    for key, fn in local.function_defaults : key => merge(fn, {
+      database_pool_size = lookup(var.database_pool_sizes, key, fn.database_pool_size)
+    })
   }
 
   # The seed's four schedules, plus the erasure queue (platform_events.scheduler.SCHEDULES) and the
@@ -442,6 +501,7 @@ module "database" {
   network_id          = module.network.network_id
   database_version    = var.database_version
   tier                = var.database_tier
+  max_connections     = var.database_max_connections
   availability_type   = var.database_availability_type
   deletion_protection = var.deletion_protection
   labels              = local.labels
@@ -477,17 +537,19 @@ module "redshift" {
 }
 
 module "functions" {
-  source                  = "./infra/functions"
-  project_id              = var.project_id
-  region                  = var.region
-  name                    = var.name
-  functions               = local.functions
-  source_dir              = "${path.root}/functions"
-  migrations_dir          = "${path.root}/migrations"
-  vpc_connector_id        = module.network.vpc_connector_id
-  database_url_secret_ids = module.database.database_url_secret_ids
-  environment             = local.environment
-  warehouse_secret_ids    = local.redshift == null ? {} : local.redshift.credential_secret_ids
+  source     = "./infra/functions"
+  project_id = var.project_id
+  region     = var.region
+  name       = var.name
+  functions  = local.functions
+  # What the pools may hold together; the module refuses a plan that exceeds it.
+  database_connection_budget = var.database_max_connections - var.database_reserved_connections
+  source_dir                 = "${path.root}/functions"
+  migrations_dir             = "${path.root}/migrations"
+  vpc_connector_id           = module.network.vpc_connector_id
+  database_url_secret_ids    = module.database.database_url_secret_ids
+  environment                = local.environment
+  warehouse_secret_ids       = local.redshift == null ? {} : local.redshift.credential_secret_ids
   bigquery_dataset = local.bigquery ? {
     project_id = var.project_id
     dataset_id = one(module.warehouse[*].dataset_id)
@@ -539,10 +601,12 @@ module "scheduler" {
 }
 
 module "monitoring" {
-  source                = "./infra/monitoring"
-  project_id            = var.project_id
-  name                  = var.name
-  service_names         = [for fn in module.functions.functions : fn.service]
+  source     = "./infra/monitoring"
+  project_id = var.project_id
+  name       = var.name
+  # Names, not the functions: the metrics (and their wait, see infra/monitoring) need not wait
+  # for the functions to be built.
+  service_names         = values(module.functions.service_names)
   notification_channels = var.notification_channels
   labels                = local.labels
   depends_on            = [google_project_service.this]

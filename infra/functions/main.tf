@@ -43,6 +43,28 @@ locals {
     # Cloud Functions only allow writes under /tmp.
     PLATFORM_EVENTS_HOME = "/tmp/platform-events"
   })
+
+  names = { for key, fn in var.functions : key => "${var.name}-${replace(key, "_", "-")}" }
+  # A gen2 function's cloudfunctions.net URL is https://REGION-PROJECT.cloudfunctions.net/NAME,
+  # known before it exists, so a function can be given its own URL without a reference cycle.
+  # https://cloud.google.com/functions/docs/calling/http
+  urls             = { for key, name in local.names : key => "https://${var.region}-${var.project_id}.cloudfunctions.net/${name}" }
+  fanout_functions = { for key, fn in var.functions : key => fn if fn.fanout > 0 }
+
+  # Per instance each function holds at most database_pool_size connections (DATABASE_POOL_SIZE),
+  # so max_instances x pool size, summed, is what the functions can hold at once.
+  database_connections = sum([for fn in var.functions : fn.max_instances * fn.database_pool_size])
+
+  function_environment = {
+    for key, fn in var.functions : key => merge(
+      local.environment,
+      { DATABASE_POOL_SIZE = tostring(fn.database_pool_size) },
+      fn.fanout > 0 ? {
+        STREAM_FANOUT_URL   = local.urls[key]
+        STREAM_MAX_PARALLEL = tostring(fn.fanout)
+      } : {},
+    )
+  }
 }
 
 # --- Source ------------------------------------------------------------------------------------
@@ -265,7 +287,7 @@ resource "google_cloudfunctions2_function" "this" {
   for_each     = var.functions
   project      = var.project_id
   location     = var.region
-  name         = "${var.name}-${replace(each.key, "_", "-")}"
+  name         = local.names[each.key]
   description  = "platform-events ${each.value.entry_point} (functions/main.py)."
   kms_key_name = var.kms_key_name
   labels       = merge(var.labels, { "entry-point" = replace(each.value.entry_point, "_", "-") })
@@ -296,7 +318,7 @@ resource "google_cloudfunctions2_function" "this" {
     all_traffic_on_latest_revision   = true
     vpc_connector                    = var.vpc_connector_id
     vpc_connector_egress_settings    = "PRIVATE_RANGES_ONLY"
-    environment_variables            = local.environment
+    environment_variables            = local.function_environment[each.key]
 
     dynamic "secret_environment_variables" {
       for_each = local.function_secrets[each.key]
@@ -317,6 +339,27 @@ resource "google_cloudfunctions2_function" "this" {
     google_artifact_registry_repository_iam_member.builder,
     google_storage_bucket_iam_member.builder_source,
   ]
+
+  lifecycle {
+    # Refuse a configuration whose pools could together open more connections than the database
+    # admits (minus what is kept for the owner, operators and Cloud SQL itself): past
+    # max_connections PostgreSQL refuses new connections, so ingest would fail under load.
+    precondition {
+      condition     = local.database_connections <= var.database_connection_budget
+      error_message = "The functions' connection pools (sum of max_instances x database_pool_size = ${local.database_connections}) exceed the database's connection budget (${var.database_connection_budget}: max_connections minus the reserve). Lower max_instances or database_pool_sizes, or raise database_max_connections."
+    }
+  }
+}
+
+# A fan-out function invokes itself (authenticated, STREAM_FANOUT_URL): its own service account
+# may invoke its own service and no other.
+resource "google_cloud_run_service_iam_member" "self_invoker" {
+  for_each = local.fanout_functions
+  project  = var.project_id
+  location = var.region
+  service  = google_cloudfunctions2_function.this[each.key].name
+  role     = "roles/run.invoker"
+  member   = google_service_account.function[each.key].member
 }
 
 # Named invokers (operators, an API gateway's account): never allUsers/allAuthenticatedUsers.

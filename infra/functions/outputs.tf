@@ -29,3 +29,8 @@ output "write_keys_secret_id" {
   description = "Secret Manager secret holding INGEST_WRITE_KEYS (read the generated key with gcloud; the value is never an output)."
   value       = google_secret_manager_secret.write_keys.secret_id
 }
+
+output "service_names" {
+  description = "Function key => Cloud Run service name, known before the functions exist (the log-based metrics filter on them, so they need not wait for the functions)."
+  value       = local.names
+}
