@@ -11,6 +11,11 @@ terraform {
       source  = "hashicorp/google"
       version = "6.50.0"
     }
+    # google_project_service_identity (service agents for CMEK) is in the beta provider only.
+    google-beta = {
+      source  = "hashicorp/google-beta"
+      version = "6.50.0"
+    }
     random = {
       source  = "hashicorp/random"
       version = "3.7.2"
@@ -31,6 +36,12 @@ terraform {
 }
 
 provider "google" {
+  project        = var.project_id
+  region         = var.region
+  default_labels = local.labels
+}
+
+provider "google-beta" {
   project        = var.project_id
   region         = var.region
   default_labels = local.labels
@@ -158,11 +169,21 @@ variable "deletion_protection" {
 
 variable "kms_key_name" {
   type        = string
-  description = "Optional Cloud KMS key (projects/P/locations/L/keyRings/R/cryptoKeys/K) for customer-managed encryption of the dataset, source bucket, images and functions; null keeps Google-managed keys."
+  description = "Optional Cloud KMS key (projects/P/locations/L/keyRings/R/cryptoKeys/K) in var.region for customer-managed encryption of the source bucket, images and functions; the service agents are granted its use. null keeps Google-managed keys."
   default     = null
   validation {
     condition     = var.kms_key_name == null || can(regex("^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$", var.kms_key_name))
     error_message = "kms_key_name must be a full Cloud KMS crypto key name."
+  }
+}
+
+variable "bigquery_kms_key_name" {
+  type        = string
+  description = "Optional Cloud KMS key in the BigQuery dataset's location (us for US, eu for EU, else the region) for customer-managed encryption of the dataset; BigQuery's service agent is granted its use. null keeps Google-managed keys."
+  default     = null
+  validation {
+    condition     = var.bigquery_kms_key_name == null || can(regex("^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$", var.bigquery_kms_key_name))
+    error_message = "bigquery_kms_key_name must be a full Cloud KMS crypto key name."
   }
 }
 
@@ -329,6 +350,8 @@ locals {
     "bigquery.googleapis.com",
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
+    # Terraform reads and sets project IAM policies through the Resource Manager API.
+    "cloudresourcemanager.googleapis.com",
     "cloudscheduler.googleapis.com",
     "compute.googleapis.com",
     "iam.googleapis.com",
@@ -517,7 +540,7 @@ module "warehouse" {
   dataset_id               = var.bigquery_dataset_id
   events_schema_path       = "${path.root}/functions/platform_events/sinks/schema/events.json"
   aggregations_schema_path = "${path.root}/functions/platform_events/sinks/schema/event_aggregations.json"
-  kms_key_name             = var.kms_key_name
+  kms_key_name             = var.bigquery_kms_key_name
   deletion_protection      = var.deletion_protection
   labels                   = local.labels
   depends_on               = [google_project_service.this]

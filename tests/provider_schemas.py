@@ -33,6 +33,7 @@ DOWNLOAD_TIMEOUT_S = 600
 # terraform.tf pins each provider to exactly that release (tests/unit/test_terraform_schema.py).
 PACKAGES: dict[str, tuple[str, str, str]] = {
     "google": ("cdktf-cdktf-provider-google", "16.12.1", "6.50.0"),
+    "google-beta": ("cdktf-cdktf-provider-google-beta", "16.12.1", "6.50.0"),
     "aws": ("cdktf-cdktf-provider-aws", "21.22.1", "6.25.0"),
     "random": ("cdktf-cdktf-provider-random", "12.0.1", "3.7.2"),
     "archive": ("cdktf-cdktf-provider-archive", "11.0.1", "2.7.1"),

@@ -451,15 +451,26 @@ class Schemas:
         candidates = [p for p in self.providers if rtype.startswith(f"{p}_")]
         return max(candidates, key=len) if candidates else None
 
-    def resource(self, rtype: str) -> Kind | None:
+    def resource(self, rtype: str, provider: str | None = None) -> Kind | None:
         if rtype in BUILTIN_RESOURCES:
             return BUILTIN_RESOURCES[rtype]
-        provider = self.provider_of(rtype)
-        return self.providers[provider].resources.get(rtype) if provider else None
+        provider = provider or self.provider_of(rtype)
+        schema = self.providers.get(provider) if provider else None
+        return schema.resources.get(rtype) if schema else None
 
-    def data_source(self, rtype: str) -> Kind | None:
-        provider = self.provider_of(rtype)
-        return self.providers[provider].data_sources.get(rtype) if provider else None
+    def data_source(self, rtype: str, provider: str | None = None) -> Kind | None:
+        provider = provider or self.provider_of(rtype)
+        schema = self.providers.get(provider) if provider else None
+        return schema.data_sources.get(rtype) if schema else None
+
+
+def provider_meta(body: Body) -> str | None:
+    """The provider local name a `provider = google-beta` (or google-beta.alias) meta-argument
+    names, else None (the type's default provider)."""
+    value = body.get("provider")
+    if not isinstance(value, str):
+        return None
+    return value.removeprefix("${").removesuffix("}").split(".")[0]
 
 
 def check_body(
@@ -530,19 +541,21 @@ def check_module(
     used_providers: set[str] = set()
     for (rtype, name), body in module.resources.items():
         where = f"{module.path}: resource {rtype}.{name}"
-        kind = schemas.resource(rtype)
+        provider = provider_meta(body)
+        kind = schemas.resource(rtype, provider)
         if kind is None:
-            problems.append(f"{where}: unknown resource type {rtype!r}")
+            problems.append(f"{where}: unknown resource type {rtype!r} (provider {provider})")
             continue
-        used_providers.add(schemas.provider_of(rtype) or "")
+        used_providers.add(provider or schemas.provider_of(rtype) or "")
         problems += check_body(body, kind.block, where, meta=RESOURCE_META | RESOURCE_META_BLOCKS)
     for (rtype, name), body in module.data.items():
         where = f"{module.path}: data {rtype}.{name}"
-        kind = schemas.data_source(rtype)
+        provider = provider_meta(body)
+        kind = schemas.data_source(rtype, provider)
         if kind is None:
-            problems.append(f"{where}: unknown data source {rtype!r}")
+            problems.append(f"{where}: unknown data source {rtype!r} (provider {provider})")
             continue
-        used_providers.add(schemas.provider_of(rtype) or "")
+        used_providers.add(provider or schemas.provider_of(rtype) or "")
         problems += check_body(body, kind.block, where, meta=RESOURCE_META)
     for tf in module.files.values():
         for name, body in _single(tf.get("provider")):
@@ -611,16 +624,17 @@ def _check_reference(
         rtype, name = first, rest[1][1]
         if (rtype, name) not in module.data:
             return [f"{text}: no data source {rtype}.{name} in this module"]
-        kind = schemas.data_source(rtype)
-        return _check_path(text, kind, module.data[(rtype, name)], rest[2:])
-    kind = schemas.resource(root)
-    if kind is None and schemas.provider_of(root) is None:
+        body = module.data[(rtype, name)]
+        kind = schemas.data_source(rtype, provider_meta(body))
+        return _check_path(text, kind, body, rest[2:])
+    if schemas.provider_of(root) is None:
         return []  # each, count, self, for-expression and iterator variables, functions' args
     if first is None:
         return []
     if (root, first) not in module.resources:
         return [f"{text}: no resource {root}.{first} in this module"]
-    return _check_path(text, kind, module.resources[(root, first)], rest[1:])
+    body = module.resources[(root, first)]
+    return _check_path(text, schemas.resource(root, provider_meta(body)), body, rest[1:])
 
 
 def _check_path(text: str, kind: Kind | None, body: Body, rest: list[Segment]) -> list[str]:

@@ -163,8 +163,18 @@ variable "invoker_members" {
 
 variable "kms_key_name" {
   type        = string
-  description = "Cloud KMS key for customer-managed encryption of the source bucket, the image repository and the function containers; null keeps Google-managed keys."
+  description = "Cloud KMS key in var.region for customer-managed encryption of the source bucket, the image repository and the functions; the module grants the service agents use of it. null keeps Google-managed keys."
   default     = null
+}
+
+variable "iam_propagation_seconds" {
+  type        = number
+  description = "Seconds the functions (and the CMEK-encrypted bucket and repository) wait after the grants they use: IAM changes take about two minutes to apply."
+  default     = 120
+  validation {
+    condition     = var.iam_propagation_seconds >= 0 && var.iam_propagation_seconds <= 900
+    error_message = "iam_propagation_seconds must be between 0 and 900."
+  }
 }
 
 variable "deletion_protection" {

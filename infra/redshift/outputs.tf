@@ -30,7 +30,7 @@ output "copy_role_arn" {
 
 output "region" {
   description = "AWS region of the workgroup and bucket (AWS_REGION)."
-  value       = data.aws_region.current.name
+  value       = data.aws_region.current.region
 }
 
 output "credential_secret_ids" {

@@ -580,6 +580,7 @@ def test_required_apis_are_enabled(root: Tf) -> None:
         "bigquery",
         "monitoring",
         "logging",
+        "cloudresourcemanager",  # project IAM policies are read and set through it
     ):
         assert f'"{api}.googleapis.com"' in services, api
     assert _resource(root, "google_project_service", "this")["for_each"] == "${local.services}"
@@ -689,3 +690,87 @@ def test_alert_policies_wait_until_their_log_metrics_are_visible() -> None:
     for rtype, name, body in _resources(monitoring):
         if rtype == "google_monitoring_alert_policy":
             assert body.get("depends_on") == ["${time_sleep.metrics_visible}"], name
+
+
+# --- First apply: keys, grants, the source archive -----------------------------------------------
+
+
+def test_each_kms_key_must_be_in_the_location_of_what_it_encrypts(root: Tf) -> None:
+    functions = _module("functions")
+    bucket = _resource(functions, "google_storage_bucket", "source")
+    condition = bucket["lifecycle"][0]["precondition"][0]["condition"]
+    assert 'split("/", var.kms_key_name)[3]' in condition and "var.region" in condition
+    dataset = _resource(_module("warehouse"), "google_bigquery_dataset", "this")
+    condition = dataset["lifecycle"][0]["precondition"][0]["condition"]
+    assert 'split("/", var.kms_key_name)[3]' in condition and "var.location" in condition
+    # Two keys: a regional one for the functions' side, one in the dataset's location.
+    assert _blocks(root, "module")["functions"]["kms_key_name"] == "${var.kms_key_name}"
+    assert _blocks(root, "module")["warehouse"]["kms_key_name"] == "${var.bigquery_kms_key_name}"
+
+
+def test_the_service_agents_may_use_the_keys_before_anything_is_encrypted() -> None:
+    functions = _module("functions")
+    agents = _resource(functions, "google_project_service_identity", "agent")
+    for service in ("cloudfunctions", "artifactregistry", "run"):
+        assert f'"{service}.googleapis.com"' in agents["for_each"], service
+    assert "storage.googleapis.com" in json.dumps(_locals(functions)["kms_agents"])
+    for module in (functions, _module("warehouse")):
+        grants = [b for t, _, b in _resources(module) if t == "google_kms_crypto_key_iam_member"]
+        assert grants and all(
+            g["role"] == "roles/cloudkms.cryptoKeyEncrypterDecrypter" for g in grants
+        )
+    for rtype, name in (
+        ("google_storage_bucket", "source"),
+        ("google_artifact_registry_repository", "functions"),
+    ):
+        assert _resource(functions, rtype, name)["depends_on"] == ["${time_sleep.kms_grants}"]
+    dataset = _resource(_module("warehouse"), "google_bigquery_dataset", "this")
+    assert dataset["depends_on"] == ["${time_sleep.kms_grant}"]
+
+
+def test_the_functions_wait_for_the_grants_they_use_to_propagate() -> None:
+    functions = _module("functions")
+    function = _resource(functions, "google_cloudfunctions2_function", "this")
+    assert "${time_sleep.grants}" in function["depends_on"]
+    sleep = _resource(functions, "time_sleep", "grants")
+    assert sleep["create_duration"] == "${var.iam_propagation_seconds}s"
+    assert _blocks(functions, "variable")["iam_propagation_seconds"]["default"] >= 120
+    triggers = json.dumps(sleep["triggers"])
+    grants = {
+        f"{rtype}.{name}"
+        for rtype, name, _ in _resources(functions)
+        if rtype.endswith("_iam_member")
+        and rtype not in ("google_cloud_run_service_iam_member", "google_kms_crypto_key_iam_member")
+        and name not in ("cloudsql_client", "warehouse", "bigquery_jobs")  # used at run time
+    }
+    assert grants, "no grant found"
+    for grant in grants:
+        assert grant in triggers, f"the functions do not wait for {grant}"
+
+
+def test_the_live_source_archive_is_never_expired() -> None:
+    functions = _module("functions")
+    bucket = _resource(functions, "google_storage_bucket", "source")
+    assert bucket["versioning"][0]["enabled"] is True
+    for rule in bucket["lifecycle_rule"]:
+        if rule["action"][0]["type"] == "Delete":
+            condition = rule["condition"][0]
+            # Only noncurrent generations: an age rule would delete an archive unchanged that long.
+            assert condition.get("with_state") == "ARCHIVED", condition
+            assert "age" not in condition, condition
+    source = _resource(functions, "google_storage_bucket_object", "source")
+    assert "${" not in source["name"], "one object name, a new generation per content"
+    assert source["source_md5hash"] == "${data.archive_file.source.output_md5}"
+    storage = _resource(functions, "google_cloudfunctions2_function", "this")["build_config"][0][
+        "source"
+    ][0]["storage_source"][0]
+    assert storage["generation"] == "${google_storage_bucket_object.source.generation}"
+
+
+def test_no_attribute_deprecated_in_the_pinned_providers_is_read() -> None:
+    # aws 6: aws_region's name is deprecated for region (the provider's version 6 upgrade guide).
+    deprecated = ("data.aws_region.current.name",)
+    for path in _tf_files():
+        text = path.read_text(encoding="utf-8")
+        for name in deprecated:
+            assert name not in text, f"{path.relative_to(ROOT)} reads {name}"
