@@ -513,7 +513,10 @@ module "network" {
   region     = var.region
   name       = var.name
   labels     = local.labels
-  depends_on = [google_project_service.this]
+  # Redshift's COPY reaches S3 through its VPC (enhanced VPC routing): a gateway endpoint there.
+  aws_s3_endpoint = var.warehouse == "redshift"
+  aws_subnet_ids  = var.redshift_subnet_ids
+  depends_on      = [google_project_service.this]
 }
 
 module "database" {
@@ -695,12 +698,13 @@ output "database" {
 }
 
 output "network" {
-  description = "VPC and VPC connector ids."
+  description = "VPC and VPC connector ids, and the S3 gateway endpoint of the Redshift VPC (warehouse = redshift)."
   value = {
     network_id                  = module.network.network_id
     network_name                = module.network.network_name
     vpc_connector_id            = module.network.vpc_connector_id
     private_services_connection = module.network.private_services_connection
+    aws_s3_endpoint_id          = module.network.aws_s3_endpoint_id
   }
 }
 

@@ -774,3 +774,17 @@ def test_no_attribute_deprecated_in_the_pinned_providers_is_read() -> None:
         text = path.read_text(encoding="utf-8")
         for name in deprecated:
             assert name not in text, f"{path.relative_to(ROOT)} reads {name}"
+
+
+def test_redshift_copy_has_a_route_to_s3_through_a_gateway_endpoint(root: Tf) -> None:
+    # Enhanced VPC routing sends COPY's S3 reads through the workgroup's VPC, which needs an S3
+    # gateway endpoint (or a NAT) to reach S3 at all.
+    workgroup = _resource(_module("redshift"), "aws_redshiftserverless_workgroup", "this")
+    assert workgroup["enhanced_vpc_routing"] is True
+    endpoint = _resource(_module("network"), "aws_vpc_endpoint", "s3")
+    assert endpoint["vpc_endpoint_type"] == "Gateway"
+    assert endpoint["service_name"].endswith(".s3")
+    assert endpoint["route_table_ids"] == "${data.aws_route_tables.redshift[0].ids}"
+    call = _blocks(root, "module")["network"]
+    assert call["aws_s3_endpoint"] == '${var.warehouse == "redshift"}'
+    assert call["aws_subnet_ids"] == _blocks(root, "module")["redshift"]["subnet_ids"]
