@@ -788,3 +788,46 @@ def test_redshift_copy_has_a_route_to_s3_through_a_gateway_endpoint(root: Tf) ->
     call = _blocks(root, "module")["network"]
     assert call["aws_s3_endpoint"] == '${var.warehouse == "redshift"}'
     assert call["aws_subnet_ids"] == _blocks(root, "module")["redshift"]["subnet_ids"]
+
+
+# --- The deploy guide ----------------------------------------------------------------------------
+
+
+def test_the_remote_state_backend_example_is_a_gcs_backend_initialised_with_the_bucket() -> None:
+    example = _load(ROOT / "backend.tf.example")
+    backend = example["terraform"][0]["backend"][0]["gcs"]
+    assert backend["prefix"] == "platform-events"
+    assert "bucket" not in backend, "the bucket is passed with -backend-config at init"
+    guide = INFRA_README.read_text(encoding="utf-8")
+    assert "cp backend.tf.example backend.tf" in guide
+    assert 'terraform init -backend-config="bucket=$PROJECT-tfstate"' in guide
+    assert "--versioning" in guide and "--public-access-prevention" in guide
+
+
+def test_the_first_deploy_walkthrough_covers_each_step_and_names_the_real_waits() -> None:
+    guide = INFRA_README.read_text(encoding="utf-8")
+    for heading in (
+        "## First deploy, from an empty project",
+        "### 1. Prerequisites",
+        "### 2. Remote state (bootstrap, once)",
+        "### 4. `terraform init`",
+        "### 5. `terraform apply`",
+        "### 6. Migrations",
+        "### 7. Verify that events flow",
+        "## Calling the functions on demand",
+        "## Teardown",
+        "## Connections",
+    ):
+        assert heading in guide, heading
+    # Every wait the guide names exists, and every time_sleep is explained.
+    sleeps = {
+        name
+        for module in MODULES
+        for rtype, name, _ in _resources(_module(module))
+        if rtype == "time_sleep"
+    }
+    named = set(re.findall(r"`time_sleep\.(\w+)`", guide))
+    assert named <= sleeps, f"the guide names waits that do not exist: {named - sleeps}"
+    assert sleeps <= named, f"waits the guide does not explain: {sleeps - named}"
+    assert "hashicorp/terraform-provider-google#11102" in guide
+    assert "reprocess" in guide
