@@ -46,8 +46,9 @@ locals {
 
   names = { for key, fn in var.functions : key => "${var.name}-${replace(key, "_", "-")}" }
   # A gen2 function's cloudfunctions.net URL is https://REGION-PROJECT.cloudfunctions.net/NAME,
-  # known before it exists, so a function can be given its own URL without a reference cycle.
-  # https://cloud.google.com/functions/docs/calling/http
+  # known before it exists, so a function can be given its own URL without a reference cycle; it
+  # is also the audience of the identity token a caller sends it
+  # (https://cloud.google.com/functions/docs/samples/functions-bearer-token).
   urls             = { for key, name in local.names : key => "https://${var.region}-${var.project_id}.cloudfunctions.net/${name}" }
   fanout_functions = { for key, fn in var.functions : key => fn if fn.fanout > 0 }
 
@@ -188,13 +189,14 @@ resource "google_project_service_identity" "agent" {
 }
 
 data "google_storage_project_service_account" "this" {
+  count   = var.kms_key_name == null ? 0 : 1
   project = var.project_id
 }
 
 locals {
   kms_agents = var.kms_key_name == null ? {} : merge(
     { for service, agent in google_project_service_identity.agent : service => agent.member },
-    { "storage.googleapis.com" = data.google_storage_project_service_account.this.member },
+    { "storage.googleapis.com" = data.google_storage_project_service_account.this[0].member },
   )
 }
 
@@ -210,7 +212,7 @@ resource "google_kms_crypto_key_iam_member" "agent" {
 # only after this wait, so the first apply does not race them.
 resource "time_sleep" "kms_grants" {
   create_duration = var.kms_key_name == null ? "0s" : "${var.iam_propagation_seconds}s"
-  triggers        = { for service, grant in google_kms_crypto_key_iam_member.agent : service => grant.etag }
+  triggers        = { for service, grant in google_kms_crypto_key_iam_member.agent : service => grant.id }
 }
 
 # --- Builder ----------------------------------------------------------------------------------
@@ -332,11 +334,13 @@ resource "google_secret_manager_secret_iam_member" "function" {
 resource "time_sleep" "grants" {
   create_duration = "${var.iam_propagation_seconds}s"
   triggers = merge(
-    { for key, grant in google_secret_manager_secret_iam_member.function : "secret/${key}" => grant.etag },
+    # Ids, not etags: an id is stable until the grant itself changes, an etag with any change of
+    # the policy it belongs to (a perpetual diff).
+    { for key, grant in google_secret_manager_secret_iam_member.function : "secret/${key}" => grant.id },
     {
-      builder_logs   = google_project_iam_member.builder_logs.etag
-      builder_images = google_artifact_registry_repository_iam_member.builder.etag
-      builder_source = google_storage_bucket_iam_member.builder_source.etag
+      builder_logs   = google_project_iam_member.builder_logs.id
+      builder_images = google_artifact_registry_repository_iam_member.builder.id
+      builder_source = google_storage_bucket_iam_member.builder_source.id
       kms            = time_sleep.kms_grants.id
     },
   )

@@ -11,6 +11,7 @@ locals {
 # encrypter/decrypter role before the dataset's tables are created
 # (https://cloud.google.com/bigquery/docs/customer-managed-encryption#grant_permission).
 data "google_bigquery_default_service_account" "this" {
+  count   = var.kms_key_name == null ? 0 : 1
   project = var.project_id
 }
 
@@ -18,14 +19,14 @@ resource "google_kms_crypto_key_iam_member" "bigquery" {
   count         = var.kms_key_name == null ? 0 : 1
   crypto_key_id = var.kms_key_name
   role          = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
-  member        = data.google_bigquery_default_service_account.this.member
+  member        = data.google_bigquery_default_service_account.this[0].member
 }
 
 # IAM changes take about two minutes to apply (https://cloud.google.com/iam/docs/access-change-propagation).
 resource "time_sleep" "kms_grant" {
   count           = var.kms_key_name == null ? 0 : 1
   create_duration = "${var.iam_propagation_seconds}s"
-  triggers        = { grant = google_kms_crypto_key_iam_member.bigquery[0].etag }
+  triggers        = { grant = google_kms_crypto_key_iam_member.bigquery[0].id }
 }
 
 resource "google_bigquery_dataset" "this" {
