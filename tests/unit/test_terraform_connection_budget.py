@@ -13,7 +13,6 @@ are exactly the ones in the files.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -23,6 +22,7 @@ from typing import Any
 import hcl2
 import pytest
 
+from tests import terraform_cli
 from tests.terraform_schema import _matching
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -182,21 +182,7 @@ def _scratch(directory: Path) -> None:
 
 def _plan(directory: Path, tfvars: str, binary: str) -> subprocess.CompletedProcess[str]:
     (directory / "test.tfvars").write_text(tfvars, encoding="utf-8")
-    env = {**os.environ, "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
-    env["TF_CLI_CONFIG_FILE"] = os.devnull
-    for command in (["init", "-backend=false"], ["plan", "-var-file=test.tfvars", "-lock=false"]):
-        result = subprocess.run(
-            [binary, *command, "-input=false", "-no-color"],
-            cwd=directory,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env=env,
-            check=False,
-        )
-        if result.returncode != 0:
-            return result
-    return result
+    return terraform_cli.plan(binary, directory, "test.tfvars")
 
 
 @pytest.fixture(scope="module")
