@@ -5,7 +5,7 @@
 terraform {
   required_version = ">= 1.5"
   # Exact releases: tests/unit/test_terraform_schema.py checks every block, argument and reference
-  # against these releases' schemas (tests/provider_schemas.py names the package of each).
+  # against these releases' schemas (tests/terraform/providers.py names the package of each).
   required_providers {
     google = {
       source  = "hashicorp/google"

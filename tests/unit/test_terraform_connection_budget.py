@@ -22,8 +22,8 @@ from typing import Any
 import hcl2
 import pytest
 
-from tests import terraform_cli
-from tests.terraform_schema import _matching
+from tests.terraform import cli as terraform_cli
+from tests.terraform.hcl import matching
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS = ROOT / "infra" / "functions"
@@ -131,7 +131,7 @@ def _block(text: str, header: str) -> str:
     """The text of the block or attribute that starts with header (e.g. 'variable "x" {')."""
     start = text.index(header)
     brace = text.index("{", start)
-    return text[start : _matching(text, brace, "{", "}")]
+    return text[start : matching(text, brace, "{", "}")]
 
 
 def _scratch(directory: Path) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import hcl2
 import pytest
 
-from tests import terraform_cli
+from tests.terraform import cli as terraform_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 

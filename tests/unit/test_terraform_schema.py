@@ -1,5 +1,5 @@
-"""The Terraform against the real schemas of the pinned provider releases (tests/terraform_schema.py
-checks, tests/provider_schemas.py fetches the schemas once from the CDKTF packages on PyPI).
+"""The Terraform against the real schemas of the pinned provider releases (tests/terraform/check.py
+checks, tests/terraform/providers.py fetches the schemas once from the CDKTF packages on PyPI).
 
 The first test checks the whole configuration; the planted-mistake tests edit a temporary copy of
 it and assert the check names each kind of mistake, so a clean result means something.
@@ -15,15 +15,10 @@ from typing import Any
 import hcl2
 import pytest
 
-from tests import provider_schemas
-from tests.terraform_schema import (
-    Module,
-    Schemas,
-    admits,
-    check_module,
-    schema_from_assembly,
-    traversals,
-)
+from tests.terraform import providers as provider_schemas
+from tests.terraform.check import Schemas, admits, check_module
+from tests.terraform.hcl import Module, traversals
+from tests.terraform.schema import schema_from_assembly
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,5 +1,5 @@
 """The pinned providers' schemas, from the prebuilt CDKTF provider packages on PyPI (the I/O side of
-tests/terraform_schema.py).
+tests/terraform/schema.py).
 
 Each package version is generated from one provider release (its jsii assembly names it: the
 google package 16.12.1 from hashicorp/google 6.50.0). The wheels are large and their Python code is
@@ -23,9 +23,9 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from tests.terraform_schema import ProviderSchema, schema_from_assembly
+from tests.terraform.schema import ProviderSchema, schema_from_assembly
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".local" / "provider-schemas"
 DOWNLOAD_TIMEOUT_S = 600
 
