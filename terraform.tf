@@ -661,8 +661,8 @@ output "write_keys_secret_id" {
 }
 
 output "functions_source" {
-  description = "gs:// URL of the deployed source archive."
-  value       = "gs://${module.functions.source_bucket}/${module.functions.source_object}"
+  description = "gs:// URL of the deployed source archive, with its generation."
+  value       = "gs://${module.functions.source_bucket}/${module.functions.source_object}#${module.functions.source_generation}"
 }
 
 output "migrations" {

@@ -21,8 +21,13 @@ output "source_bucket" {
 }
 
 output "source_object" {
-  description = "Object name of the deployed source archive (content-addressed)."
+  description = "Object name of the source archive (one name; each content is a new generation)."
   value       = google_storage_bucket_object.source.name
+}
+
+output "source_generation" {
+  description = "Generation of the deployed source archive (changes with its content)."
+  value       = google_storage_bucket_object.source.generation
 }
 
 output "write_keys_secret_id" {
