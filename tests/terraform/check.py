@@ -40,6 +40,20 @@ LIFECYCLE = {
     "postcondition",
 }
 CONDITION = {"condition", "error_message"}
+# What the language itself allows in variable and output blocks
+# (https://developer.hashicorp.com/terraform/language/values).
+LANGUAGE_BLOCKS = {
+    "variable": {
+        "type",
+        "description",
+        "default",
+        "validation",
+        "sensitive",
+        "nullable",
+        "ephemeral",
+    },
+    "output": {"value", "description", "sensitive", "depends_on", "precondition", "ephemeral"},
+}
 PATH_ATTRS = {"module", "root", "cwd"}
 
 
@@ -169,6 +183,10 @@ def check_module(
                 problems.append(f"{where}: no schema for provider {name!r}")
                 continue
             problems += check_body(body, schemas.providers[name].config, where, meta={"alias"})
+        for kind, allowed in LANGUAGE_BLOCKS.items():
+            for name, body in single(tf.get(kind)):
+                unknown = {key for key, _ in items(body)} - allowed
+                problems += [f"{module.path}: {kind} {name}: unknown {key!r}" for key in unknown]
     for provider in sorted(used_providers - {"terraform", ""}):
         if provider not in module.required_providers:
             problems.append(f"{module.path}: uses {provider} but required_providers lacks it")

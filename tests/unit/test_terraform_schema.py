@@ -176,6 +176,12 @@ PLANTED = {
         "default_labels = local.labels\n  zone_default   = var.region",
         "provider google: unknown argument 'zone_default'",
     ),
+    "misspelt variable argument": (
+        "infra/monitoring/variables.tf",
+        '  description = "Prefix of the metric names and alert display names."',
+        '  descripton = "Prefix of the metric names and alert display names."',
+        "variable name: unknown 'descripton'",
+    ),
     "data source attribute that does not exist": (
         "infra/functions/main.tf",
         "data.archive_file.source.output_md5",
