@@ -521,6 +521,15 @@ def test_every_job_calls_with_an_oidc_token_and_retries() -> None:
         assert job["time_zone"] == "${var.time_zone}"
 
 
+def test_jobs_are_created_once_the_invoker_grants_have_propagated() -> None:
+    module = _module("scheduler")
+    sleep = _resource(module, "time_sleep", "invoker_grants")
+    assert "google_cloud_run_service_iam_member.invoker" in json.dumps(sleep["triggers"])
+    assert _blocks(module, "variable")["iam_propagation_seconds"]["default"] >= 120
+    job = _resource(module, "google_cloud_scheduler_job", "this")
+    assert job["depends_on"] == ["${time_sleep.invoker_grants}"]
+
+
 def test_invoker_may_invoke_the_scheduled_functions_only() -> None:
     module = _module("scheduler")
     binding = _resource(module, "google_cloud_run_service_iam_member", "invoker")
