@@ -8,7 +8,9 @@ module's `functions` variable (its type and validations), its `database_connecti
 precondition, on terraform_data (built in, so `terraform plan` needs no provider download); plan
 must pass with the defaults and fail with a violating tfvars. Without a binary, the same arithmetic
 is evaluated in Python from the parsed defaults, and the test asserts the expressions it mirrors
-are exactly the ones in the files.
+are exactly the ones in the files. The same scratch plans show the functions variable's other
+validations at work: fan-out beyond max_instances, and memory Cloud Run does not allow for the
+vCPUs.
 """
 
 from __future__ import annotations
@@ -220,3 +222,24 @@ def test_terraform_refuses_a_fanout_beyond_max_instances(terraform: str, tmp_pat
     result = _plan(tmp_path, "", terraform)
     assert result.returncode != 0
     assert "fanout must be 0, or at most max_instances" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("cpu", "memory"), [("4", "1Gi"), ("2", "9Gi"), ("3", "2Gi"), ("1", "256Mi")]
+)
+def test_terraform_refuses_memory_cloud_run_does_not_allow_for_the_vcpus(
+    cpu: str, memory: str, terraform: str, tmp_path: Path
+) -> None:
+    # The same scratch configuration carries the functions variable's validations verbatim.
+    _scratch(tmp_path)
+    main = tmp_path / "main.tf"
+    text = main.read_text(encoding="utf-8")
+    edited = text.replace('cpu                = "2"', f'cpu = "{cpu}"').replace(
+        'memory             = "2Gi"', f'memory = "{memory}"'
+    )
+    assert edited.count(f'cpu = "{cpu}"') == 1 and edited.count(f'memory = "{memory}"') == 1
+    main.write_text(edited, encoding="utf-8")
+    result = _plan(tmp_path, "", terraform)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "memory must fit the vCPUs" in output or "cpu must be 1, 2, 4, 6 or 8" in output, output
