@@ -124,6 +124,8 @@ def check_body(
         if key in schema.arguments:
             if is_block(value):
                 problems.append(f"{where}: {key!r} is an argument, not a block (write {key} = …)")
+            elif (mismatch := _shape_mismatch(value, schema.shapes.get(key, "any"))) is not None:
+                problems.append(f"{where}: {key!r} takes {mismatch}")
             continue
         what = "block" if is_block(value) else "argument"
         problems.append(f"{where}: unknown {what} {key!r}")
@@ -134,6 +136,21 @@ def check_body(
         if required and name not in seen:
             problems.append(f"{where}: required block {name!r} is missing")
     return problems
+
+
+def _shape_mismatch(value: Any, shape: str) -> str | None:
+    """What a literal value should have been, when its shape contradicts the argument's; None for
+    expressions (their type is known only to Terraform) and for what fits or converts."""
+    literal_scalar = isinstance(value, (int, float, bool)) or (
+        isinstance(value, str) and "${" not in value
+    )
+    if shape == "value" and isinstance(value, (list, dict)):
+        return "a single value, not a " + ("list" if isinstance(value, list) else "map")
+    if shape == "list" and (isinstance(value, dict) or literal_scalar):
+        return "a list"
+    if shape == "map" and (isinstance(value, list) or literal_scalar):
+        return "a map"
+    return None
 
 
 def _check_lifecycle(value: Any, where: str) -> list[str]:

@@ -9,7 +9,7 @@ attributes it exposes (the classes' getters, compared without case and underscor
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +27,8 @@ class Block:
     """What may be written inside one block: arguments and nested blocks (by snake_case name)."""
 
     arguments: dict[str, bool] = field(default_factory=dict)  # name => required
+    # name => "value" (string, number, bool), "list", "map" or "any": literal values are checked
+    shapes: dict[str, str] = field(default_factory=dict)
     blocks: dict[str, tuple[bool, Block]] = field(default_factory=dict)  # name => required, schema
 
 
@@ -44,8 +46,8 @@ class ProviderSchema:
     source: str  # hashicorp/google
     version: str  # the provider release the package was generated from
     config: Block
-    resources: dict[str, Kind]
-    data_sources: dict[str, Kind]
+    resources: Mapping[str, Kind]
+    data_sources: Mapping[str, Kind]
 
 
 def norm(name: str) -> str:
@@ -109,6 +111,7 @@ class _Assembly:
                 block.blocks[name] = (required, self.block(nested))
             else:
                 block.arguments[name] = required
+                block.shapes[name] = _shape(prop["type"])
         return block
 
     def attrs(self, fqn: str) -> dict[str, Attr]:
@@ -147,6 +150,20 @@ class _Assembly:
         return Attr("object", self.attrs(nested))
 
 
+def _shape(type_ref: Mapping[str, Any]) -> str:
+    """The shape of an argument's jsii type: a single value, a list, a map, or anything."""
+    if "collection" in type_ref:
+        return "list" if type_ref["collection"]["kind"] == "array" else "map"
+    if type_ref.get("primitive") in ("string", "number", "boolean"):
+        return "value"
+    if "union" in type_ref:
+        shapes = {
+            _shape(t) for t in type_ref["union"]["types"] if t.get("fqn") != "cdktf.IResolvable"
+        }
+        return shapes.pop() if len(shapes) == 1 else "any"
+    return "any"
+
+
 def _terraform_name(cls: Mapping[str, Any]) -> tuple[str, str, str] | None:
     """(kind, terraform name, registry path) from a class's docs: 'Represents a {@link
     https://registry.terraform.io/providers/hashicorp/google/6.50.0/docs/resources/x google_x}'."""
@@ -163,13 +180,35 @@ def _terraform_name(cls: Mapping[str, Any]) -> tuple[str, str, str] | None:
     return None
 
 
+class _Kinds(Mapping[str, Kind]):
+    """Terraform type name => Kind, each built on first use: a configuration uses a few dozen of a
+    provider's thousand-odd types, and building them all takes seconds."""
+
+    def __init__(self, walker: _Assembly, classes: dict[str, tuple[str, str | None]]) -> None:
+        self._walker = walker
+        self._classes = classes  # name => (class fqn, config interface fqn)
+        self._built: dict[str, Kind] = {}
+
+    def __getitem__(self, name: str) -> Kind:
+        if name not in self._built:
+            fqn, config = self._classes[name]
+            block = self._walker.block(config) if config else Block()
+            self._built[name] = Kind(block, self._walker.attrs(fqn))
+        return self._built[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._classes)
+
+    def __len__(self) -> int:
+        return len(self._classes)
+
+
 def schema_from_assembly(assembly: Mapping[str, Any]) -> ProviderSchema:
     """A provider's schema from its CDKTF jsii assembly (the `.jsii` JSON document)."""
     types = assembly["types"]
     walker = _Assembly(types)
-    resources: dict[str, Kind] = {}
-    data_sources: dict[str, Kind] = {}
-    provider: tuple[str, str, Block] | None = None
+    classes: dict[str, dict[str, tuple[str, str | None]]] = {"resource": {}, "data": {}}
+    provider: tuple[str, str, str, Block] | None = None
     for fqn, cls in types.items():
         if cls["kind"] != "class":
             continue
@@ -181,21 +220,23 @@ def schema_from_assembly(assembly: Mapping[str, Any]) -> ProviderSchema:
             (p["type"]["fqn"] for p in cls["initializer"]["parameters"] if p["name"] == "config"),
             None,
         )
-        block = walker.block(config) if config else Block()
         if kind == "provider":
             # .../providers/hashicorp/google/6.50.0/docs
-            source_version = url.split("/docs")[0]
-            source, version = source_version.rsplit("/", 1)
-            provider = (source, version, block)
-            provider_name = name
-        elif kind == "resource":
-            resources[name] = Kind(block, walker.attrs(fqn))
+            source, version = url.split("/docs")[0].rsplit("/", 1)
+            provider = (name, source, version, walker.block(config) if config else Block())
         else:
-            data_sources[name.removeprefix("data_")] = Kind(block, walker.attrs(fqn))
+            classes[kind][name.removeprefix("data_")] = (fqn, config)
     if provider is None:
         raise ValueError("the assembly has no provider class")
-    source, version, config_block = provider
-    return ProviderSchema(provider_name, source, version, config_block, resources, data_sources)
+    name, source, version, config_block = provider
+    return ProviderSchema(
+        name,
+        source,
+        version,
+        config_block,
+        _Kinds(walker, classes["resource"]),
+        _Kinds(walker, classes["data"]),
+    )
 
 
 # terraform_data is built into Terraform (terraform.io/builtin/terraform), not in any package:

@@ -176,6 +176,18 @@ PLANTED = {
         "default_labels = local.labels\n  zone_default   = var.region",
         "provider google: unknown argument 'zone_default'",
     ),
+    "a list where a single value goes": (
+        "infra/warehouse/main.tf",
+        "  table_id                 = var.events_table_id",
+        "  table_id                 = [var.events_table_id]",
+        "resource google_bigquery_table.events: 'table_id' takes a single value, not a list",
+    ),
+    "a single value where a list goes": (
+        "infra/warehouse/main.tf",
+        '  clustering               = ["event_type", "user_id"]',
+        '  clustering               = "event_type"',
+        "resource google_bigquery_table.events: 'clustering' takes a list",
+    ),
     "misspelt variable argument": (
         "infra/monitoring/variables.tf",
         '  description = "Prefix of the metric names and alert display names."',
@@ -346,6 +358,7 @@ def test_an_assembly_becomes_arguments_blocks_and_readable_attributes() -> None:
     assert schema.config.arguments == {"region": False}
     thing = schema.resources["demo_thing"]
     assert thing.block.arguments == {"name": True}
+    assert thing.block.shapes == {"name": "value"}
     required, rule = thing.block.blocks["rule"]
     assert not required and rule.arguments == {"cidr_block": True}
     assert set(thing.attrs) == {"selflink", "name", "rule", "outputbase64sha256"}
