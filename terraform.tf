@@ -4,26 +4,33 @@
 
 terraform {
   required_version = ">= 1.5"
+  # Exact releases: tests/unit/test_terraform_schema.py checks every block, argument and reference
+  # against these releases' schemas (tests/terraform/providers.py names the package of each).
   required_providers {
     google = {
       source  = "hashicorp/google"
-      version = ">= 6.0, < 7.0"
+      version = "6.50.0"
     }
+    # google_project_service_identity (service agents for CMEK) is in the beta provider only.
     google-beta = {
       source  = "hashicorp/google-beta"
-      version = ">= 6.0, < 7.0"
+      version = "6.50.0"
     }
     random = {
       source  = "hashicorp/random"
-      version = ">= 3.5"
+      version = "3.7.2"
     }
     archive = {
       source  = "hashicorp/archive"
-      version = ">= 2.4"
+      version = "2.7.1"
     }
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 5.40, < 7.0"
+      version = "6.25.0"
+    }
+    time = {
+      source  = "hashicorp/time"
+      version = "0.13.1"
     }
   }
 }
@@ -162,11 +169,21 @@ variable "deletion_protection" {
 
 variable "kms_key_name" {
   type        = string
-  description = "Optional Cloud KMS key (projects/P/locations/L/keyRings/R/cryptoKeys/K) for customer-managed encryption of the dataset, source bucket, images and functions; null keeps Google-managed keys."
+  description = "Optional Cloud KMS key (projects/P/locations/L/keyRings/R/cryptoKeys/K) in var.region for customer-managed encryption of the source bucket, images and functions; the service agents are granted its use. null keeps Google-managed keys."
   default     = null
   validation {
     condition     = var.kms_key_name == null || can(regex("^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$", var.kms_key_name))
     error_message = "kms_key_name must be a full Cloud KMS crypto key name."
+  }
+}
+
+variable "bigquery_kms_key_name" {
+  type        = string
+  description = "Optional Cloud KMS key in the BigQuery dataset's location (us for US, eu for EU, else the region) for customer-managed encryption of the dataset; BigQuery's service agent is granted its use. null keeps Google-managed keys."
+  default     = null
+  validation {
+    condition     = var.bigquery_kms_key_name == null || can(regex("^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$", var.bigquery_kms_key_name))
+    error_message = "bigquery_kms_key_name must be a full Cloud KMS crypto key name."
   }
 }
 
@@ -197,6 +214,46 @@ variable "stream_max_seconds" {
   validation {
     condition     = var.stream_max_seconds > 0 && var.stream_max_seconds <= 240
     error_message = "stream_max_seconds must be between 0 and 240 (the stream function's timeout is 300 s)."
+  }
+}
+
+variable "stream_max_parallel" {
+  type        = number
+  description = "Stream invocations that may run in parallel when one cannot drain the backlog in its budget: the stream function fans out by invoking itself (STREAM_MAX_PARALLEL); also its max_instances."
+  default     = 4
+  validation {
+    condition     = var.stream_max_parallel >= 1 && var.stream_max_parallel <= 20 && floor(var.stream_max_parallel) == var.stream_max_parallel
+    error_message = "stream_max_parallel must be a whole number between 1 and 20."
+  }
+}
+
+variable "database_max_connections" {
+  type        = number
+  description = "Cloud SQL max_connections flag: the functions' pools (max_instances x database_pool_size, summed) plus database_reserved_connections must fit in it."
+  default     = 200
+  validation {
+    condition     = var.database_max_connections >= 50 && var.database_max_connections <= 5000
+    error_message = "database_max_connections must be between 50 and 5000."
+  }
+}
+
+variable "database_reserved_connections" {
+  type        = number
+  description = "Connections kept out of the functions' budget: PostgreSQL's superuser_reserved_connections, Cloud SQL's own maintenance connections, the migration owner, analysts, an operator's psql, and the old revision's instances still draining during a deploy."
+  default     = 25
+  validation {
+    condition     = var.database_reserved_connections >= 10
+    error_message = "database_reserved_connections must be at least 10."
+  }
+}
+
+variable "database_pool_sizes" {
+  type        = map(number)
+  description = "Function key => connections in each instance's pool (DATABASE_POOL_SIZE), overriding the sizes set in terraform.tf (ingest 5, stream 4, others 2). Terraform refuses a plan whose sum of max_instances x pool size exceeds database_max_connections - database_reserved_connections."
+  default     = {}
+  validation {
+    condition     = alltrue([for size in values(var.database_pool_sizes) : size >= 1 && size <= 100])
+    error_message = "database_pool_sizes must be between 1 and 100 connections per instance."
   }
 }
 
@@ -293,6 +350,8 @@ locals {
     "bigquery.googleapis.com",
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
+    # Terraform reads and sets project IAM policies through the Resource Manager API.
+    "cloudresourcemanager.googleapis.com",
     "cloudscheduler.googleapis.com",
     "compute.googleapis.com",
     "iam.googleapis.com",
@@ -307,71 +366,90 @@ locals {
   ])
 
   # One function per entry point of functions/main.py (tests/unit/test_terraform_structure.py
-  # checks the two lists are the same).
-  functions = {
+  # checks the two lists are the same). database_pool_size: connections per instance (ingest's 40
+  # concurrent requests each hold one only for an INSERT; the stream's three stages, claim, enrich
+  # and deliver, hold one each, plus one for the run's bookkeeping).
+  function_defaults = {
     stream = {
-      entry_point      = "stream_platform_events"
-      memory           = "1Gi"
-      timeout_seconds  = 300
-      max_instances    = 3
-      database_user    = "pipeline"
-      warehouse_access = true
+      entry_point = "stream_platform_events"
+      # Its three stages run in threads: enrichment computes while claiming and delivering wait
+      # on PostgreSQL and the warehouse. 2 vCPU, 2 GiB (Cloud Run: 2 vCPU take up to 8 GiB).
+      cpu                = "2"
+      memory             = "2Gi"
+      timeout_seconds    = 300
+      max_instances      = var.stream_max_parallel
+      fanout             = var.stream_max_parallel
+      database_user      = "pipeline"
+      database_pool_size = 4
+      warehouse_access   = true
     }
     aggregate = {
-      entry_point     = "aggregate_events"
-      memory          = "512Mi"
-      timeout_seconds = 540
-      max_instances   = 1
-      database_user   = "pipeline"
+      entry_point        = "aggregate_events"
+      memory             = "512Mi"
+      timeout_seconds    = 540
+      max_instances      = 1
+      database_user      = "pipeline"
+      database_pool_size = 2
     }
     cleanup = {
-      entry_point     = "cleanup_metrics"
-      memory          = "512Mi"
-      timeout_seconds = 300
-      max_instances   = 1
-      database_user   = "pipeline"
+      entry_point        = "cleanup_metrics"
+      memory             = "512Mi"
+      timeout_seconds    = 300
+      max_instances      = 1
+      database_user      = "pipeline"
+      database_pool_size = 2
     }
     retention = {
-      entry_point      = "apply_retention"
-      memory           = "1Gi"
-      timeout_seconds  = 1800
-      max_instances    = 1
-      database_user    = "pipeline"
-      warehouse_access = true
+      entry_point        = "apply_retention"
+      memory             = "1Gi"
+      timeout_seconds    = 1800
+      max_instances      = 1
+      database_user      = "pipeline"
+      database_pool_size = 2
+      warehouse_access   = true
     }
     reprocess = {
-      entry_point     = "reprocess_events"
-      memory          = "512Mi"
-      timeout_seconds = 900
-      max_instances   = 1
-      database_user   = "pipeline"
+      entry_point        = "reprocess_events"
+      memory             = "512Mi"
+      timeout_seconds    = 900
+      max_instances      = 1
+      database_user      = "pipeline"
+      database_pool_size = 2
     }
     erase = {
-      entry_point      = "erase_user"
-      memory           = "512Mi"
-      timeout_seconds  = 540
-      max_instances    = 1
-      database_user    = "pipeline"
-      warehouse_access = true
-      secrets          = ["erasure_key"]
+      entry_point        = "erase_user"
+      memory             = "512Mi"
+      timeout_seconds    = 540
+      max_instances      = 1
+      database_user      = "pipeline"
+      database_pool_size = 2
+      warehouse_access   = true
+      secrets            = ["erasure_key"]
     }
     status = {
-      entry_point     = "pipeline_status"
-      memory          = "512Mi"
-      timeout_seconds = 60
-      max_instances   = 2
-      database_user   = "pipeline"
+      entry_point        = "pipeline_status"
+      memory             = "512Mi"
+      timeout_seconds    = 60
+      max_instances      = 2
+      database_user      = "pipeline"
+      database_pool_size = 2
     }
     ingest = {
-      entry_point     = "ingest_events"
-      memory          = "512Mi"
-      timeout_seconds = 60
-      max_instances   = 20
-      min_instances   = 1
-      concurrency     = 40
-      database_user   = "ingest"
-      secrets         = ["write_keys"]
+      entry_point        = "ingest_events"
+      memory             = "512Mi"
+      timeout_seconds    = 60
+      max_instances      = 20
+      min_instances      = 1
+      concurrency        = 40
+      database_user      = "ingest"
+      database_pool_size = 5
+      secrets            = ["write_keys"]
     }
+  }
+  functions = {
+    for key, fn in local.function_defaults : key => merge(fn, {
+      database_pool_size = lookup(var.database_pool_sizes, key, fn.database_pool_size)
+    })
   }
 
   # The seed's four schedules, plus the erasure queue (platform_events.scheduler.SCHEDULES) and the
@@ -437,7 +515,10 @@ module "network" {
   region     = var.region
   name       = var.name
   labels     = local.labels
-  depends_on = [google_project_service.this]
+  # Redshift's COPY reaches S3 through its VPC (enhanced VPC routing): a gateway endpoint there.
+  aws_s3_endpoint = var.warehouse == "redshift"
+  aws_subnet_ids  = var.redshift_subnet_ids
+  depends_on      = [google_project_service.this]
 }
 
 module "database" {
@@ -448,6 +529,7 @@ module "database" {
   network_id          = module.network.network_id
   database_version    = var.database_version
   tier                = var.database_tier
+  max_connections     = var.database_max_connections
   availability_type   = var.database_availability_type
   deletion_protection = var.deletion_protection
   labels              = local.labels
@@ -463,7 +545,7 @@ module "warehouse" {
   dataset_id               = var.bigquery_dataset_id
   events_schema_path       = "${path.root}/functions/platform_events/sinks/schema/events.json"
   aggregations_schema_path = "${path.root}/functions/platform_events/sinks/schema/event_aggregations.json"
-  kms_key_name             = var.kms_key_name
+  kms_key_name             = var.bigquery_kms_key_name
   deletion_protection      = var.deletion_protection
   labels                   = local.labels
   depends_on               = [google_project_service.this]
@@ -485,16 +567,18 @@ module "redshift" {
 }
 
 module "functions" {
-  source                  = "./infra/functions"
-  project_id              = var.project_id
-  region                  = var.region
-  name                    = var.name
-  functions               = local.functions
-  source_dir              = "${path.root}/functions"
-  migrations_dir          = "${path.root}/migrations"
-  vpc_connector_id        = module.network.vpc_connector_id
-  database_url_secret_ids = module.database.database_url_secret_ids
-  environment             = local.environment
+  source     = "./infra/functions"
+  project_id = var.project_id
+  region     = var.region
+  name       = var.name
+  functions  = local.functions
+  # What the pools may hold together; the module refuses a plan that exceeds it.
+  database_connection_budget = var.database_max_connections - var.database_reserved_connections
+  source_dir                 = "${path.root}/functions"
+  migrations_dir             = "${path.root}/migrations"
+  vpc_connector_id           = module.network.vpc_connector_id
+  database_url_secret_ids    = module.database.database_url_secret_ids
+  environment                = local.environment
   bigquery_dataset = local.bigquery ? {
     project_id = var.project_id
     dataset_id = one(module.warehouse[*].dataset_id)
@@ -546,10 +630,12 @@ module "scheduler" {
 }
 
 module "monitoring" {
-  source                = "./infra/monitoring"
-  project_id            = var.project_id
-  name                  = var.name
-  service_names         = [for fn in module.functions.functions : fn.service]
+  source     = "./infra/monitoring"
+  project_id = var.project_id
+  name       = var.name
+  # Names, not the functions: the metrics (and their wait, see infra/monitoring) need not wait
+  # for the functions to be built.
+  service_names         = values(module.functions.service_names)
   notification_channels = var.notification_channels
   labels                = local.labels
   depends_on            = [google_project_service.this]
@@ -578,8 +664,8 @@ output "write_keys_secret_id" {
 }
 
 output "functions_source" {
-  description = "gs:// URL of the deployed source archive."
-  value       = "gs://${module.functions.source_bucket}/${module.functions.source_object}"
+  description = "gs:// URL of the deployed source archive, with its generation."
+  value       = "gs://${module.functions.source_bucket}/${module.functions.source_object}#${module.functions.source_generation}"
 }
 
 output "migrations" {
@@ -615,12 +701,13 @@ output "database" {
 }
 
 output "network" {
-  description = "VPC and VPC connector ids."
+  description = "VPC and VPC connector ids, and the S3 gateway endpoint of the Redshift VPC (warehouse = redshift)."
   value = {
     network_id                  = module.network.network_id
     network_name                = module.network.network_name
     vpc_connector_id            = module.network.vpc_connector_id
     private_services_connection = module.network.private_services_connection
+    aws_s3_endpoint_id          = module.network.aws_s3_endpoint_id
   }
 }
 

@@ -42,6 +42,29 @@ locals {
     # Cloud Functions only allow writes under /tmp.
     PLATFORM_EVENTS_HOME = "/tmp/platform-events"
   })
+
+  names = { for key, fn in var.functions : key => "${var.name}-${replace(key, "_", "-")}" }
+  # A gen2 function's cloudfunctions.net URL is https://REGION-PROJECT.cloudfunctions.net/NAME,
+  # known before it exists, so a function can be given its own URL without a reference cycle; it
+  # is also the audience of the identity token a caller sends it
+  # (https://cloud.google.com/functions/docs/samples/functions-bearer-token).
+  urls             = { for key, name in local.names : key => "https://${var.region}-${var.project_id}.cloudfunctions.net/${name}" }
+  fanout_functions = { for key, fn in var.functions : key => fn if fn.fanout > 0 }
+
+  # Per instance each function holds at most database_pool_size connections (DATABASE_POOL_SIZE),
+  # so max_instances x pool size, summed, is what the functions can hold at once.
+  database_connections = sum([for fn in var.functions : fn.max_instances * fn.database_pool_size])
+
+  function_environment = {
+    for key, fn in var.functions : key => merge(
+      local.environment,
+      { DATABASE_POOL_SIZE = tostring(fn.database_pool_size) },
+      fn.fanout > 0 ? {
+        STREAM_FANOUT_URL   = local.urls[key]
+        STREAM_MAX_PARALLEL = tostring(fn.fanout)
+      } : {},
+    )
+  }
 }
 
 # --- Source ------------------------------------------------------------------------------------
@@ -82,18 +105,13 @@ resource "google_storage_bucket" "source" {
     enabled = true
   }
 
+  # The archive keeps one name (source/functions.zip): each upload makes a new generation and the
+  # previous one noncurrent. Only noncurrent generations expire, so the live archive, which the
+  # functions' rebuilds (base image updates) read, is never deleted however long it stays current.
   lifecycle_rule {
     condition {
       days_since_noncurrent_time = 30
-    }
-    action {
-      type = "Delete"
-    }
-  }
-
-  lifecycle_rule {
-    condition {
-      age = 90
+      with_state                 = "ARCHIVED"
     }
     action {
       type = "Delete"
@@ -106,13 +124,26 @@ resource "google_storage_bucket" "source" {
       default_kms_key_name = encryption.value
     }
   }
+
+  lifecycle {
+    # A Cloud KMS key must be in the location of the resource it encrypts.
+    precondition {
+      condition     = var.kms_key_name == null || try(lower(split("/", var.kms_key_name)[3]) == lower(var.region), false)
+      error_message = "kms_key_name must be a key in the functions' region (${var.region}): a CMEK key must be in its resource's location."
+    }
+  }
+
+  depends_on = [time_sleep.kms_grants]
 }
 
-# A new object name per content, so a change of the source redeploys every function.
+# One name, a new generation per content (the bucket is versioned): the functions build from the
+# generation, so a change of the source redeploys every function.
 resource "google_storage_bucket_object" "source" {
-  name   = "source/${data.archive_file.source.output_md5}.zip"
+  name   = "source/functions.zip"
   bucket = google_storage_bucket.source.name
   source = data.archive_file.source.output_path
+  # Upload again when the archive's content changes (the name no longer does).
+  source_md5hash = data.archive_file.source.output_md5
 }
 
 resource "google_artifact_registry_repository" "functions" {
@@ -123,6 +154,7 @@ resource "google_artifact_registry_repository" "functions" {
   format        = "DOCKER"
   kms_key_name  = var.kms_key_name
   labels        = var.labels
+  depends_on    = [time_sleep.kms_grants]
 
   # Images older than 30 days go, except the 10 most recent of each function.
   cleanup_policies {
@@ -140,6 +172,46 @@ resource "google_artifact_registry_repository" "functions" {
       keep_count = 10
     }
   }
+}
+
+# --- Customer-managed encryption (var.kms_key_name) --------------------------------------------
+# Functions, their image repository and the source bucket encrypt with the key only if these
+# service agents may use it (https://cloud.google.com/functions/docs/securing/cmek): Cloud Run
+# functions', Artifact Registry's, Cloud Storage's and Cloud Run's. Agents are created lazily by
+# their services, so Terraform asks for them first (google_project_service_identity, beta only).
+
+resource "google_project_service_identity" "agent" {
+  provider = google-beta
+  for_each = var.kms_key_name == null ? toset([]) : toset(["cloudfunctions.googleapis.com", "artifactregistry.googleapis.com", "run.googleapis.com"])
+  project  = var.project_id
+  service  = each.key
+}
+
+data "google_storage_project_service_account" "this" {
+  count   = var.kms_key_name == null ? 0 : 1
+  project = var.project_id
+}
+
+locals {
+  kms_agents = var.kms_key_name == null ? {} : merge(
+    { for service, agent in google_project_service_identity.agent : service => agent.member },
+    { "storage.googleapis.com" = data.google_storage_project_service_account.this[0].member },
+  )
+}
+
+resource "google_kms_crypto_key_iam_member" "agent" {
+  for_each      = local.kms_agents
+  crypto_key_id = var.kms_key_name
+  role          = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+  member        = each.value
+}
+
+# IAM changes take effect in about two minutes, sometimes up to seven
+# (https://cloud.google.com/iam/docs/access-change-propagation): what the grants allow is used
+# only after this wait, so the first apply does not race them.
+resource "time_sleep" "kms_grants" {
+  create_duration = var.kms_key_name == null ? "0s" : "${var.iam_propagation_seconds}s"
+  triggers        = { for service, grant in google_kms_crypto_key_iam_member.agent : service => grant.id }
 }
 
 # --- Builder ----------------------------------------------------------------------------------
@@ -257,6 +329,22 @@ resource "google_secret_manager_secret_iam_member" "function" {
   member    = google_service_account.function[each.value.function].member
 }
 
+# IAM propagation (see time_sleep.kms_grants) of every grant the build and the deploy use.
+resource "time_sleep" "grants" {
+  create_duration = "${var.iam_propagation_seconds}s"
+  triggers = merge(
+    # Ids, not etags: an id is stable until the grant itself changes, an etag with any change of
+    # the policy it belongs to (a perpetual diff).
+    { for key, grant in google_secret_manager_secret_iam_member.function : "secret/${key}" => grant.id },
+    {
+      builder_logs   = google_project_iam_member.builder_logs.id
+      builder_images = google_artifact_registry_repository_iam_member.builder.id
+      builder_source = google_storage_bucket_iam_member.builder_source.id
+      kms            = time_sleep.kms_grants.id
+    },
+  )
+}
+
 # --- Functions ---------------------------------------------------------------------------------
 
 resource "google_cloudfunctions2_function" "this" {
@@ -264,7 +352,7 @@ resource "google_cloudfunctions2_function" "this" {
   for_each     = var.functions
   project      = var.project_id
   location     = var.region
-  name         = "${var.name}-${replace(each.key, "_", "-")}"
+  name         = local.names[each.key]
   description  = "platform-events ${each.value.entry_point} (functions/main.py)."
   kms_key_name = var.kms_key_name
   labels       = merge(var.labels, { "entry-point" = replace(each.value.entry_point, "_", "-") })
@@ -277,8 +365,9 @@ resource "google_cloudfunctions2_function" "this" {
 
     source {
       storage_source {
-        bucket = google_storage_bucket.source.name
-        object = google_storage_bucket_object.source.name
+        bucket     = google_storage_bucket.source.name
+        object     = google_storage_bucket_object.source.name
+        generation = google_storage_bucket_object.source.generation
       }
     }
   }
@@ -295,7 +384,7 @@ resource "google_cloudfunctions2_function" "this" {
     all_traffic_on_latest_revision   = true
     vpc_connector                    = var.vpc_connector_id
     vpc_connector_egress_settings    = "PRIVATE_RANGES_ONLY"
-    environment_variables            = local.environment
+    environment_variables            = local.function_environment[each.key]
 
     dynamic "secret_environment_variables" {
       for_each = local.function_secrets[each.key]
@@ -308,14 +397,34 @@ resource "google_cloudfunctions2_function" "this" {
     }
   }
 
+  # The builder's grants and each function's secret grants are used by the build and the deploy:
+  # they wait out IAM propagation first (time_sleep.grants).
   depends_on = [
-    google_secret_manager_secret_iam_member.function,
     google_secret_manager_secret_version.write_keys,
     google_secret_manager_secret_version.erasure_key,
-    google_project_iam_member.builder_logs,
-    google_artifact_registry_repository_iam_member.builder,
-    google_storage_bucket_iam_member.builder_source,
+    time_sleep.grants,
   ]
+
+  lifecycle {
+    # Refuse a configuration whose pools could together open more connections than the database
+    # admits (minus what is kept for the owner, operators and Cloud SQL itself): past
+    # max_connections PostgreSQL refuses new connections, so ingest would fail under load.
+    precondition {
+      condition     = local.database_connections <= var.database_connection_budget
+      error_message = "The functions' connection pools (sum of max_instances x database_pool_size = ${local.database_connections}) exceed the database's connection budget (${var.database_connection_budget}: max_connections minus the reserve). Lower max_instances or database_pool_sizes, or raise database_max_connections."
+    }
+  }
+}
+
+# A fan-out function invokes itself (authenticated, STREAM_FANOUT_URL): its own service account
+# may invoke its own service and no other.
+resource "google_cloud_run_service_iam_member" "self_invoker" {
+  for_each = local.fanout_functions
+  project  = var.project_id
+  location = var.region
+  service  = google_cloudfunctions2_function.this[each.key].name
+  role     = "roles/run.invoker"
+  member   = google_service_account.function[each.key].member
 }
 
 # Named invokers (operators, an API gateway's account): never allUsers/allAuthenticatedUsers.

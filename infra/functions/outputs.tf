@@ -26,11 +26,21 @@ output "source_bucket" {
 }
 
 output "source_object" {
-  description = "Object name of the deployed source archive (content-addressed)."
+  description = "Object name of the source archive (one name; each content is a new generation)."
   value       = google_storage_bucket_object.source.name
+}
+
+output "source_generation" {
+  description = "Generation of the deployed source archive (changes with its content)."
+  value       = google_storage_bucket_object.source.generation
 }
 
 output "write_keys_secret_id" {
   description = "Secret Manager secret holding INGEST_WRITE_KEYS (read the generated key with gcloud; the value is never an output)."
   value       = google_secret_manager_secret.write_keys.secret_id
+}
+
+output "service_names" {
+  description = "Function key => Cloud Run service name, known before the functions exist (the log-based metrics filter on them, so they need not wait for the functions)."
+  value       = local.names
 }

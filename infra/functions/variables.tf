@@ -19,18 +19,20 @@ variable "name" {
 
 variable "functions" {
   type = map(object({
-    entry_point      = string
-    memory           = string
-    timeout_seconds  = number
-    max_instances    = number
-    min_instances    = optional(number, 0)
-    concurrency      = optional(number, 1)
-    cpu              = optional(string, "1")
-    database_user    = string
-    warehouse_access = optional(bool, false)
-    secrets          = optional(list(string), [])
+    entry_point        = string
+    memory             = string
+    timeout_seconds    = number
+    max_instances      = number
+    min_instances      = optional(number, 0)
+    concurrency        = optional(number, 1)
+    cpu                = optional(string, "1")
+    database_user      = string
+    database_pool_size = number
+    warehouse_access   = optional(bool, false)
+    secrets            = optional(list(string), [])
+    fanout             = optional(number, 0)
   }))
-  description = "One entry per HTTP entry point of functions/main.py: key (short name, at most 9 chars) => entry point, memory, timeout, instances, which database user it connects as, whether it writes to the warehouse, and which of the module's own secrets (write_keys, erasure_key) it reads."
+  description = "One entry per HTTP entry point of functions/main.py: key (short name, at most 9 chars) => entry point, memory, vCPUs, timeout, instances, which database user it connects as and the connection pool size of each instance (DATABASE_POOL_SIZE), whether it writes to the warehouse, which of the module's own secrets (write_keys, erasure_key) it reads, and fanout: how many invocations of it may run in parallel by authenticated self-invocation (STREAM_FANOUT_URL, STREAM_MAX_PARALLEL; 0: none)."
   validation {
     condition     = alltrue([for key, fn in var.functions : can(regex("^[a-z][a-z0-9]{1,8}$", key))])
     error_message = "function keys must be 2-9 lower-case letters and digits (they end names and service account ids)."
@@ -43,9 +45,42 @@ variable "functions" {
     condition     = alltrue([for fn in var.functions : fn.max_instances >= 1 && fn.min_instances >= 0 && fn.min_instances <= fn.max_instances])
     error_message = "max_instances must be at least 1 and min_instances between 0 and max_instances."
   }
+  # Cloud Run's vCPU and memory table (https://cloud.google.com/run/docs/configuring/services/cpu):
+  # 1 vCPU takes 128 MiB to 4 GiB, 2 vCPU up to 8 GiB, 4 vCPU 2 to 16 GiB, 6 vCPU 4 to 24 GiB,
+  # 8 vCPU 4 to 32 GiB; above 1 only these integers. Gen2 functions need at least 512 MiB.
+  validation {
+    condition     = alltrue([for fn in var.functions : contains(["1", "2", "4", "6", "8"], fn.cpu) && can(regex("^[0-9]+(Mi|Gi)$", fn.memory))])
+    error_message = "cpu must be 1, 2, 4, 6 or 8 and memory a size in Mi or Gi."
+  }
+  validation {
+    condition = alltrue([
+      for fn in var.functions : (
+        try(tonumber(regex("^[0-9]+", fn.memory)), 0) * (endswith(fn.memory, "Gi") ? 1024 : 1) >= max(512, lookup({ "4" = 2048, "6" = 4096, "8" = 4096 }, fn.cpu, 0))
+        && try(tonumber(regex("^[0-9]+", fn.memory)), 0) * (endswith(fn.memory, "Gi") ? 1024 : 1) <= lookup({ "1" = 4096, "2" = 8192, "4" = 16384, "6" = 24576, "8" = 32768 }, fn.cpu, 0)
+      )
+    ])
+    error_message = "memory must fit the vCPUs (Cloud Run): 1 vCPU 512Mi-4Gi, 2 vCPU 512Mi-8Gi, 4 vCPU 2Gi-16Gi, 6 vCPU 4Gi-24Gi, 8 vCPU 4Gi-32Gi."
+  }
+  validation {
+    condition     = alltrue([for fn in var.functions : fn.database_pool_size >= 1 && fn.database_pool_size <= 100])
+    error_message = "database_pool_size must be between 1 and 100 connections per instance."
+  }
+  validation {
+    condition     = alltrue([for fn in var.functions : fn.fanout == 0 || (fn.fanout >= 1 && fn.max_instances >= fn.fanout)])
+    error_message = "fanout must be 0, or at most max_instances: each parallel invocation needs its own instance (concurrency 1)."
+  }
   validation {
     condition     = alltrue(flatten([for fn in var.functions : [for s in fn.secrets : contains(["write_keys", "erasure_key"], s)]]))
     error_message = "secrets may only name write_keys and erasure_key."
+  }
+}
+
+variable "database_connection_budget" {
+  type        = number
+  description = "Connections the functions' pools may hold together: the database's max_connections minus a reserve. The functions are refused (precondition) when the sum of max_instances x database_pool_size exceeds it."
+  validation {
+    condition     = var.database_connection_budget >= 1
+    error_message = "database_connection_budget must be at least 1 (max_connections above the reserve)."
   }
 }
 
@@ -122,8 +157,18 @@ variable "invoker_members" {
 
 variable "kms_key_name" {
   type        = string
-  description = "Cloud KMS key for customer-managed encryption of the source bucket, the image repository and the function containers; null keeps Google-managed keys."
+  description = "Cloud KMS key in var.region for customer-managed encryption of the source bucket, the image repository and the functions; the module grants the service agents use of it. null keeps Google-managed keys."
   default     = null
+}
+
+variable "iam_propagation_seconds" {
+  type        = number
+  description = "Seconds the functions (and the CMEK-encrypted bucket and repository) wait after the grants they use: IAM changes take about two minutes to apply."
+  default     = 120
+  validation {
+    condition     = var.iam_propagation_seconds >= 0 && var.iam_propagation_seconds <= 900
+    error_message = "iam_propagation_seconds must be between 0 and 900."
+  }
 }
 
 variable "deletion_protection" {

@@ -5,6 +5,14 @@ terraform {
       source  = "hashicorp/google"
       version = ">= 6.0, < 7.0"
     }
+    google-beta = {
+      source  = "hashicorp/google-beta"
+      version = ">= 6.0, < 7.0"
+    }
+    time = {
+      source  = "hashicorp/time"
+      version = ">= 0.9"
+    }
     archive = {
       source  = "hashicorp/archive"
       version = ">= 2.4"

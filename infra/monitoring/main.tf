@@ -8,6 +8,12 @@ locals {
   ])
   status_filter = "${local.functions_filter} AND jsonPayload.job=\"status\" AND jsonPayload.message=\"status finished\""
   metric_prefix = "logging.googleapis.com/user"
+  metrics = {
+    backlog_age    = google_logging_metric.backlog_age
+    failed_events  = google_logging_metric.failed_events
+    sync_errors    = google_logging_metric.sync_errors
+    stream_summary = google_logging_metric.stream_runs
+  }
   metric_names = {
     backlog_age    = "${var.name}/backlog_age_seconds"
     failed_events  = "${var.name}/failed_events"
@@ -109,12 +115,24 @@ resource "google_logging_metric" "stream_runs" {
   }
 }
 
+# The Monitoring API refuses an alert policy on a log-based metric created moments before ("Cannot
+# find metric(s) ... it could take up to 10 minutes to become available", hashicorp/
+# terraform-provider-google#11102): the policies wait this long after their metrics. A new metric
+# (a renamed one) replaces the sleep through its triggers, so the wait repeats exactly when needed.
+resource "time_sleep" "metrics_visible" {
+  create_duration = "${var.metric_visibility_wait_seconds}s"
+  triggers = {
+    for key, metric in local.metrics : key => metric.id
+  }
+}
+
 resource "google_monitoring_alert_policy" "backlog_age" {
   project               = var.project_id
   display_name          = "${var.name}: event backlog older than ${var.backlog_age_threshold_seconds}s"
   combiner              = "OR"
   notification_channels = var.notification_channels
   user_labels           = var.labels
+  depends_on            = [time_sleep.metrics_visible]
 
   conditions {
     display_name = "oldest pending event age"
@@ -143,6 +161,7 @@ resource "google_monitoring_alert_policy" "failed_events" {
   combiner              = "OR"
   notification_channels = var.notification_channels
   user_labels           = var.labels
+  depends_on            = [time_sleep.metrics_visible]
 
   conditions {
     display_name = "events in the failed state"
@@ -171,6 +190,7 @@ resource "google_monitoring_alert_policy" "sync_errors" {
   combiner              = "OR"
   notification_channels = var.notification_channels
   user_labels           = var.labels
+  depends_on            = [time_sleep.metrics_visible]
 
   conditions {
     display_name = "sync errors in 15 minutes"
@@ -200,6 +220,7 @@ resource "google_monitoring_alert_policy" "stream_absent" {
   combiner              = "OR"
   notification_channels = var.notification_channels
   user_labels           = var.labels
+  depends_on            = [time_sleep.metrics_visible]
 
   conditions {
     display_name = "no stream run for ${var.stream_absent_minutes} minutes"

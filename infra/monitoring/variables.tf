@@ -71,6 +71,16 @@ variable "stream_absent_minutes" {
   }
 }
 
+variable "metric_visibility_wait_seconds" {
+  type        = number
+  description = "Seconds the alert policies wait after their log-based metrics are created: the Monitoring API can take up to 10 minutes to accept a new metric in a policy (hashicorp/terraform-provider-google#11102)."
+  default     = 600
+  validation {
+    condition     = var.metric_visibility_wait_seconds >= 0 && var.metric_visibility_wait_seconds <= 1800
+    error_message = "metric_visibility_wait_seconds must be between 0 and 1800."
+  }
+}
+
 variable "labels" {
   type        = map(string)
   description = "User labels of the alert policies."

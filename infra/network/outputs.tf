@@ -17,3 +17,8 @@ output "private_services_connection" {
   description = "The private services access connection; depend on it before creating Cloud SQL or a private pool."
   value       = google_service_networking_connection.private_services.id
 }
+
+output "aws_s3_endpoint_id" {
+  description = "Id of the S3 gateway endpoint of the Redshift workgroup's VPC (null unless aws_s3_endpoint)."
+  value       = one(aws_vpc_endpoint.s3[*].id)
+}

@@ -67,6 +67,18 @@ variable "connector_max_instances" {
   }
 }
 
+variable "aws_s3_endpoint" {
+  type        = bool
+  description = "Create the S3 gateway endpoint in the Redshift workgroup's AWS VPC (warehouse = redshift: enhanced VPC routing sends COPY through the VPC)."
+  default     = false
+}
+
+variable "aws_subnet_ids" {
+  type        = list(string)
+  description = "Subnets of the Redshift workgroup (their VPC gets the S3 endpoint); empty: the default VPC."
+  default     = []
+}
+
 variable "labels" {
   type        = map(string)
   description = "Labels applied to every resource of the module that supports them."

@@ -41,5 +41,5 @@ output "copy_role_arn" {
 
 output "region" {
   description = "AWS region of the workgroup and bucket (AWS_REGION)."
-  value       = data.aws_region.current.name
+  value       = data.aws_region.current.region
 }

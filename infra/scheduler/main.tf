@@ -21,6 +21,13 @@ resource "google_cloud_run_service_iam_member" "invoker" {
   member   = google_service_account.invoker.member
 }
 
+# The jobs' first calls come within a minute; IAM changes take about two minutes to apply
+# (https://cloud.google.com/iam/docs/access-change-propagation), so the jobs are created after.
+resource "time_sleep" "invoker_grants" {
+  create_duration = "${var.iam_propagation_seconds}s"
+  triggers        = { for key, grant in google_cloud_run_service_iam_member.invoker : key => grant.id }
+}
+
 resource "google_cloud_scheduler_job" "this" {
   for_each         = var.schedules
   project          = var.project_id
@@ -54,5 +61,5 @@ resource "google_cloud_scheduler_job" "this" {
     }
   }
 
-  depends_on = [google_cloud_run_service_iam_member.invoker]
+  depends_on = [time_sleep.invoker_grants]
 }

@@ -71,3 +71,13 @@ variable "functions" {
     error_message = "function urls must be https:// URLs (the OIDC audience)."
   }
 }
+
+variable "iam_propagation_seconds" {
+  type        = number
+  description = "Seconds the jobs wait after the invoker's grants: IAM changes take about two minutes to apply, and a job's first call comes within a minute."
+  default     = 120
+  validation {
+    condition     = var.iam_propagation_seconds >= 0 && var.iam_propagation_seconds <= 900
+    error_message = "iam_propagation_seconds must be between 0 and 900."
+  }
+}

@@ -5,5 +5,9 @@ terraform {
       source  = "hashicorp/google"
       version = ">= 6.0, < 7.0"
     }
+    time = {
+      source  = "hashicorp/time"
+      version = ">= 0.9"
+    }
   }
 }

@@ -7,6 +7,28 @@ locals {
   partition_ms        = var.longest_retention_days * 24 * 60 * 60 * 1000
 }
 
+# With a customer-managed key, BigQuery's service agent encrypts with it: it needs the key's
+# encrypter/decrypter role before the dataset's tables are created
+# (https://cloud.google.com/bigquery/docs/customer-managed-encryption#grant_permission).
+data "google_bigquery_default_service_account" "this" {
+  count   = var.kms_key_name == null ? 0 : 1
+  project = var.project_id
+}
+
+resource "google_kms_crypto_key_iam_member" "bigquery" {
+  count         = var.kms_key_name == null ? 0 : 1
+  crypto_key_id = var.kms_key_name
+  role          = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+  member        = data.google_bigquery_default_service_account.this[0].member
+}
+
+# IAM changes take about two minutes to apply (https://cloud.google.com/iam/docs/access-change-propagation).
+resource "time_sleep" "kms_grant" {
+  count           = var.kms_key_name == null ? 0 : 1
+  create_duration = "${var.iam_propagation_seconds}s"
+  triggers        = { grant = google_kms_crypto_key_iam_member.bigquery[0].id }
+}
+
 resource "google_bigquery_dataset" "this" {
   #checkov:skip=CKV_GCP_81:CMEK is opt-in through var.kms_key_name; Google-managed encryption at rest otherwise.
   project                    = var.project_id
@@ -22,6 +44,17 @@ resource "google_bigquery_dataset" "this" {
       kms_key_name = default_encryption_configuration.value
     }
   }
+
+  lifecycle {
+    # The key must be in the dataset's location: a multi-region dataset (US, EU) takes a key of
+    # the matching multi-region (us, eu).
+    precondition {
+      condition     = var.kms_key_name == null || try(lower(split("/", var.kms_key_name)[3]) == lower(var.location), false)
+      error_message = "kms_key_name must be a key in the dataset's location (${lower(var.location)}): a CMEK key must be in its resource's location."
+    }
+  }
+
+  depends_on = [time_sleep.kms_grant]
 }
 
 resource "google_bigquery_table" "events" {

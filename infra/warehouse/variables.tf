@@ -61,8 +61,18 @@ variable "longest_retention_days" {
 
 variable "kms_key_name" {
   type        = string
-  description = "Cloud KMS key for customer-managed encryption of the dataset; null keeps Google-managed keys."
+  description = "Cloud KMS key in the dataset's location for customer-managed encryption of the dataset (BigQuery's service agent is granted use of it); null keeps Google-managed keys."
   default     = null
+}
+
+variable "iam_propagation_seconds" {
+  type        = number
+  description = "Seconds the dataset waits after BigQuery's service agent is granted the key: IAM changes take about two minutes to apply."
+  default     = 120
+  validation {
+    condition     = var.iam_propagation_seconds >= 0 && var.iam_propagation_seconds <= 900
+    error_message = "iam_propagation_seconds must be between 0 and 900."
+  }
 }
 
 variable "deletion_protection" {

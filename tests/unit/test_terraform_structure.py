@@ -38,6 +38,9 @@ SEED_CRONS = {"* * * * *", "0 * * * *", "*/15 * * * *", "0 2 * * *"}
 PUBLIC_PRINCIPALS = ("allUsers", "allAuthenticatedUsers")
 # Environment variables the functions get that are not Settings fields (read by boto3 itself).
 NON_SETTINGS_ENV = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
+# Set by Terraform for Settings fields that parallel branches of #18 (database_pool_size) and #13
+# (stream fan-out) add; once merged they are Settings fields and this set can go.
+SETTINGS_ADDED_ELSEWHERE = {"DATABASE_POOL_SIZE", "STREAM_FANOUT_URL", "STREAM_MAX_PARALLEL"}
 
 Tf = dict[str, Any]
 
@@ -111,6 +114,13 @@ def _locals(tf: Tf) -> Tf:
     for block in tf.get("locals", []):
         merged.update(block)
     return merged
+
+
+def _value(tf: Tf, value: Any) -> Any:
+    """A literal, or the default of the variable a value names ("${var.x}")."""
+    if isinstance(value, str) and (match := re.fullmatch(r"\$\{var\.(\w+)\}", value)):
+        return _blocks(tf, "variable")[match.group(1)]["default"]
+    return value
 
 
 def _module_references(text: str) -> set[tuple[str, str]]:
@@ -305,18 +315,69 @@ def test_warehouse_schemas_come_from_the_json_files_the_sink_reads(root: Tf) -> 
 
 
 def test_one_function_per_entry_point_of_main_py(root: Tf) -> None:
-    functions = _locals(root)["functions"]
+    functions = _locals(root)["function_defaults"]
     mapped = [fn["entry_point"] for fn in functions.values()]
     assert len(mapped) == len(set(mapped)), "an entry point is deployed twice"
     assert set(mapped) == _entry_points()
 
 
 def test_each_function_sets_memory_timeout_and_max_instances(root: Tf) -> None:
-    for key, fn in _locals(root)["functions"].items():
+    for key, fn in _locals(root)["function_defaults"].items():
         assert re.fullmatch(r"\d+(Mi|Gi)", fn["memory"]), key
         assert 1 <= fn["timeout_seconds"] <= 3600, key
-        assert fn["max_instances"] >= 1, key
+        assert _value(root, fn["max_instances"]) >= 1, key
         assert fn["database_user"] in ("pipeline", "ingest"), key
+        assert _value(root, fn["database_pool_size"]) >= 1, key
+
+
+# Cloud Run's vCPU => (least, most) memory in MiB, https://cloud.google.com/run/docs/configuring/services/cpu
+# (values above 1 vCPU are these integers only); 512 MiB is the second generation's least memory.
+CLOUD_RUN_MEMORY_MIB = {
+    "1": (128, 4096),
+    "2": (128, 8192),
+    "4": (2048, 16384),
+    "6": (4096, 24576),
+    "8": (4096, 32768),
+}
+
+
+def _mib(memory: str) -> int:
+    number, unit = re.fullmatch(r"(\d+)(Mi|Gi)", memory).groups()  # type: ignore[union-attr]
+    return int(number) * (1024 if unit == "Gi" else 1)
+
+
+def test_each_function_has_memory_cloud_run_allows_for_its_vcpus(root: Tf) -> None:
+    for key, fn in _locals(root)["function_defaults"].items():
+        cpu = fn.get("cpu", "1")
+        least, most = CLOUD_RUN_MEMORY_MIB[cpu]
+        assert max(least, 512) <= _mib(fn["memory"]) <= most, (
+            f"{key}: {fn['memory']} with {cpu} vCPU"
+        )
+    # The module enforces the same table for any caller.
+    validations = json.dumps(_blocks(_module("functions"), "variable")["functions"]["validation"])
+    assert '\\"2\\" = 8192' in validations and '\\"4\\" = 2048' in validations
+
+
+def test_the_stream_function_has_a_vcpu_per_busy_stage_and_may_fan_out_to_itself(root: Tf) -> None:
+    stream = _locals(root)["function_defaults"]["stream"]
+    # Claiming, enriching and delivering overlap in three threads (pipeline/stream.py): one vCPU
+    # would serialise the enrichment with the other two stages' Python work.
+    assert int(stream["cpu"]) >= 2
+    assert stream["fanout"] == "${var.stream_max_parallel}"
+    assert _value(root, stream["max_instances"]) >= _value(root, stream["fanout"])
+    functions = _module("functions")
+    binding = _resource(functions, "google_cloud_run_service_iam_member", "self_invoker")
+    assert binding["for_each"] == "${local.fanout_functions}"
+    assert binding["service"] == "${google_cloudfunctions2_function.this[each.key].name}"
+    assert binding["member"] == "${google_service_account.function[each.key].member}"
+    assert binding["role"] == "roles/run.invoker"
+    urls = _locals(functions)["urls"]
+    assert "https://${var.region}-${var.project_id}.cloudfunctions.net/${name}" in urls
+    environment = json.dumps(_locals(functions)["function_environment"])
+    for name in ("STREAM_FANOUT_URL", "STREAM_MAX_PARALLEL", "DATABASE_POOL_SIZE"):
+        assert name in environment
+    validation = json.dumps(_blocks(functions, "variable")["functions"]["validation"])
+    assert "fn.max_instances >= fn.fanout" in validation
 
 
 def test_functions_are_one_resource_for_each_over_the_map(root: Tf) -> None:
@@ -351,7 +412,7 @@ def test_function_environment_names_are_settings_fields(root: Tf) -> None:
     text = json.dumps(_locals(root)["environment"]) + json.dumps(_locals(_module("functions")))
     names = set(re.findall(r"\b([A-Z][A-Z0-9_]{2,})\b", text))
     env_like = {n for n in names if n not in {"DAY", "JSON"}}
-    unknown = env_like - fields - NON_SETTINGS_ENV
+    unknown = env_like - fields - NON_SETTINGS_ENV - SETTINGS_ADDED_ELSEWHERE
     assert not unknown, f"environment variables the Settings class does not read: {unknown}"
     for required in ("WAREHOUSE", "BIGQUERY_PROJECT_ID", "BIGQUERY_DATASET_ID", "BIGQUERY_TABLE"):
         assert required in names
@@ -430,7 +491,7 @@ def test_the_four_seed_schedules_are_deployed(root: Tf) -> None:
 
 def test_schedules_match_the_python_scheduler_and_target_deployed_functions(root: Tf) -> None:
     schedules = _locals(root)["schedules"]
-    functions = _locals(root)["functions"]
+    functions = _locals(root)["function_defaults"]
     assert set(schedules) == {s.job for s in scheduler.SCHEDULES}
     for schedule in scheduler.SCHEDULES:
         deployed = schedules[schedule.job]
@@ -458,6 +519,15 @@ def test_every_job_calls_with_an_oidc_token_and_retries() -> None:
         assert target["headers"]["Content-Type"] == "application/json"
         assert job["retry_config"], "every job has a retry config"
         assert job["time_zone"] == "${var.time_zone}"
+
+
+def test_jobs_are_created_once_the_invoker_grants_have_propagated() -> None:
+    module = _module("scheduler")
+    sleep = _resource(module, "time_sleep", "invoker_grants")
+    assert "google_cloud_run_service_iam_member.invoker" in json.dumps(sleep["triggers"])
+    assert _blocks(module, "variable")["iam_propagation_seconds"]["default"] >= 120
+    job = _resource(module, "google_cloud_scheduler_job", "this")
+    assert job["depends_on"] == ["${time_sleep.invoker_grants}"]
 
 
 def test_invoker_may_invoke_the_scheduled_functions_only() -> None:
@@ -519,6 +589,7 @@ def test_required_apis_are_enabled(root: Tf) -> None:
         "bigquery",
         "monitoring",
         "logging",
+        "cloudresourcemanager",  # project IAM policies are read and set through it
     ):
         assert f'"{api}.googleapis.com"' in services, api
     assert _resource(root, "google_project_service", "this")["for_each"] == "${local.services}"
@@ -607,3 +678,167 @@ def test_tfvars_example_sets_only_declared_variables(root: Tf) -> None:
     assert set(example) <= set(declared), f"undeclared: {set(example) - set(declared)}"
     required = {name for name, var in declared.items() if "default" not in var}
     assert required <= set(example), f"the example lacks {required - set(example)}"
+
+
+def test_alert_policies_wait_until_their_log_metrics_are_visible() -> None:
+    # The Monitoring API can take up to 10 minutes to accept a new log-based metric in a policy
+    # (hashicorp/terraform-provider-google#11102): every policy waits on a sleep that follows
+    # every metric, so the first apply succeeds.
+    monitoring = _module("monitoring")
+    sleep = _resource(monitoring, "time_sleep", "metrics_visible")
+    assert sleep["create_duration"] == "${var.metric_visibility_wait_seconds}s"
+    assert _blocks(monitoring, "variable")["metric_visibility_wait_seconds"]["default"] >= 600
+    metrics = {
+        name for rtype, name, _ in _resources(monitoring) if rtype == "google_logging_metric"
+    }
+    waited = set(
+        re.findall(r"google_logging_metric\.(\w+)", json.dumps(_locals(monitoring)["metrics"]))
+    )
+    assert sleep["triggers"] == "${{for key, metric in local.metrics : key => metric.id}}"
+    assert waited == metrics, "the sleep must follow every log-based metric"
+    for rtype, name, body in _resources(monitoring):
+        if rtype == "google_monitoring_alert_policy":
+            assert body.get("depends_on") == ["${time_sleep.metrics_visible}"], name
+
+
+# --- First apply: keys, grants, the source archive -----------------------------------------------
+
+
+def test_each_kms_key_must_be_in_the_location_of_what_it_encrypts(root: Tf) -> None:
+    functions = _module("functions")
+    bucket = _resource(functions, "google_storage_bucket", "source")
+    condition = bucket["lifecycle"][0]["precondition"][0]["condition"]
+    assert 'split("/", var.kms_key_name)[3]' in condition and "var.region" in condition
+    dataset = _resource(_module("warehouse"), "google_bigquery_dataset", "this")
+    condition = dataset["lifecycle"][0]["precondition"][0]["condition"]
+    assert 'split("/", var.kms_key_name)[3]' in condition and "var.location" in condition
+    # Two keys: a regional one for the functions' side, one in the dataset's location.
+    assert _blocks(root, "module")["functions"]["kms_key_name"] == "${var.kms_key_name}"
+    assert _blocks(root, "module")["warehouse"]["kms_key_name"] == "${var.bigquery_kms_key_name}"
+
+
+def test_the_service_agents_may_use_the_keys_before_anything_is_encrypted() -> None:
+    functions = _module("functions")
+    agents = _resource(functions, "google_project_service_identity", "agent")
+    for service in ("cloudfunctions", "artifactregistry", "run"):
+        assert f'"{service}.googleapis.com"' in agents["for_each"], service
+    assert "storage.googleapis.com" in json.dumps(_locals(functions)["kms_agents"])
+    for module in (functions, _module("warehouse")):
+        grants = [b for t, _, b in _resources(module) if t == "google_kms_crypto_key_iam_member"]
+        assert grants and all(
+            g["role"] == "roles/cloudkms.cryptoKeyEncrypterDecrypter" for g in grants
+        )
+    for rtype, name in (
+        ("google_storage_bucket", "source"),
+        ("google_artifact_registry_repository", "functions"),
+    ):
+        assert _resource(functions, rtype, name)["depends_on"] == ["${time_sleep.kms_grants}"]
+    dataset = _resource(_module("warehouse"), "google_bigquery_dataset", "this")
+    assert dataset["depends_on"] == ["${time_sleep.kms_grant}"]
+
+
+def test_the_functions_wait_for_the_grants_they_use_to_propagate() -> None:
+    functions = _module("functions")
+    function = _resource(functions, "google_cloudfunctions2_function", "this")
+    assert "${time_sleep.grants}" in function["depends_on"]
+    sleep = _resource(functions, "time_sleep", "grants")
+    assert sleep["create_duration"] == "${var.iam_propagation_seconds}s"
+    assert _blocks(functions, "variable")["iam_propagation_seconds"]["default"] >= 120
+    triggers = json.dumps(sleep["triggers"])
+    # What the build (the builder's logs, image repository and source bucket) and the deploy (each
+    # function's secrets, read when its revision starts) use; run-time grants need no wait.
+    deploy_time = (
+        "google_project_iam_member.builder_logs",
+        "google_artifact_registry_repository_iam_member.builder",
+        "google_storage_bucket_iam_member.builder_source",
+        "google_secret_manager_secret_iam_member.function",
+    )
+    for grant in deploy_time:
+        rtype, name = grant.split(".")
+        _resource(functions, rtype, name)  # exists
+        assert grant in triggers, f"the functions do not wait for {grant}"
+
+
+def test_the_live_source_archive_is_never_expired() -> None:
+    functions = _module("functions")
+    bucket = _resource(functions, "google_storage_bucket", "source")
+    assert bucket["versioning"][0]["enabled"] is True
+    for rule in bucket["lifecycle_rule"]:
+        if rule["action"][0]["type"] == "Delete":
+            condition = rule["condition"][0]
+            # Only noncurrent generations: an age rule would delete an archive unchanged that long.
+            assert condition.get("with_state") == "ARCHIVED", condition
+            assert "age" not in condition, condition
+    source = _resource(functions, "google_storage_bucket_object", "source")
+    assert "${" not in source["name"], "one object name, a new generation per content"
+    assert source["source_md5hash"] == "${data.archive_file.source.output_md5}"
+    storage = _resource(functions, "google_cloudfunctions2_function", "this")["build_config"][0][
+        "source"
+    ][0]["storage_source"][0]
+    assert storage["generation"] == "${google_storage_bucket_object.source.generation}"
+
+
+def test_no_attribute_deprecated_in_the_pinned_providers_is_read() -> None:
+    # aws 6: aws_region's name is deprecated for region (the provider's version 6 upgrade guide).
+    deprecated = ("data.aws_region.current.name",)
+    for path in _tf_files():
+        text = path.read_text(encoding="utf-8")
+        for name in deprecated:
+            assert name not in text, f"{path.relative_to(ROOT)} reads {name}"
+
+
+def test_redshift_copy_has_a_route_to_s3_through_a_gateway_endpoint(root: Tf) -> None:
+    # Enhanced VPC routing sends COPY's S3 reads through the workgroup's VPC, which needs an S3
+    # gateway endpoint (or a NAT) to reach S3 at all.
+    workgroup = _resource(_module("redshift"), "aws_redshiftserverless_workgroup", "this")
+    assert workgroup["enhanced_vpc_routing"] is True
+    endpoint = _resource(_module("network"), "aws_vpc_endpoint", "s3")
+    assert endpoint["vpc_endpoint_type"] == "Gateway"
+    assert endpoint["service_name"].endswith(".s3")
+    assert endpoint["route_table_ids"] == "${data.aws_route_tables.redshift[0].ids}"
+    call = _blocks(root, "module")["network"]
+    assert call["aws_s3_endpoint"] == '${var.warehouse == "redshift"}'
+    assert call["aws_subnet_ids"] == _blocks(root, "module")["redshift"]["subnet_ids"]
+
+
+# --- The deploy guide ----------------------------------------------------------------------------
+
+
+def test_the_remote_state_backend_example_is_a_gcs_backend_initialised_with_the_bucket() -> None:
+    example = _load(ROOT / "backend.tf.example")
+    backend = example["terraform"][0]["backend"][0]["gcs"]
+    assert backend["prefix"] == "platform-events"
+    assert "bucket" not in backend, "the bucket is passed with -backend-config at init"
+    guide = INFRA_README.read_text(encoding="utf-8")
+    assert "cp backend.tf.example backend.tf" in guide
+    assert 'terraform init -backend-config="bucket=$PROJECT-tfstate"' in guide
+    assert "--versioning" in guide and "--public-access-prevention" in guide
+
+
+def test_the_first_deploy_walkthrough_covers_each_step_and_names_the_real_waits() -> None:
+    guide = INFRA_README.read_text(encoding="utf-8")
+    for heading in (
+        "## First deploy, from an empty project",
+        "### 1. Prerequisites",
+        "### 2. Remote state (bootstrap, once)",
+        "### 4. `terraform init`",
+        "### 5. `terraform apply`",
+        "### 6. Migrations",
+        "### 7. Verify that events flow",
+        "## Calling the functions on demand",
+        "## Teardown",
+        "## Connections",
+    ):
+        assert heading in guide, heading
+    # Every wait the guide names exists, and every time_sleep is explained.
+    sleeps = {
+        name
+        for module in MODULES
+        for rtype, name, _ in _resources(_module(module))
+        if rtype == "time_sleep"
+    }
+    named = set(re.findall(r"`time_sleep\.(\w+)`", guide))
+    assert named <= sleeps, f"the guide names waits that do not exist: {named - sleeps}"
+    assert sleeps <= named, f"waits the guide does not explain: {sleeps - named}"
+    assert "hashicorp/terraform-provider-google#11102" in guide
+    assert "reprocess" in guide
