@@ -44,8 +44,12 @@ variable "functions" {
     error_message = "max_instances must be at least 1 and min_instances between 0 and max_instances."
   }
   validation {
-    condition     = alltrue(flatten([for fn in var.functions : [for s in fn.secrets : contains(["write_keys", "erasure_key"], s)]]))
-    error_message = "secrets may only name write_keys and erasure_key."
+    condition     = alltrue([for fn in var.functions : contains(["owner", "ingest", "pipeline"], fn.database_user)])
+    error_message = "database_user must be owner (password, migrate_database only), ingest or pipeline (IAM login of the function's service account)."
+  }
+  validation {
+    condition     = alltrue(flatten([for fn in var.functions : [for s in fn.secrets : contains(["write_keys", "erasure_key", "login_passwords"], s)]]))
+    error_message = "secrets may only name write_keys, erasure_key and login_passwords."
   }
 }
 
@@ -76,11 +80,25 @@ variable "vpc_connector_id" {
 
 variable "database_url_secret_ids" {
   type        = map(string)
-  description = "Secret Manager secret id of the DATABASE_URL of each database user (owner, app, ingest, pipeline, analyst)."
+  description = "Secret Manager secret id of the DATABASE_URL of each password user (owner, app, analyst); only functions whose database_user is owner mount one."
   validation {
-    condition     = alltrue([for user in ["owner", "ingest", "pipeline"] : contains(keys(var.database_url_secret_ids), user)])
-    error_message = "database_url_secret_ids must hold at least the owner, ingest and pipeline users."
+    condition     = contains(keys(var.database_url_secret_ids), "owner")
+    error_message = "database_url_secret_ids must hold the owner (migrate_database)."
   }
+}
+
+variable "iam_database_url" {
+  type        = string
+  description = "DATABASE_URL of the functions that log in with IAM: host and database, no user or password."
+  validation {
+    condition     = !strcontains(var.iam_database_url, "@")
+    error_message = "iam_database_url must hold no user or password (the functions log in with IAM tokens)."
+  }
+}
+
+variable "login_passwords_secret_id" {
+  type        = string
+  description = "Secret id of LOGIN_PASSWORDS (the password logins' passwords), mounted on functions that list login_passwords in secrets (migrate_database)."
 }
 
 variable "environment" {
