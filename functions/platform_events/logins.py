@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+import psycopg
 from psycopg import sql as psql
 from pydantic import SecretStr
 
@@ -81,37 +82,46 @@ def ensure(conn: Conn, logins: Iterable[Login]) -> list[dict[str, object]]:
     wanted = check(logins)
     done: list[dict[str, object]] = []
     for login in wanted:
-        exists = conn.execute(sql("logins_role_exists"), {"name": login.user}).fetchone()
-        if login.auth == "password":
-            assert login.password is not None  # check() guarantees it
-            verifier = conn.pgconn.encrypt_password(
-                login.password.get_secret_value().encode(),
-                login.user.encode(),
-                b"scram-sha-256",
-            ).decode()
-            statement = "logins_alter_password" if exists else "logins_create_password"
-            conn.execute(
-                psql.SQL(sql(statement)).format(
-                    user=psql.Identifier(login.user), verifier=psql.Literal(verifier)
+        # One transaction per login: a failed grant leaves no login without its group role.
+        with conn.transaction():
+            exists = conn.execute(sql("logins_role_exists"), {"name": login.user}).fetchone()
+            if login.auth == "password":
+                assert login.password is not None  # check() guarantees it
+                verifier = conn.pgconn.encrypt_password(
+                    login.password.get_secret_value().encode(),
+                    login.user.encode(),
+                    b"scram-sha-256",
+                ).decode()
+                statement = "logins_alter_password" if exists else "logins_create_password"
+                conn.execute(
+                    psql.SQL(sql(statement)).format(
+                        user=psql.Identifier(login.user), verifier=psql.Literal(verifier)
+                    )
                 )
-            )
-            action = "updated" if exists else "created"
-        else:
-            if not exists:
-                raise LoginError(
-                    f"IAM login {login.user!r} does not exist: Cloud SQL creates it "
-                    "(google_sql_user of type CLOUD_IAM_SERVICE_ACCOUNT) before this step runs"
-                )
-            action = "exists"
-        member = conn.execute(
-            sql("logins_is_member"), {"member": login.user, "role": login.role}
-        ).fetchone()
-        if not member:
-            conn.execute(
-                psql.SQL(sql("logins_grant")).format(
-                    role=psql.Identifier(login.role), user=psql.Identifier(login.user)
-                )
-            )
+                action = "updated" if exists else "created"
+            else:
+                if not exists:
+                    raise LoginError(
+                        f"IAM login {login.user!r} does not exist: Cloud SQL creates it "
+                        "(google_sql_user of type CLOUD_IAM_SERVICE_ACCOUNT) before this step runs"
+                    )
+                action = "exists"
+            member = conn.execute(
+                sql("logins_is_member"), {"member": login.user, "role": login.role}
+            ).fetchone()
+            if not member:
+                try:
+                    conn.execute(
+                        psql.SQL(sql("logins_grant")).format(
+                            role=psql.Identifier(login.role), user=psql.Identifier(login.user)
+                        )
+                    )
+                except psycopg.errors.InsufficientPrivilege:
+                    raise LoginError(
+                        f"cannot grant {login.role} to {login.user!r}: from PostgreSQL 16 on the "
+                        f"granting role needs ADMIN OPTION on {login.role}; the role that created it "
+                        f"(or a superuser) must run GRANT {login.role} TO <owner> WITH ADMIN OPTION"
+                    ) from None
         done.append(
             {"user": login.user, "role": login.role, "login": action, "granted": not member}
         )

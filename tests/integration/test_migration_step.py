@@ -36,9 +36,10 @@ import psycopg
 import pytest
 from google.oauth2.credentials import Credentials
 from psycopg.rows import dict_row
+from pydantic import SecretStr
 from werkzeug.serving import make_server
 
-from platform_events import cloudsql, db, local, migrate
+from platform_events import cloudsql, db, local, logins, migrate
 from platform_events.config import get_settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -548,3 +549,53 @@ def test_no_login_can_log_in_as_a_group_role_or_create_roles(
         assert by_name[login["user"]]["rolcanlogin"] is True
         assert by_name[login["user"]]["rolcreaterole"] is False
         assert by_name[login["user"]]["rolsuper"] is False
+
+
+def test_a_group_role_the_owner_cannot_grant_is_named_with_the_fix(
+    replayed: dict[str, Any], cloud_sql: dict[str, Any]
+) -> None:
+    """A group role someone else created (PostgreSQL 16+: no ADMIN OPTION for the owner)."""
+    if cloud_sql["major"] < 16:
+        pytest.skip("PostgreSQL 15 lets CREATEROLE grant any non-superuser role")
+    socket_dir = cloud_sql["socket"]
+    with _connect(_url(socket_dir, "postgres", dbname="postgres")) as admin:
+        admin.execute(
+            "REVOKE ADMIN OPTION FOR platform_events_analyst FROM "
+            + psycopg.sql.Identifier(OWNER).as_string(admin)
+            + " GRANTED BY postgres CASCADE"  # with it go the grants the owner made of it
+        )
+    try:
+        login = logins.Login(
+            "late_analyst_login", "platform_events_analyst", "password", SecretStr("pw-1")
+        )
+        with (
+            _connect(cloud_sql["owner_url"]) as owner,
+            pytest.raises(logins.LoginError, match="needs ADMIN OPTION on platform_events_analyst"),
+        ):
+            logins.ensure(owner, [login])
+        with _connect(cloud_sql["owner_url"]) as owner:  # nothing half done
+            assert (
+                owner.execute(
+                    "SELECT 1 FROM pg_roles WHERE rolname = 'late_analyst_login'"
+                ).fetchone()
+                is None
+            )
+    finally:
+        with _connect(_url(socket_dir, "postgres", dbname="postgres")) as admin:
+            admin.execute(
+                "GRANT platform_events_analyst TO "
+                + psycopg.sql.Identifier(OWNER).as_string(admin)
+                + " WITH ADMIN OPTION GRANTED BY postgres"
+            )
+        with _connect(cloud_sql["owner_url"]) as owner:
+            logins.ensure(
+                owner,
+                [
+                    logins.Login(
+                        _login_of("platform_events_analyst"),
+                        "platform_events_analyst",
+                        "password",
+                        SecretStr(cloud_sql["passwords"][_login_of("platform_events_analyst")]),
+                    )
+                ],
+            )
