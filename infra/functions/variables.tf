@@ -30,7 +30,7 @@ variable "functions" {
     warehouse_access = optional(bool, false)
     secrets          = optional(list(string), [])
   }))
-  description = "One entry per HTTP entry point of functions/main.py: key (short name, at most 9 chars) => entry point, memory, timeout, instances, which database user it connects as, whether it writes to the warehouse, and which of the module's own secrets (write_keys, erasure_key) it reads."
+  description = "One entry per HTTP entry point of functions/main.py: key (short name, at most 9 chars) => entry point, memory, timeout, instances, which database user it connects as (owner: the password user, migrate_database only; ingest or pipeline: the function's own IAM database login), whether it writes to the warehouse, and which of the module's secrets (write_keys, erasure_key, login_passwords) it reads."
   validation {
     condition     = alltrue([for key, fn in var.functions : can(regex("^[a-z][a-z0-9]{1,8}$", key))])
     error_message = "function keys must be 2-9 lower-case letters and digits (they end names and service account ids)."
