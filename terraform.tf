@@ -543,6 +543,7 @@ module "migrations" {
   password_versions = module.database.password_versions
   run_migrations    = var.run_migrations
   labels            = local.labels
+  depends_on        = [google_project_service.this]
 }
 
 module "scheduler" {
