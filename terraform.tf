@@ -310,7 +310,7 @@ variable "notification_channels" {
 
 variable "run_migrations" {
   type        = bool
-  description = "Apply migrations/ during terraform apply (Cloud Build private pool; needs gcloud where terraform runs)."
+  description = "Apply migrations/ during terraform apply (a Cloud Run job calling migrate_database; nothing but Terraform needed)."
   default     = true
 }
 
@@ -433,6 +433,17 @@ locals {
       max_instances      = 2
       database_user      = "pipeline"
       database_pool_size = 2
+    }
+    # The migration step only (infra/migrations calls it): the owner's password and the logins'.
+    migrate = {
+      entry_point     = "migrate_database"
+      memory          = "512Mi"
+      timeout_seconds = 1800
+      max_instances   = 1
+      database_user   = "owner"
+      secrets         = ["login_passwords"]
+      # One run at a time, one connection (the migration lock's session).
+      database_pool_size = 1
     }
     ingest = {
       entry_point        = "ingest_events"
@@ -578,6 +589,8 @@ module "functions" {
   migrations_dir             = "${path.root}/migrations"
   vpc_connector_id           = module.network.vpc_connector_id
   database_url_secret_ids    = module.database.database_url_secret_ids
+  iam_database_url           = module.database.iam_database_url
+  login_passwords_secret_id  = module.database.login_passwords_secret_id
   environment                = local.environment
   bigquery_dataset = local.bigquery ? {
     project_id = var.project_id
@@ -596,22 +609,30 @@ module "functions" {
   depends_on          = [google_project_service.this]
 }
 
-# Applies migrations/ from the functions' source archive (Cloud Build private pool in the VPC).
+# The migration step: a Cloud Run job started by its own update calls migrate_database, which
+# migrates as the owner and grants each login user (the functions' IAM users among them) its
+# group role; a failure fails the apply (infra/migrations/main.tf says why this way).
 module "migrations" {
-  source                  = "./infra/migrations"
-  project_id              = var.project_id
-  region                  = var.region
-  name                    = var.name
-  network_id              = module.network.network_id
-  migrations_dir          = "${path.root}/migrations"
-  source_bucket           = module.functions.source_bucket
-  source_object           = module.functions.source_object
-  database_url_secret_ids = module.database.database_url_secret_ids
-  database_url_versions   = module.database.database_url_versions
-  user_group_roles        = module.database.user_group_roles
-  run_migrations          = var.run_migrations
-  # The pool peers through private services access.
-  depends_on = [module.network]
+  source          = "./infra/migrations"
+  project_id      = var.project_id
+  region          = var.region
+  name            = var.name
+  migrations_dir  = "${path.root}/migrations"
+  source_object   = module.functions.source_object
+  migrate_url     = module.functions.functions["migrate"].url
+  migrate_service = module.functions.functions["migrate"].service
+  instance_name   = module.database.instance_name
+  logins          = module.database.logins
+  iam_logins = {
+    for key, fn in local.functions : key => {
+      email = module.functions.service_accounts[key]
+      role  = "platform_events_${fn.database_user}"
+    } if fn.database_user != "owner"
+  }
+  password_versions = module.database.password_versions
+  run_migrations    = var.run_migrations
+  labels            = local.labels
+  depends_on        = [google_project_service.this]
 }
 
 module "scheduler" {
@@ -669,10 +690,10 @@ output "functions_source" {
 }
 
 output "migrations" {
-  description = "Hash of migrations/ as last applied, the private pool and the service account of the migration build."
+  description = "The migration step: its Cloud Run job, the digest it last ran for and its service account."
   value = {
-    hash                  = module.migrations.migrations_hash
-    worker_pool_id        = module.migrations.worker_pool_id
+    job_name              = module.migrations.job_name
+    execution_token       = module.migrations.execution_token
     service_account_email = module.migrations.service_account_email
   }
 }
@@ -695,8 +716,11 @@ output "database" {
     private_ip      = module.database.private_ip
     database        = module.database.database_name
     users           = module.database.user_names
+    logins          = module.database.logins
     url_secret_ids  = module.database.database_url_secret_ids
     url_secret_name = module.database.database_url_secret_names
+    login_passwords = module.database.login_passwords_secret_id
+    iam_url         = module.database.iam_database_url
   }
 }
 

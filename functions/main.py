@@ -13,7 +13,7 @@ import functions_framework
 from platform_events import logs, web
 from platform_events.config import get_settings
 from platform_events.ingest import http as ingest_http
-from platform_events.jobs import aggregate, cleanup, gdpr, reprocess, retention, status
+from platform_events.jobs import aggregate, cleanup, gdpr, migrations, reprocess, retention, status
 from platform_events.pipeline import stream
 
 logs.configure(get_settings().log_level)
@@ -65,3 +65,9 @@ def erase_user(request: Any) -> Any:
 def pipeline_status(request: Any) -> Any:
     """Backlog, oldest pending age, failures, syncs; see jobs/status."""
     return web.handle(request, status.StatusRequest, status.run, "pipeline_status")
+
+
+@functions_framework.http
+def migrate_database(request: Any) -> Any:
+    """Apply migrations/ and set up the login users (the deployment's step); see jobs/migrations."""
+    return web.handle(request, migrations.MigrateRequest, migrations.run, "migrate_database")

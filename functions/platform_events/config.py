@@ -42,6 +42,12 @@ class Settings(BaseSettings):
         default=None,
         description="libpq URL of the event store Postgres; unset means the embedded one.",
     )
+    database_iam_user: str | None = Field(
+        default=None,
+        description="Cloud SQL IAM database user to log in as (a service account's email without "
+        ".gserviceaccount.com), with a short-lived OAuth token of the runtime's credentials as "
+        "password; overrides DATABASE_URL's user and password. Unset: DATABASE_URL's own.",
+    )
     warehouse: WarehouseKind = Field(
         default="duckdb", description="Which sink streaming writes to."
     )
@@ -102,7 +108,10 @@ class Settings(BaseSettings):
         default=4, ge=1, le=20, description="Sink write attempts per batch within one invocation."
     )
     stream_retry_initial_seconds: float = Field(
-        default=0.5, ge=0, le=60, description="First in-invocation retry delay (then doubling, jittered)."
+        default=0.5,
+        ge=0,
+        le=60,
+        description="First in-invocation retry delay (then doubling, jittered).",
     )
     stream_retry_max_seconds: float = Field(
         default=8.0, ge=0, le=300, description="Cap of one in-invocation retry delay."
@@ -146,6 +155,11 @@ class Settings(BaseSettings):
         default=None,
         description="HMAC key of the GDPR erasure audit (user ids are stored as HMAC-SHA256 under "
         "it); unset means a key generated once under $PLATFORM_EVENTS_HOME (local use only).",
+    )
+    login_passwords: SecretStr | None = Field(
+        default=None,
+        description="JSON object login user => password of the password login users "
+        "`migrate_database` creates (deployed: the app's and analyst's, from Secret Manager).",
     )
     scheduler_project_id: str | None = Field(
         default=None,

@@ -7,8 +7,10 @@ from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
 
+from platform_events import cloudsql
 from platform_events.config import Settings
 from platform_events.local import database_url
 
@@ -26,8 +28,10 @@ def with_database(url: str, dbname: str) -> str:
 
 def connect(settings: Settings, *, autocommit: bool = False, url: str | None = None) -> Conn:
     """A new connection returning rows as dicts, tagged with our application name."""
+    # Under IAM login (DATABASE_IAM_USER) the user and a fresh token replace the URL's own.
+    conninfo = make_conninfo(url or database_url(settings), **cloudsql.connect_kwargs(settings))
     return psycopg.connect(
-        url or database_url(settings),
+        conninfo,
         autocommit=autocommit,
         row_factory=dict_row,
         application_name=APPLICATION_NAME,

@@ -1,21 +1,30 @@
-# Cloud SQL for PostgreSQL, private IP only, with backups and point-in-time recovery, and one
-# login user per role of migrations/0006 (plus the owner that runs the migrations). Each user's
-# full connection URL lives in Secret Manager only: never in an output.
+# Cloud SQL for PostgreSQL, private IP only, with backups and point-in-time recovery, and the
+# users that still log in with a password: the owner (runs the migrations), the application's and
+# the analysts' logins. Each one's full connection URL lives in Secret Manager only: never in an
+# output. The functions log in as their own service accounts (IAM database authentication,
+# infra/migrations creates those users): no password of theirs exists.
 #
 # Only the owner is a Cloud SQL API user: users made through the API join cloudsqlsuperuser, which
-# the app, ingest, pipeline and analyst users must not. The migration step (infra/functions) creates
-# those as plain login roles with the passwords generated here and grants each its group role.
+# the app and analyst logins must not. The migration step (infra/migrations, migrate_database)
+# creates those as plain login roles with the passwords generated here and grants each its group
+# role.
+#
+# Why these keep passwords: the owner needs CREATEROLE, which Cloud SQL gives only to its built-in
+# users (an IAM user gets no role attributes); the application and the dashboards run outside this
+# project, often with no Google identity to fetch a token with (psql, BI tools).
 
 locals {
-  # Login users and the group role of migrations/0006 each is granted after migrating (null: the
-  # owner, which owns the schema and runs the migrations).
+  # Password users and the group role of migrations/0006 each is granted after migrating (null:
+  # the owner, which owns the schema and runs the migrations).
   users = {
-    owner    = null
-    app      = "platform_events_app"
-    ingest   = "platform_events_ingest"
-    pipeline = "platform_events_pipeline"
-    analyst  = "platform_events_analyst"
+    owner   = null
+    app     = "platform_events_app"
+    analyst = "platform_events_analyst"
   }
+  prefix = replace(var.name, "-", "_")
+  # Logins are <prefix>_<key>_login, never platform_events_<key>: that is the NOLOGIN group role
+  # of migrations/0006, and `GRANT x TO x` fails.
+  user_names = { for key, role in local.users : key => key == "owner" ? "${local.prefix}_owner" : "${local.prefix}_${key}_login" }
 }
 
 resource "google_sql_database_instance" "this" {
@@ -76,6 +85,11 @@ resource "google_sql_database_instance" "this" {
     database_flags {
       name  = "max_locks_per_transaction"
       value = "256"
+    }
+    # The functions log in as their service accounts with short-lived OAuth tokens.
+    database_flags {
+      name  = "cloudsql.iam_authentication"
+      value = "on"
     }
     database_flags {
       name  = "cloudsql.enable_pgaudit"
@@ -145,10 +159,6 @@ resource "random_password" "user" {
   special  = false
 }
 
-locals {
-  user_names = { for key, role in local.users : key => "${replace(var.name, "-", "_")}_${key}" }
-}
-
 resource "google_sql_user" "owner" {
   project  = var.project_id
   instance = google_sql_database_instance.this.name
@@ -179,4 +189,23 @@ resource "google_secret_manager_secret_version" "database_url" {
     google_sql_database.this.name,
   )
   depends_on = [google_sql_user.owner]
+}
+
+# The app's and analyst's passwords for the migration step, one JSON object (LOGIN_PASSWORDS of
+# migrate_database, the only reader).
+resource "google_secret_manager_secret" "login_passwords" {
+  project   = var.project_id
+  secret_id = "${var.name}-login-passwords"
+  labels    = var.labels
+
+  replication {
+    auto {}
+  }
+}
+
+resource "google_secret_manager_secret_version" "login_passwords" {
+  secret = google_secret_manager_secret.login_passwords.id
+  secret_data = jsonencode({
+    for key, role in local.users : local.user_names[key] => random_password.user[key].result if role != null
+  })
 }

@@ -17,12 +17,16 @@ locals {
   # Secret environment variables of each function: its database user's URL and its own secrets.
   # (The Redshift sink needs no AWS secret: it assumes its AWS role with its Google identity.)
   own_secrets = {
-    write_keys  = { env = "INGEST_WRITE_KEYS", secret_id = google_secret_manager_secret.write_keys.secret_id }
-    erasure_key = { env = "ERASURE_AUDIT_KEY", secret_id = google_secret_manager_secret.erasure_key.secret_id }
+    write_keys      = { env = "INGEST_WRITE_KEYS", secret_id = google_secret_manager_secret.write_keys.secret_id }
+    erasure_key     = { env = "ERASURE_AUDIT_KEY", secret_id = google_secret_manager_secret.erasure_key.secret_id }
+    login_passwords = { env = "LOGIN_PASSWORDS", secret_id = var.login_passwords_secret_id }
   }
+  # Functions of the owner (migrate_database) log in with its password; every other one as its own
+  # service account with short-lived IAM tokens (platform_events.cloudsql): no password to hold.
+  iam_functions = toset([for key, fn in var.functions : key if fn.database_user != "owner"])
   function_secrets = {
     for key, fn in var.functions : key => merge(
-      { DATABASE_URL = var.database_url_secret_ids[fn.database_user] },
+      contains(local.iam_functions, key) ? {} : { DATABASE_URL = var.database_url_secret_ids[fn.database_user] },
       { for s in fn.secrets : local.own_secrets[s].env => local.own_secrets[s].secret_id },
     )
   }
@@ -55,9 +59,18 @@ locals {
   # so max_instances x pool size, summed, is what the functions can hold at once.
   database_connections = sum([for fn in var.functions : fn.max_instances * fn.database_pool_size])
 
+  # The IAM database user of a service account is its email without ".gserviceaccount.com".
+  database_environment = {
+    for key in local.iam_functions : key => {
+      DATABASE_URL      = var.iam_database_url
+      DATABASE_IAM_USER = trimsuffix(google_service_account.function[key].email, ".gserviceaccount.com")
+    }
+  }
+
   function_environment = {
     for key, fn in var.functions : key => merge(
       local.environment,
+      lookup(local.database_environment, key, {}),
       { DATABASE_POOL_SIZE = tostring(fn.database_pool_size) },
       fn.fanout > 0 ? {
         STREAM_FANOUT_URL   = local.urls[key]
@@ -253,11 +266,12 @@ resource "google_service_account" "function" {
   description  = "Runtime identity of the ${each.value.entry_point} function only."
 }
 
-# Connect to Cloud SQL (the URL's password authenticates; the role allows the connector paths).
-resource "google_project_iam_member" "cloudsql_client" {
-  for_each = var.functions
+# IAM database login (cloudsql.instances.login). Not cloudsql.client: the functions reach the
+# private IP through the VPC connector, not through the Auth Proxy or a connector.
+resource "google_project_iam_member" "cloudsql_instance_user" {
+  for_each = local.iam_functions
   project  = var.project_id
-  role     = "roles/cloudsql.client"
+  role     = "roles/cloudsql.instanceUser"
   member   = google_service_account.function[each.key].member
 }
 

@@ -32,7 +32,7 @@ variable "functions" {
     secrets            = optional(list(string), [])
     fanout             = optional(number, 0)
   }))
-  description = "One entry per HTTP entry point of functions/main.py: key (short name, at most 9 chars) => entry point, memory, vCPUs, timeout, instances, which database user it connects as and the connection pool size of each instance (DATABASE_POOL_SIZE), whether it writes to the warehouse, which of the module's own secrets (write_keys, erasure_key) it reads, and fanout: how many invocations of it may run in parallel by authenticated self-invocation (STREAM_FANOUT_URL, STREAM_MAX_PARALLEL; 0: none)."
+  description = "One entry per HTTP entry point of functions/main.py: key (short name, at most 9 chars) => entry point, memory, vCPUs, timeout, instances, which database user it connects as (owner: the password user, migrate_database only; ingest or pipeline: the function's own IAM database login) and the connection pool size of each instance (DATABASE_POOL_SIZE), whether it writes to the warehouse, which of the module's secrets (write_keys, erasure_key, login_passwords) it reads, and fanout: how many invocations of it may run in parallel by authenticated self-invocation (STREAM_FANOUT_URL, STREAM_MAX_PARALLEL; 0: none)."
   validation {
     condition     = alltrue([for key, fn in var.functions : can(regex("^[a-z][a-z0-9]{1,8}$", key))])
     error_message = "function keys must be 2-9 lower-case letters and digits (they end names and service account ids)."
@@ -70,8 +70,12 @@ variable "functions" {
     error_message = "fanout must be 0, or at most max_instances: each parallel invocation needs its own instance (concurrency 1)."
   }
   validation {
-    condition     = alltrue(flatten([for fn in var.functions : [for s in fn.secrets : contains(["write_keys", "erasure_key"], s)]]))
-    error_message = "secrets may only name write_keys and erasure_key."
+    condition     = alltrue([for fn in var.functions : contains(["owner", "ingest", "pipeline"], fn.database_user)])
+    error_message = "database_user must be owner (password, migrate_database only), ingest or pipeline (IAM login of the function's service account)."
+  }
+  validation {
+    condition     = alltrue(flatten([for fn in var.functions : [for s in fn.secrets : contains(["write_keys", "erasure_key", "login_passwords"], s)]]))
+    error_message = "secrets may only name write_keys, erasure_key and login_passwords."
   }
 }
 
@@ -111,11 +115,25 @@ variable "vpc_connector_id" {
 
 variable "database_url_secret_ids" {
   type        = map(string)
-  description = "Secret Manager secret id of the DATABASE_URL of each database user (owner, app, ingest, pipeline, analyst)."
+  description = "Secret Manager secret id of the DATABASE_URL of each password user (owner, app, analyst); only functions whose database_user is owner mount one."
   validation {
-    condition     = alltrue([for user in ["owner", "ingest", "pipeline"] : contains(keys(var.database_url_secret_ids), user)])
-    error_message = "database_url_secret_ids must hold at least the owner, ingest and pipeline users."
+    condition     = contains(keys(var.database_url_secret_ids), "owner")
+    error_message = "database_url_secret_ids must hold the owner (migrate_database)."
   }
+}
+
+variable "iam_database_url" {
+  type        = string
+  description = "DATABASE_URL of the functions that log in with IAM: host and database, no user or password."
+  validation {
+    condition     = !strcontains(var.iam_database_url, "@")
+    error_message = "iam_database_url must hold no user or password (the functions log in with IAM tokens)."
+  }
+}
+
+variable "login_passwords_secret_id" {
+  type        = string
+  description = "Secret id of LOGIN_PASSWORDS (the password logins' passwords), mounted on functions that list login_passwords in secrets (migrate_database)."
 }
 
 variable "environment" {

@@ -1,14 +1,14 @@
-output "migrations_hash" {
-  description = "SHA-256 over migrations/ as last applied (the build's trigger)."
-  value       = var.run_migrations ? terraform_data.migrate[0].output : local.migrations_hash
+output "job_name" {
+  description = "Cloud Run job of the migration step (null with run_migrations = false)."
+  value       = one(google_cloud_run_v2_job.migrate[*].name)
 }
 
-output "worker_pool_id" {
-  description = "Cloud Build private pool of the migration build (rerun by hand: see infra/README.md)."
-  value       = google_cloudbuild_worker_pool.migrate.id
+output "execution_token" {
+  description = "Digest of what the last migration step ran for (migrations, source, logins, password versions)."
+  value       = local.token
 }
 
 output "service_account_email" {
-  description = "Service account the migration build runs as."
-  value       = google_service_account.migrate.email
+  description = "Service account of the migration job (may invoke migrate_database only)."
+  value       = google_service_account.trigger.email
 }

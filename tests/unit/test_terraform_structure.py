@@ -326,7 +326,9 @@ def test_each_function_sets_memory_timeout_and_max_instances(root: Tf) -> None:
         assert re.fullmatch(r"\d+(Mi|Gi)", fn["memory"]), key
         assert 1 <= fn["timeout_seconds"] <= 3600, key
         assert _value(root, fn["max_instances"]) >= 1, key
-        assert fn["database_user"] in ("pipeline", "ingest"), key
+        assert fn["database_user"] in ("pipeline", "ingest", "owner"), key
+        # The owner's password is for the migration step only.
+        assert (fn["database_user"] == "owner") == (fn["entry_point"] == "migrate_database"), key
         assert _value(root, fn["database_pool_size"]) >= 1, key
 
 
@@ -416,7 +418,7 @@ def test_function_environment_names_are_settings_fields(root: Tf) -> None:
     assert not unknown, f"environment variables the Settings class does not read: {unknown}"
     for required in ("WAREHOUSE", "BIGQUERY_PROJECT_ID", "BIGQUERY_DATASET_ID", "BIGQUERY_TABLE"):
         assert required in names
-    for secret in ("DATABASE_URL", "INGEST_WRITE_KEYS", "ERASURE_AUDIT_KEY"):
+    for secret in ("DATABASE_URL", "INGEST_WRITE_KEYS", "ERASURE_AUDIT_KEY", "LOGIN_PASSWORDS"):
         assert secret in names, f"{secret} is not mounted from Secret Manager"
 
 
@@ -559,16 +561,33 @@ def test_database_passwords_live_in_secret_manager_only() -> None:
     types = {rtype for rtype, _, _ in _resources(database)}
     assert {"random_password", "google_secret_manager_secret_version"} <= types
     users = _locals(database)["users"]
-    assert {"app", "pipeline", "analyst"} <= set(users)
+    # The functions log in with IAM: only the owner, the application and the analysts have one.
+    assert set(users) == {"owner", "app", "analyst"}
 
 
-def test_migrations_run_during_apply_from_the_private_pool() -> None:
+def test_functions_log_in_with_iam_and_only_the_migration_step_mounts_a_password() -> None:
+    functions = _module("functions")
+    fn_locals = _locals(functions)
+    assert "DATABASE_IAM_USER" in json.dumps(fn_locals["database_environment"])
+    assert 'fn.database_user != "owner"' in fn_locals["iam_functions"]
+    instance = _resource(_module("database"), "google_sql_database_instance", "this")
+    flags = {f["name"]: f["value"] for f in instance["settings"][0]["database_flags"]}
+    assert flags["cloudsql.iam_authentication"] == "on"
+    users = _resource(_module("migrations"), "google_sql_user", "iam")
+    assert users["type"] == "CLOUD_IAM_SERVICE_ACCOUNT"
+
+
+def test_migrations_run_during_apply_and_a_failure_fails_it() -> None:
     migrations = _module("migrations")
-    run = _resource(migrations, "terraform_data", "migrate")
-    command = run["provisioner"][0]["local-exec"]["command"]
-    assert "gcloud builds submit" in command and "--worker-pool" in command
-    build = (INFRA / "migrations" / "cloudbuild.yaml").read_text(encoding="utf-8")
-    assert "python -m platform_events migrate" in build
+    job = _resource(migrations, "google_cloud_run_v2_job", "migrate")
+    # run_execution_token: the update completes only when the execution succeeded.
+    assert job["provider"] in ("google-beta", "${google-beta}")
+    assert job["run_execution_token"] == "${local.token}"
+    command = job["template"][0]["template"][0]["containers"][0]["command"]
+    assert "trigger.sh" in json.dumps(command)
+    assert not any(
+        rtype in ("terraform_data", "null_resource") for rtype, _, _ in _resources(migrations)
+    ), "the migration step needs nothing but Terraform where it runs"
 
 
 # --- APIs, labels, Redshift ----------------------------------------------------------------------
