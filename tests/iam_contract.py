@@ -39,7 +39,7 @@ class Need:
     """One permission, checked on one resource (``level`` says what kind of resource it is)."""
 
     permission: str
-    level: str  # project | dataset | table | secret | queue
+    level: str  # project | dataset | table | secret | queue | service
     resource: str  # e.g. "p.d" for a dataset, "p.d.t" for a table, the env name for a secret
     call: str
 
@@ -49,7 +49,7 @@ class Grant:
     """A role bound to a function's service account on a scope: project, dataset or secret."""
 
     role: str
-    scope: str  # project | dataset | secret
+    scope: str  # project | dataset | secret | service (the function's own)
     resource: str  # "" for the project, "warehouse" for the dataset, the env name for a secret
     terraform: str  # the resource address that makes it
 
@@ -194,9 +194,13 @@ def _bigquery_resource(level: str, path: str) -> str:
 
 
 def needs(
-    recorder: Recorder, *, secrets: list[str], iam_login: bool
+    recorder: Recorder, *, secrets: list[str], iam_login: bool, fans_out: bool = False
 ) -> tuple[list[Need], list[str]]:
-    """The permissions the recorded calls need, and the calls the table does not know."""
+    """The permissions the recorded calls need, and the calls the table does not know.
+
+    ``fans_out``: the function is deployed with STREAM_FANOUT_URL, so under a backlog it invokes
+    its own service (authenticated, an ID token of its own account): run.routes.invoke on itself.
+    """
     found: list[Need] = []
     unknown: list[str] = []
     for method, url, body in recorder.rest:
@@ -221,6 +225,9 @@ def needs(
     if iam_login and recorder.database_logins:
         for permission, level in API["platform"]["Cloud SQL IAM database login"]:
             found.append(Need(permission, level, "", "Cloud SQL IAM database login"))
+    if fans_out:
+        for permission, level in API["platform"]["self-invocation (stream fan-out)"]:
+            found.append(Need(permission, level, "self", "self-invocation (stream fan-out)"))
     return found, unknown
 
 
@@ -240,6 +247,12 @@ def _covers(grant: Grant, need: Need, warehouse_dataset: str) -> bool:
     if grant.scope == "secret":
         return (
             need.level == "secret"
+            and need.resource == grant.resource
+            and need.permission in role["permissions"]
+        )
+    if grant.scope == "service":  # a binding on the function's own Cloud Run service
+        return (
+            need.level == "service"
             and need.resource == grant.resource
             and need.permission in role["permissions"]
         )
@@ -292,11 +305,12 @@ def _resources(path: Path) -> Iterator[tuple[str, str, dict[str, Any]]]:
 
 
 def terraform_functions() -> dict[str, dict[str, Any]]:
-    """``local.functions`` of terraform.tf: key => entry point, database user, secrets, ..."""
+    """``local.function_defaults`` of terraform.tf (``local.functions`` is it with the pool-size
+    overrides): key => entry point, database user, secrets, ..."""
     merged: dict[str, Any] = {}
     for block in _hcl(ROOT / "terraform.tf").get("locals", []):
         merged.update(block)
-    functions: dict[str, dict[str, Any]] = merged["functions"]
+    functions: dict[str, dict[str, Any]] = merged["function_defaults"]
     return functions
 
 
@@ -319,6 +333,7 @@ _FOR_EACH: dict[str, Callable[[dict[str, Any]], bool]] = {
     "${var.functions}": lambda fn: True,
     "${local.iam_functions}": lambda fn: fn["database_user"] != "owner",
     "${local.warehouse_functions}": lambda fn: bool(fn.get("warehouse_access", False)),
+    "${local.fanout_functions}": lambda fn: str(fn.get("fanout", 0)) not in ("0", ""),
 }
 _FUNCTION_MEMBERS = (
     "${google_service_account.function[each.key].member}",
@@ -353,11 +368,13 @@ def terraform_grants() -> dict[str, list[Grant]]:
             scope = {
                 "google_project_iam_member": "project",
                 "google_bigquery_dataset_iam_member": "dataset",
+                # Bound on the function's own Cloud Run service (its fan-out invokes itself).
+                "google_cloud_run_service_iam_member": "service",
             }.get(rtype)
             if scope is None:
                 raise AssertionError(f"{address}: teach tests/iam_contract.py the scope of {rtype}")
             for key, fn in functions.items():
                 if select(fn):
-                    resource = "warehouse" if scope == "dataset" else ""
+                    resource = {"dataset": "warehouse", "service": "self"}.get(scope, "")
                     grants[key].append(Grant(role, scope, resource, address))
     return grants

@@ -141,6 +141,7 @@ def _needs(key: str, result: dict[str, Any]) -> tuple[list[iam_contract.Need], l
         result["recorder"],
         secrets=iam_contract.mounted_secrets(fn),
         iam_login=fn["database_user"] != "owner",
+        fans_out=str(fn.get("fanout", 0)) not in ("0", ""),
     )
 
 
