@@ -99,7 +99,7 @@ def terraform_default_logins() -> tuple[str, list[dict[str, str]]]:
     ]
     functions_main = (ROOT / "infra" / "functions" / "main.tf").read_text(encoding="utf-8")
     assert 'account_id   = "${var.name}-${each.key}"' in functions_main
-    functions = _locals(ROOT / "terraform.tf")["functions"]
+    functions = _locals(ROOT / "terraform.tf")["function_defaults"]
     iam_logins = [
         {
             # trimsuffix(email, ".gserviceaccount.com") of the function's service account
