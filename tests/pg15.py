@@ -23,6 +23,7 @@ BIN = Path(os.environ.get("PG15_BIN", "/usr/lib/postgresql/15/bin"))
 SQL_SUITE = [
     "tests/integration/test_event_store.py",
     "tests/integration/test_security.py",
+    "tests/integration/test_grants.py",
     "tests/integration/test_migrations.py",
     "tests/integration/test_catalog.py",
     "tests/integration/test_store_maintenance.py",
