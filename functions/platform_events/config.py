@@ -23,6 +23,9 @@ def _default_home() -> Path:
 class ConfigError(RuntimeError):
     """A setting is missing or invalid; the message names the environment variable."""
 
+    # Messages name variables and pydantic's rule, never the value: logs may show them.
+    log_safe = True
+
 
 class Settings(BaseSettings):
     """The pipeline's configuration, one field per environment variable (same name, upper case)."""

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 
+from platform_events import logs
 from platform_events.client.batching import Debouncer, RetryPolicy
 from platform_events.client.events import Event, EventResult
 from platform_events.client.transport import Transport, TransportError
@@ -162,8 +163,8 @@ class BatchWorker:
                 batch = self._next_batch()
                 if batch:
                     self._send(batch)
-            except Exception:  # the thread must survive anything
-                log.exception("analytics worker error")
+            except Exception as exc:  # the thread must survive anything
+                logs.log_error(log, "analytics worker error", exc)
             if self._stopping.is_set() and self._queue.unfinished_tasks == 0:
                 return
 
@@ -207,7 +208,7 @@ class BatchWorker:
                     results = self.transport.send(batch)
                 except TransportError as exc:
                     if not exc.retryable or self.retry.gives_up_after(attempt):
-                        self._give_up(batch, str(exc), attempt)
+                        self._give_up(batch, logs.error_summary(exc), attempt)
                         return
                     with self._lock:
                         self.stats.retries += 1
@@ -216,7 +217,7 @@ class BatchWorker:
                         return
                     continue
                 except Exception as exc:
-                    log.exception("analytics transport error")
+                    logs.log_error(log, "analytics transport error", exc)
                     self._give_up(batch, type(exc).__name__, attempt)
                     return
                 self._record(results)
