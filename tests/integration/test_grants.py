@@ -219,7 +219,7 @@ def test_a_role_with_no_grants_can_call_no_function(
     [
         "SELECT * FROM quarantine_platform_events('[]')",
         "SELECT ensure_platform_event_partitions(1, 1)",
-        "SELECT platform_events_drop_retired_partition('platform_events_retired_2000_01')",
+        "SELECT platform_events_drop_retired_partition('platform_events_retired_none')",
         "SELECT platform_events_detach_partition('platform_events_default')",
         "SELECT * FROM promote_quarantined_events()",
     ],

@@ -9,7 +9,6 @@ import logging
 from platform_events import logs
 from platform_events.config import ConfigError
 
-
 # Built at run time: traceback frames quote source lines, which must not hold it either.
 MARKER = "-".join(["user", "42"])
 
