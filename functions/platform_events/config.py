@@ -96,7 +96,10 @@ class Settings(BaseSettings):
         default=4, ge=1, le=20, description="Sink write attempts per batch within one invocation."
     )
     stream_retry_initial_seconds: float = Field(
-        default=0.5, ge=0, le=60, description="First in-invocation retry delay (then doubling, jittered)."
+        default=0.5,
+        ge=0,
+        le=60,
+        description="First in-invocation retry delay (then doubling, jittered).",
     )
     stream_retry_max_seconds: float = Field(
         default=8.0, ge=0, le=300, description="Cap of one in-invocation retry delay."
@@ -154,6 +157,19 @@ class Settings(BaseSettings):
         "retention, erasure.",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO")
+    client_spool_dir: Path | None = Field(
+        default=None,
+        description="Where the Python client keeps batches the store could not take before exit; "
+        "default $PLATFORM_EVENTS_HOME/spool.",
+    )
+    client_spool_max_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=0,
+        description="Bound of the client spool in bytes; 0 turns the spool off.",
+    )
+    client_spool_max_files: int = Field(
+        default=10_000, ge=1, description="Bound of the client spool in files (one per batch)."
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -181,6 +197,13 @@ class Settings(BaseSettings):
     @property
     def home(self) -> Path:
         return self.platform_events_home
+
+    @property
+    def client_spool(self) -> Path | None:
+        """The client spool's directory, or None when the spool is off."""
+        if self.client_spool_max_bytes == 0:
+            return None
+        return self.client_spool_dir or self.platform_events_home / "spool"
 
     @property
     def duckdb_file(self) -> Path:
