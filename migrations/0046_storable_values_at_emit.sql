@@ -19,7 +19,15 @@
 -- platform_events_store and the triggers, the batch functions' fallback) and the set-based fast
 -- paths of emit_platform_events (quarantine promotion goes through it) and
 -- emit_platform_events_columns call them. Errors: PE007 occurred_at, PE005 event_data / metadata.
--- The bodies below are 0003's, 0030's and 0033's with those conditions added, nothing else.
+-- The bodies below are 0003's, 0030's and 0033's with those conditions added, and one setting:
+--
+-- JIT off in the functions that turn nested loops off. Up to PostgreSQL 17 a disabled plan node
+-- still costs disable_cost (1e10) more, so every plan of these functions costs past
+-- jit_above_cost (100000) and jit_optimize/inline_above_cost (500000): with jit = on (the
+-- default, and Debian's PostgreSQL 15) each call compiled and optimised its plan with LLVM,
+-- 3.3 s for a one-event batch here against 47 ms with jit = off (0030's body, measured on
+-- PostgreSQL 15.18). PostgreSQL 18 counts disabled nodes apart from the cost, and the embedded
+-- server runs jit = off, which is why only the PostgreSQL 15 pass showed it.
 
 CREATE FUNCTION platform_events_storable_timestamp(p_ts timestamptz)
 RETURNS boolean
@@ -189,6 +197,7 @@ SET search_path = public, pg_temp
 -- The planner cannot know how many events the array holds (it guesses 100, then 1 after each
 -- filter) and picks nested loops over the CTEs: quadratic. Hash joins are right at any size.
 SET enable_nestloop = off
+SET jit = off
 AS $$
 DECLARE
     v_trusted      boolean := platform_events_caller_is_trusted();
@@ -339,6 +348,7 @@ SECURITY DEFINER
 SET search_path = public, pg_temp
 -- As in 0030: the planner cannot see the batch size and would pick quadratic nested loops.
 SET enable_nestloop = off
+SET jit = off
 AS $$
 DECLARE
     v_trusted      boolean := platform_events_caller_is_trusted();
@@ -543,6 +553,9 @@ BEGIN
     ORDER BY u.n;
 END;
 $$;
+
+-- 0032's quarantine turns nested loops off too.
+ALTER FUNCTION quarantine_platform_events(jsonb) SET jit = off;
 
 REVOKE ALL ON FUNCTION platform_events_storable_timestamp(timestamptz),
                        platform_events_json_problem(jsonb) FROM PUBLIC;
