@@ -23,7 +23,11 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
     from platform_events import local
 
     if args.action == "start":
-        print(local.start(settings))
+        try:
+            print(local.start(settings))
+        except local.EmbeddedPostgresError as exc:
+            print(f"platform-events: {exc}", file=sys.stderr)
+            return 1
     elif args.action == "stop":
         print("stopped" if local.stop(settings) else "not running")
     else:

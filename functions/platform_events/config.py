@@ -23,6 +23,9 @@ def _default_home() -> Path:
 class ConfigError(RuntimeError):
     """A setting is missing or invalid; the message names the environment variable."""
 
+    # Messages name variables and pydantic's rule, never the value: logs may show them.
+    log_safe = True
+
 
 class Settings(BaseSettings):
     """The pipeline's configuration, one field per environment variable (same name, upper case)."""
@@ -174,6 +177,19 @@ class Settings(BaseSettings):
         "retention, erasure.",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO")
+    client_spool_dir: Path | None = Field(
+        default=None,
+        description="Where the Python client keeps batches the store could not take before exit; "
+        "default $PLATFORM_EVENTS_HOME/spool.",
+    )
+    client_spool_max_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=0,
+        description="Bound of the client spool in bytes; 0 turns the spool off.",
+    )
+    client_spool_max_files: int = Field(
+        default=10_000, ge=1, description="Bound of the client spool in files (one per batch)."
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -201,6 +217,13 @@ class Settings(BaseSettings):
     @property
     def home(self) -> Path:
         return self.platform_events_home
+
+    @property
+    def client_spool(self) -> Path | None:
+        """The client spool's directory, or None when the spool is off."""
+        if self.client_spool_max_bytes == 0:
+            return None
+        return self.client_spool_dir or self.platform_events_home / "spool"
 
     @property
     def duckdb_file(self) -> Path:

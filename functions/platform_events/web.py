@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from platform_events import logs
 from platform_events.config import ConfigError, Settings, get_settings
 from platform_events.errors import InvalidEvent, InvalidRequest
 
@@ -101,11 +102,11 @@ def run_job(
         )
         return JsonResponse({"error": exc.to_dict()}, 400)
     except ConfigError as exc:
-        log.error("configuration error", extra={"fields": {"job": job_name, "error": str(exc)}})
+        logs.log_error(log, "configuration error", exc, traceback_too=False, job=job_name)
         return JsonResponse(error_body("configuration", str(exc), None), 500)
-    except Exception:
+    except Exception as exc:
         incident = uuid.uuid4().hex[:12]
-        log.exception("job failed", extra={"fields": {"job": job_name, "incident": incident}})
+        logs.log_error(log, "job failed", exc, job=job_name, incident=incident)
         return JsonResponse(
             error_body("internal", f"the job failed; see logs for incident {incident}", None), 500
         )

@@ -78,16 +78,28 @@ def test_app_role_cannot_forge_another_users_id(conn: Conn, as_role) -> None:  #
         "SELECT * FROM warehouse_sync_status",
         "SELECT * FROM platform_metrics_realtime",
         "SELECT * FROM platform_events_with_status",
-        "SELECT * FROM platform_events_2026_11",
+        "SELECT * FROM {partition}",
+        "SELECT * FROM platform_events_default",
         "SELECT anonymize_user_events('alice')",
-        "SELECT platform_events_store('user.login', '{}', 'bob', NULL, '{}', NULL, NULL)",
+        "SELECT platform_events_store('user.login', '{{}}', 'bob', NULL, '{{}}', NULL, NULL)",
+        "SELECT * FROM quarantine_platform_events('[]')",
+        "SELECT ensure_platform_event_partitions(1, 1)",
     ],
 )
-def test_app_role_cannot_touch_processing_state_or_other_tables(as_role, statement: str) -> None:  # type: ignore[no-untyped-def]
+def test_app_role_cannot_touch_processing_state_or_other_tables(  # type: ignore[no-untyped-def]
+    conn: Conn, as_role, statement: str
+) -> None:
+    # A partition that exists now, whatever today's date: the test must fail only on 42501,
+    # never pass because the object is missing.
+    partition = conn.execute(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = 'platform_events'::regclass AND c.relname <> 'platform_events_default' "
+        "ORDER BY c.relname DESC LIMIT 1"
+    ).fetchone()
+    assert partition is not None
     alice = as_role("platform_events_app", "alice")
-    with pytest.raises(psycopg.Error) as caught:
-        alice.execute(statement)
-    assert caught.value.sqlstate in {"42501", "42P01"}
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        alice.execute(statement.format(partition=partition["relname"]))
 
 
 def test_ingest_role_emits_for_any_user_but_reads_nothing(conn: Conn, as_role) -> None:  # type: ignore[no-untyped-def]
@@ -160,3 +172,26 @@ def test_example_triggers_emit_project_created_and_review_posted_for_the_row_own
             (project["id"],),
         )
     assert counts(conn) == (2, 2)
+
+
+def test_example_triggers_refuse_a_row_user_other_than_the_session_user(
+    conn: Conn,
+    as_role,  # type: ignore[no-untyped-def]
+) -> None:
+    from platform_events import migrate
+
+    migrate.migrate(conn, include_examples=True)
+    alice = as_role("platform_events_app", "alice")
+    with pytest.raises(psycopg.errors.InsufficientPrivilege) as caught:
+        alice.execute("INSERT INTO projects (client_id, title, budget) VALUES ('bob', 'Logo', 250)")
+    assert caught.value.diag.column_name == "client_id"
+    assert "bob" not in str(caught.value)
+    assert conn.execute("SELECT count(*) AS n FROM projects").fetchone() == {"n": 0}
+    # With no session user, the row's own user is the event's; trusted roles attribute freely.
+    as_role("platform_events_app").execute(
+        "INSERT INTO projects (client_id, title, budget) VALUES ('bob', 'Logo', 250)"
+    )
+    conn.execute("SELECT set_config('platform_events.user_id', 'alice', false)")
+    conn.execute("INSERT INTO projects (client_id, title, budget) VALUES ('carol', 'Logo', 9)")
+    rows = conn.execute("SELECT user_id FROM platform_events ORDER BY user_id").fetchall()
+    assert [r["user_id"] for r in rows] == ["bob", "carol"]

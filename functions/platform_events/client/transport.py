@@ -197,6 +197,15 @@ class PostgresTransport:
             parts = list(self._pool.map(self._send_chunk, numbered))
         return [result for part in parts for result in part]
 
+    def after_fork(self) -> None:
+        """In a forked child: forget the parent's connections and threads. Never close them:
+        closing sends the server a Terminate on the socket the parent still uses (and psycopg
+        does not close them when collected in another process)."""
+        self._local = threading.local()
+        self._opened = []
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(self.parallel, "pe-emit") if self.parallel > 1 else None
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True)

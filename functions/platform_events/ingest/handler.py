@@ -29,7 +29,7 @@ from typing import Any
 
 import psycopg
 
-from platform_events import db
+from platform_events import db, logs
 from platform_events.client.events import EventResult
 from platform_events.client.transport import write_json_events
 from platform_events.config import Settings
@@ -257,9 +257,9 @@ def handle(request: IngestRequest, settings: Settings) -> IngestResponse:
 
     try:
         written = iter(_write(settings, mapped) if mapped else [])
-    except psycopg.OperationalError:
+    except psycopg.OperationalError as exc:
         # Retryable: Segment's SDKs retry 5xx with backoff, and messageIds keep retries exact.
-        log.exception("ingest: event store unavailable")
+        logs.log_error(log, "ingest: event store unavailable", exc)
         return IngestResponse(
             503,
             {

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import pyarrow as pa
 import tenacity
 
+from platform_events import logs
 from platform_events.errors import SinkUnavailable
 
 T = TypeVar("T")
@@ -66,6 +67,7 @@ class WriteOutcome:
     rejected: dict[str, str] = field(default_factory=dict)  # event_id -> error
     unavailable: list[str] = field(default_factory=list)  # not attempted: the sink is down
     unavailable_error: str | None = None
+    unavailable_summary: str | None = None  # what may be logged of it (logs.error_summary)
     writes: int = 0
     splits: int = 0
 
@@ -98,6 +100,7 @@ def write_isolating(
             call(partial(write, part))
         except SinkUnavailable as exc:
             outcome.unavailable_error = error_text(exc)
+            outcome.unavailable_summary = logs.error_summary(exc)
             for left in [part, *pending]:
                 outcome.unavailable.extend(_ids(left))
             break

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 import psycopg
 from psycopg.rows import tuple_row
 
+from platform_events import logs
 from platform_events.db import Conn
 from platform_events.pipeline.batch import ClaimedBatch
 from platform_events.pipeline.enrich import SessionFacts, UserFacts
@@ -80,7 +81,7 @@ def user_facts(conn: Conn, query: str, user_ids: Sequence[str]) -> dict[str, Use
             log.warning(
                 "user enrichment disabled: ENRICH_USERS_QUERY failed; user_role and "
                 "user_tenure_days will be NULL",
-                extra={"fields": {"error": type(exc).__name__, "detail": str(exc)[:300]}},
+                extra={"fields": logs.error_fields(exc)},
             )
         return {}
 

@@ -32,7 +32,7 @@ from platform_events import db, logs
 from platform_events.config import Settings, WarehouseKind
 from platform_events.pipeline import batch as batches
 from platform_events.pipeline import enrich, store
-from platform_events.pipeline.retry import RetryPolicy, WriteOutcome, error_text, write_isolating
+from platform_events.pipeline.retry import RetryPolicy, WriteOutcome, write_isolating
 from platform_events.sinks import Sink, get_sink
 
 log = logging.getLogger(__name__)
@@ -267,7 +267,7 @@ def _geo_lookup(settings: Settings) -> enrich.GeoLookup | None:
     except Exception as exc:  # an unreadable database must not stop delivery
         log.warning(
             "GEOIP_DATABASE unreadable: location enrichment from IPs disabled",
-            extra={"fields": {"error": error_text(exc)}},
+            extra={"fields": logs.error_fields(exc)},
         )
         return None
 
@@ -382,7 +382,7 @@ def _consume(
             stop.set()
             log.error(
                 "warehouse unavailable: batch released, stream stopped",
-                extra={"fields": {"sink": sink.kind, "error": outcome.unavailable_error}},
+                extra={"fields": {"sink": sink.kind, "error": outcome.unavailable_summary}},
             )
             return
 
