@@ -67,10 +67,15 @@ def _stream_route() -> dict[str, Route]:
 
 
 def authorized(header: str | None, token: str) -> bool:
-    """True when ``header`` is ``Bearer <token>`` (constant-time comparison)."""
-    if not header or not header.startswith("Bearer "):
+    """True when ``header`` is ``Bearer <token>`` (constant-time comparison).
+
+    The scheme is case-insensitive (RFC 7235, section 2.1): ``bearer`` and ``BEARER`` count.
+    """
+    scheme, _, credentials = (header or "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
         return False
-    return hmac.compare_digest(header[len("Bearer ") :].strip().encode(), token.encode())
+    sent = credentials.strip().encode("utf-8", "surrogatepass")
+    return hmac.compare_digest(sent, token.encode())
 
 
 def _json(body: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> Response:
@@ -112,7 +117,7 @@ def create_app(settings: Settings, *, token: str | None = None) -> WsgiApp:
         if request.method not in ("POST", "GET"):
             body = web.error_body("method_not_allowed", "use POST", None)
             return _json(body, 405)(environ, start_response)
-        raw = request.get_data(cache=False) if request.method == "POST" else b""
+        raw = web.read_body(request.stream) if request.method == "POST" else b""
         result = web.run_job(
             route.model, route.job, raw, request.content_type, settings=settings, name=name
         )

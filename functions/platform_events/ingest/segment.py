@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from platform_events import jsonsafe
 from platform_events.catalog import MAX_EVENT_DATA_BYTES
 from platform_events.errors import InvalidEvent
 
@@ -43,6 +44,9 @@ MESSAGE_TYPES: tuple[MessageType, ...] = ("track", "identify", "page")
 # Segment's limits: 32 KB per message, 500 KB per batch request.
 MAX_MESSAGE_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
+# The event store's bound on user_id and session_id (migrations/0003).
+MAX_IDENTITY_CHARS = 255
+MAX_METADATA_BYTES = 16_384
 
 _NAMESPACE = uuid.UUID("6f1c1f2e-2b7a-4c55-9d1f-6a0d5c1b7e10")
 _OUR_TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
@@ -111,7 +115,14 @@ def _timestamp(message: dict[str, Any], received_at: datetime) -> str:
                 ) from None
             if parsed.tzinfo is None:
                 parsed = parsed.replace(tzinfo=UTC)
-            return parsed.isoformat()
+            try:
+                # Every sink's range is years 1 to 9999 UTC (BigQuery's TIMESTAMP is the
+                # narrowest); an offset can carry a valid local time past either end.
+                return parsed.astimezone(UTC).isoformat()
+            except OverflowError:
+                raise InvalidEvent(
+                    f"{key} is outside years 1-9999 in UTC", field=key, code="invalid_timestamp"
+                ) from None
     return received_at.isoformat()
 
 
@@ -128,9 +139,14 @@ def _identity(message: dict[str, Any], field: str) -> str | None:
     value = message.get(field)
     if value is None or value == "":
         return None
-    if not isinstance(value, str | int):
+    if isinstance(value, bool) or not isinstance(value, str | int):
         raise InvalidEvent(f"{field} must be a string", field=field, code="invalid_type")
-    return str(value)
+    text = str(value)
+    if len(text) > MAX_IDENTITY_CHARS:
+        raise InvalidEvent(
+            f"{field} is over {MAX_IDENTITY_CHARS} characters", field=field, code="too_large"
+        )
+    return text
 
 
 def _payload(kind: MessageType, message: dict[str, Any]) -> tuple[str, dict[str, Any], str]:
@@ -202,6 +218,9 @@ def map_message(
         raise InvalidEvent(
             "each message must be a JSON object", field="message", code="invalid_type"
         )
+    unstorable = jsonsafe.problem(message)
+    if unstorable is not None:
+        raise InvalidEvent(unstorable.message, field=unstorable.path, code=unstorable.code)
     size = len(json.dumps(message, separators=(",", ":"), default=str).encode())
     if size > MAX_MESSAGE_BYTES:
         raise InvalidEvent(
@@ -226,13 +245,20 @@ def map_message(
         raise InvalidEvent("properties are over 32768 bytes", field="properties", code="too_large")
     context = _object(message, "context")
     session = context.get("sessionId", context.get("session_id"))
+    metadata = _metadata(message, scope, network or {})
+    if len(json.dumps(metadata, default=str).encode()) > MAX_METADATA_BYTES:
+        raise InvalidEvent(
+            f"context is over {MAX_METADATA_BYTES} bytes once mapped to metadata",
+            field="context",
+            code="too_large",
+        )
     event = {
         "event_id": str(event_id_for(message, scope)),
         "event_type": event_type,
         "event_data": data,
         "user_id": user_id,
         "session_id": str(session)[:255] if session is not None else None,
-        "metadata": _metadata(message, scope, network or {}),
+        "metadata": metadata,
         "occurred_at": _timestamp(message, received_at or datetime.now(UTC)),
     }
     return Mapped(event=event, source_name=source_name[:1000])
