@@ -2,7 +2,7 @@
 
 Rows are built here from the message as sent (pure), written in the same transaction as the
 batch's good events (ingest/store.py), listed by ``platform-events rejected`` and counted by
-``status``. A message is stored as ASCII JSON text cut to ``MAX_MESSAGE_CHARS`` with
+``status`` (jobs/status.py). A message is stored as ASCII JSON text cut to ``MAX_MESSAGE_CHARS`` with
 ``TRUNCATED_MARKER`` at the end; its identities (userId, anonymousId) are kept beside it so GDPR
 erasure and export find it.
 """
@@ -69,11 +69,6 @@ def write(conn: Conn, rows: list[dict[str, Any]]) -> None:
     """Keep ``rows`` (in the caller's transaction)."""
     if rows:
         conn.execute(sql("ingest_dead_letter"), (jsonsafe.dumps_escaped(rows),))
-
-
-def counts_by_reason(conn: Conn) -> list[dict[str, Any]]:
-    """Dead letters by reason code and field, most numerous first."""
-    return [dict(r) for r in conn.execute(sql("dead_letter_counts"))]
 
 
 def listing(conn: Conn, *, reason: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
