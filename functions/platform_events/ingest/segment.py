@@ -13,10 +13,12 @@ Event names. Segment names events in free text ("Project Created"); ours are ``o
 ``identify`` becomes ``user.identified`` (traits in ``event_data.traits``) and ``page`` becomes
 ``page.viewed`` (path, url, title, referrer from properties or ``context.page``).
 
-Idempotency. ``messageId`` is the idempotency key: a UUID is used as the ``event_id`` as is;
-anything else is mapped deterministically with uuid5 over the write key's scope and the id, so
-the same retry always lands on the same event and two sources cannot collide. A message without
-``messageId`` gets a uuid5 over its canonical JSON (an exact resend is still a duplicate).
+Idempotency, scoped to the source. ``messageId`` is the idempotency key within one write key:
+the ``event_id`` is uuid5 over the write key's scope (a hash of the key) and the id (a UUID in
+its canonical form), so the same retry always lands on the same event and two sources sending
+the same id are two events. The messageId as sent is kept in ``metadata.message_id``. A message
+without ``messageId`` gets a uuid5 over its scope and canonical JSON (an exact resend is still a
+duplicate).
 
 Context. ``context`` goes into ``metadata``: ``user_agent``, ``locale``, ``timezone``,
 ``library``, ``anonymous_id``, ``session_id`` holder, the client's own ``context.metadata``, and
@@ -26,6 +28,7 @@ setting allows (``INGEST_IP_PRIVACY``).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -92,13 +95,17 @@ def scope_of(write_key: str) -> str:
 
 
 def event_id_for(message: dict[str, Any], scope: str) -> uuid.UUID:
-    """The event id of a message: its messageId when a UUID, else a deterministic uuid5."""
+    """The event id of a message: uuid5 over its source (``scope``) and its messageId.
+
+    Scoped for every messageId, UUID or not: two sources may send the same id (a copied
+    fixture, two apps on one SDK seed) and are two events; a retry from one source is one. A
+    UUID messageId is taken in its canonical form, so a retry that changed its case is the same.
+    """
     message_id = message.get("messageId")
     if isinstance(message_id, str) and message_id:
-        try:
-            return uuid.UUID(message_id)
-        except ValueError:
-            return uuid.uuid5(_NAMESPACE, f"{scope}:{message_id}")
+        with contextlib.suppress(ValueError):  # not a UUID: the id as sent
+            message_id = str(uuid.UUID(message_id))
+        return uuid.uuid5(_NAMESPACE, f"{scope}:{message_id}")
     canonical = json.dumps(message, sort_keys=True, separators=(",", ":"), default=str)
     return uuid.uuid5(_NAMESPACE, f"{scope}:content:{canonical}")
 
@@ -185,6 +192,9 @@ def _metadata(message: dict[str, Any], scope: str, network: dict[str, Any]) -> d
     metadata: dict[str, Any] = dict(own) if isinstance(own, dict) else {}
     metadata["source"] = "segment"
     metadata["write_key_scope"] = scope
+    message_id = message.get("messageId")
+    if isinstance(message_id, str) and message_id:
+        metadata["message_id"] = message_id[:255]
     library = context.get("library")
     if isinstance(library, dict):
         metadata["library"] = {k: library[k] for k in ("name", "version") if k in library}
