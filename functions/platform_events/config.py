@@ -42,6 +42,12 @@ class Settings(BaseSettings):
         default=None,
         description="libpq URL of the event store Postgres; unset means the embedded one.",
     )
+    database_pool_size: int = Field(
+        default=10,
+        ge=1,
+        le=100,
+        description="Connections each process keeps in its pool to the event store (ingest).",
+    )
     warehouse: WarehouseKind = Field(
         default="duckdb", description="Which sink streaming writes to."
     )

@@ -115,7 +115,7 @@ def bodies(draw: st.DrawFn, function: str) -> bytes:
     if shape == "huge-int" and fields:
         return f'{{"{fields[0]}": {"7" * 5000}}}'.encode()
     if shape == "array":
-        return f"[{text}]".encode()
+        return f"[{text}]".encode("utf-8", "surrogatepass")
     return text.encode("utf-8", "surrogatepass")
 
 

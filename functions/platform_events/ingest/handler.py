@@ -18,7 +18,6 @@ from __future__ import annotations
 import hmac
 import logging
 import re
-import threading
 import time
 import zlib
 from collections.abc import Mapping
@@ -151,18 +150,6 @@ def _messages(kind: str, body: Any) -> list[Any]:
     return batch
 
 
-_local = threading.local()
-
-
-def _connection(settings: Settings) -> db.Conn:
-    """One connection per thread, reused across requests (a function instance serves many)."""
-    conn: db.Conn | None = getattr(_local, "conn", None)
-    if conn is None or conn.closed or conn.broken:
-        conn = db.connect(settings, autocommit=True)
-        _local.conn = conn
-    return conn
-
-
 def _unavailable() -> IngestResponse:
     # Retryable: Segment's SDKs retry 5xx with backoff, and messageIds keep retries exact.
     log.warning("ingest: event store unavailable")
@@ -188,14 +175,10 @@ def _dead_letter_body(
         source=source.key_id, route=source.route, raw=raw, code=error["code"],
         reason=error["message"],
     )  # fmt: skip
-    conn: db.Conn | None = None
     try:
-        conn = _connection(settings)
-        with conn.transaction():
+        with db.pooled(settings) as conn, conn.transaction():
             deadletter.write(conn, [row])
     except psycopg.Error as exc:
-        if isinstance(exc, psycopg.OperationalError) and conn is not None:
-            conn.close()
         log.warning(
             "ingest: refused body not dead-lettered", extra={"fields": {"sqlstate": exc.sqlstate}}
         )
@@ -282,13 +265,10 @@ def handle(request: IngestRequest, settings: Settings) -> IngestResponse:
             answers.append({"event_id": None, "status": "rejected", "error": exc.to_dict()})
             refused.append((message, exc.to_dict()))
 
-    conn: db.Conn | None = None
     try:
-        conn = _connection(settings)
-        written = iter(writer.write(conn, writer.Source(scope, kind), mapped, refused))
+        with db.pooled(settings) as conn:
+            written = iter(writer.write(conn, writer.Source(scope, kind), mapped, refused))
     except psycopg.OperationalError:
-        if conn is not None:
-            conn.close()
         return _unavailable()
     results = [answer or next(written).as_dict() for answer in answers]
     counts = {"accepted": 0, "duplicate": 0, "quarantined": 0, "rejected": 0}
