@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -109,8 +110,47 @@ def _walk(value: Any, path: str) -> Iterator[tuple[str, Any, int]]:
             stack.extend(reversed([(_join(at, i), v, depth + 1) for i, v in enumerate(node)]))
 
 
+_LONG_DIGITS = re.compile(r"[0-9]{19}")
+
+
+def _shallow(value: Any) -> bool:
+    """True when no container of ``value`` nests deeper than MAX_DEPTH (scalars not visited)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return False
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return True
+
+
+def _plainly_storable(value: Any) -> bool:
+    """A fast, conservative pass: True only when ``value`` surely breaks no rule.
+
+    One C-level serialisation finds NaN and infinities (allow_nan=False raises), U+0000 (always
+    written as an escape), lone surrogates (which then fail to encode); any run of 19 digits may
+    be an integer past 64 bits (or a BigNumber) and sends the value to the exact walk.
+    """
+    if not isinstance(value, dict | list):
+        return False
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+        text.encode("utf-8")
+    except (ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
+        return False
+    return "\\u0000" not in text and _LONG_DIGITS.search(text) is None and _shallow(value)
+
+
 def problem(value: Any, path: str = "") -> Problem | None:
     """The first value of ``value`` (a parsed document) no store can hold, else None."""
+    if _plainly_storable(value):
+        return None
+    return exact_problem(value, path)
+
+
+def exact_problem(value: Any, path: str = "") -> Problem | None:
+    """:func:`problem` without the fast pass: every value visited, its path built."""
     for at, node, depth in _walk(value, path):
         name = at or "body"
         if depth > MAX_DEPTH:
