@@ -9,8 +9,12 @@ answered 400 naming the limit. Every message is answered in ``results`` in order
 ``event_schemas``: kept with the reason in ``platform_events_quarantine`` for an operator to
 promote, never sent to the warehouse) or ``rejected`` (invalid, with the error and field).
 A batch answers 200 even when some messages are rejected; a single call (``/v1/track``...)
-answers 400 when its one message is rejected. Deployed, IAM guards the function first; the
-write key is a second layer naming the source.
+answers 400 when its one message is rejected. Every value is checked against what the stores
+hold (jsonsafe) before any SQL; the request is written in one transaction with its quarantined
+and dead-lettered messages (ingest/writer.py), so an unreachable store answers 503 with nothing
+written. Rejected messages, and bodies refused from a known write key, are kept in the dead
+letter (ingest/deadletter.py). Deployed, IAM guards the function first; the write key is a
+second layer naming the source.
 """
 
 from __future__ import annotations
