@@ -106,9 +106,6 @@ def pool(settings: Settings) -> ConnectionPool[Conn]:
                 },
                 connection_class=psycopg.Connection[dict[str, object]],
                 timeout=POOL_TIMEOUT_S,
-                # A connection idle in the pool may have died (server restarted): checked, and
-                # replaced, when lent, so a request never gets a dead one.
-                check=ConnectionPool.check_connection,
                 name="platform-events",
                 open=True,
             )
@@ -119,8 +116,10 @@ def pool(settings: Settings) -> ConnectionPool[Conn]:
 def pooled(settings: Settings) -> Iterator[Conn]:
     """Borrow an autocommit connection; a broken one is discarded, not returned to the pool.
 
-    psycopg_pool.PoolTimeout (no connection free in time) is a psycopg.OperationalError, so
-    callers treat it as the store being unavailable.
+    Lent unchecked (a check is a round trip per request, 4 ms under load here): a connection
+    that died idle (the server restarted) fails its first statement, and callers whose work is
+    one transaction retry once on a fresh one (see ingest/handler.py). psycopg_pool.PoolTimeout
+    (no connection free in time) is a psycopg.OperationalError: the store is unavailable.
     """
     try:
         with pool(settings).connection() as conn:

@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
+import psycopg_pool
 
 from platform_events import db, jsonsafe
 from platform_events.config import Settings
@@ -269,9 +270,19 @@ def handle(request: IngestRequest, settings: Settings) -> IngestResponse:
             answers.append({"event_id": None, "status": "rejected", "error": exc.to_dict()})
             refused.append((message, exc.to_dict()))
 
+    source = writer.Source(scope, kind)
     try:
-        with db.pooled(settings) as conn:
-            written = iter(writer.write(conn, writer.Source(scope, kind), mapped, refused))
+        try:
+            with db.pooled(settings) as conn:
+                written = iter(writer.write(conn, source, mapped, refused))
+        except psycopg.OperationalError as exc:
+            if isinstance(exc, psycopg_pool.PoolTimeout):
+                raise
+            # Once more on a fresh connection: the one lent may have died idle. The write is
+            # one transaction, so nothing of the first attempt is stored unless it committed,
+            # and then the retry answers its events duplicate.
+            with db.pooled(settings) as conn:
+                written = iter(writer.write(conn, source, mapped, refused))
     except psycopg.OperationalError:
         return _unavailable()
     results = [answer or next(written).as_dict() for answer in answers]
