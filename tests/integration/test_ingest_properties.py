@@ -116,6 +116,8 @@ places = st.sampled_from(
         ("properties", "method"),
         ("context", "page"),
         ("context", "userAgent"),
+        ("context", "ip"),
+        ("context", "sessionId"),
         ("context", "metadata"),
         (None, "userId"),
         (None, "anonymousId"),

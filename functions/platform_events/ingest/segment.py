@@ -256,6 +256,10 @@ def map_message(
     context = _object(message, "context")
     session = context.get("sessionId", context.get("session_id"))
     metadata = _metadata(message, scope, network or {})
+    # The message was checked; what request headers added (geo) was not.
+    unstorable = jsonsafe.problem(metadata, "metadata")
+    if unstorable is not None:
+        raise InvalidEvent(unstorable.message, field=unstorable.path, code=unstorable.code)
     if len(json.dumps(metadata, default=str).encode()) > MAX_METADATA_BYTES:
         raise InvalidEvent(
             f"context is over {MAX_METADATA_BYTES} bytes once mapped to metadata",
