@@ -5,7 +5,8 @@ Bodies are generated (hypothesis) from good Segment messages with generated valu
 them: JSON values of every kind, strings with U+0000 and lone surrogates, numbers past 64 bits,
 NaN and Infinity tokens, huge integer literals, timestamps of every year and offset, nesting
 past every store's limit, keys the store cannot hold, and bodies in UTF-16 or invalid UTF-8.
-They go over loopback HTTP to ``serve``'s application against a real PostgreSQL.
+They go over loopback HTTP to a real ``platform-events serve`` process (gunicorn) against a
+real PostgreSQL.
 """
 
 from __future__ import annotations
@@ -26,12 +27,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from psycopg.rows import dict_row
 
-from platform_events import server
-from platform_events.config import load_settings
 from platform_events.db import Conn, with_database
 from tests.builders import segment_track
 from tests.conftest import create_test_database, drop_test_database
-from tests.integration.live_server import serving
+from tests.integration.serve_process import running_serve
 
 WRITE_KEY = "wk_properties"
 BIG_INT = "__big_int_literal__"
@@ -56,14 +55,14 @@ def live(
     name = create_test_database(server_url, template_db)
     home = tmp_path_factory.mktemp("ingest-properties")
     url = with_database(server_url, name)
-    configured = load_settings(
-        database_url=url,
-        platform_events_home=home,
-        duckdb_path=Path(home) / "warehouse.duckdb",
-        ingest_write_keys=WRITE_KEY,
-    )
+    env = {
+        "DATABASE_URL": url,
+        "PLATFORM_EVENTS_HOME": str(home),
+        "INGEST_WRITE_KEYS": WRITE_KEY,
+        "LOCAL_AUTH_TOKEN": "t" * 24,
+    }
     try:
-        with serving(server.create_app(configured, token="t" * 24)) as base:
+        with running_serve(env, Path(home) / "serve.log", threads=4) as base:
             yield Live(base, url)
     finally:
         drop_test_database(server_url, name)
@@ -299,13 +298,14 @@ def test_messages_sent_by_an_unknown_key_are_not_dead_lettered(live: Live) -> No
         assert _counts(conn) == before
 
 
-def test_an_unreachable_store_answers_503_and_writes_nothing(live: Live, tmp_path: Path) -> None:
-    broken = load_settings(
-        database_url="postgresql://nobody@127.0.0.1:1/none",
-        platform_events_home=tmp_path,
-        ingest_write_keys=WRITE_KEY,
-    )
-    with serving(server.create_app(broken, token="t" * 24)) as base:
+def test_an_unreachable_store_answers_503(tmp_path: Path) -> None:
+    env = {
+        "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
+        "PLATFORM_EVENTS_HOME": str(tmp_path),
+        "INGEST_WRITE_KEYS": WRITE_KEY,
+        "LOCAL_AUTH_TOKEN": "t" * 24,
+    }
+    with running_serve(env, tmp_path / "serve.log", threads=2) as base:
         status, answer = _post(
             base + "/ingest_events/v1/batch", _encode({"batch": [segment_track()]}, "utf-8", True)
         )

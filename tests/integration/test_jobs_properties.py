@@ -2,7 +2,7 @@
 field, never 5xx: generated JSON values in every field (and unknown ones), strings the store
 cannot hold, numbers past 64 bits, timestamps as numbers or of absurd years, deep nesting,
 arbitrary bytes and any Content-Type. Against ``serve``'s application on loopback and a real
-PostgreSQL with the local DuckDB warehouse.
+PostgreSQL with the local DuckDB warehouse, through a real ``platform-events serve`` process.
 """
 
 from __future__ import annotations
@@ -20,10 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from platform_events import server
-from platform_events.config import load_settings
 from platform_events.db import with_database
 from tests.conftest import create_test_database, drop_test_database
-from tests.integration.live_server import serving
+from tests.integration.serve_process import running_serve
 
 TOKEN = "job-properties-token-0123"
 FUNCTIONS = sorted(server.routes())
@@ -40,14 +39,15 @@ def base_url(
 ) -> Iterator[str]:
     name = create_test_database(server_url, template_db)
     home = Path(tmp_path_factory.mktemp("job-properties"))
-    configured = load_settings(
-        database_url=with_database(server_url, name),
-        platform_events_home=home,
-        duckdb_path=home / "warehouse.duckdb",
-        warehouse="duckdb",
-    )
+    env = {
+        "DATABASE_URL": with_database(server_url, name),
+        "PLATFORM_EVENTS_HOME": str(home),
+        "DUCKDB_PATH": str(home / "warehouse.duckdb"),
+        "WAREHOUSE": "duckdb",
+        "LOCAL_AUTH_TOKEN": TOKEN,
+    }
     try:
-        with serving(server.create_app(configured, token=TOKEN)) as url:
+        with running_serve(env, home / "serve.log", threads=4) as url:
             yield url
     finally:
         drop_test_database(server_url, name)
