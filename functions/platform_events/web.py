@@ -67,7 +67,7 @@ def read_json(raw: bytes, content_type: str | None = None) -> Any:
     every value must be one the store can hold (jsonsafe): a NUL in a user id is a 400 naming
     the field, not a database error.
     """
-    del content_type  # kept for the adapters' signature; the body decides
+    del content_type  # the body decides: any Content-Type is read as JSON when it parses
     if len(raw) > MAX_BODY_BYTES:
         raise InvalidRequest(
             f"the request body is over {MAX_BODY_BYTES} bytes", field="body", code="too_large"
