@@ -36,7 +36,7 @@ WRITE_KEY = "wk_properties"
 BIG_INT = "__big_int_literal__"
 NAN = "__nan_token__"
 PROPERTY_SETTINGS = settings(
-    max_examples=60,
+    max_examples=80,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -106,9 +106,8 @@ timestamps = st.one_of(
     texts,
     st.integers(),
 )
-planted = st.one_of(
-    json_values, json_values, timestamps, st.integers(min_value=1, max_value=300).map(_nested)
-)
+depths = st.integers(min_value=1, max_value=300) | st.sampled_from([31, 32, 33])
+planted = st.one_of(json_values, json_values, json_values, timestamps, depths.map(_nested))
 places = st.sampled_from(
     [
         ("properties", "note"),
@@ -132,6 +131,10 @@ places = st.sampled_from(
 @st.composite
 def mutated(draw: st.DrawFn) -> dict[str, Any]:
     message = segment_track()
+    if draw(st.integers(min_value=0, max_value=4)) == 0:  # sizes around Segment's 32 KB limit
+        message["properties"]["padding"] = "x" * draw(
+            st.sampled_from([100, 32_000, 32_600, 33_000, 40_000]) | st.integers(0, 40_000)
+        )
     for _ in range(draw(st.integers(min_value=1, max_value=2))):
         parent, key = draw(places)
         value = draw(planted)
