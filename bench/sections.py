@@ -21,6 +21,7 @@ from bench import (
     baseline,
     datasets,
     emit,
+    http_ingest,
     reads,
     redshift_cost,
     retention,
@@ -65,9 +66,12 @@ def _ms(seconds: list[float], fraction: float) -> float:
 def write(ctx: Context) -> None:
     """Raw COPY vs the client's batched path; raw INSERT vs one emit; the naive claim loop."""
     s, say, add = ctx.sizes, ctx.progress.say, ctx.report.add
-    say(f"write: generating {s.write_events + 2 * s.single_calls:,} marketplace events")
-    events = _events(s.write_events + 2 * s.single_calls, seed=11)
-    batch, singles = events[: s.write_events], events[s.write_events :]
+    total = s.write_events + 2 * s.single_calls + s.http_events
+    say(f"write: generating {total:,} marketplace events")
+    events = _events(total, seed=11)
+    batch = events[: s.write_events]
+    singles = events[s.write_events : s.write_events + 2 * s.single_calls]
+    posted = events[s.write_events + 2 * s.single_calls :]
     with ctx.server.connect(ctx.scratch) as conn:
         say("write: raw COPY (events + ledger), first run")
         copy_first = baseline.raw_copy(conn, batch)
@@ -87,6 +91,9 @@ def write(ctx: Context) -> None:
         baseline.reset(conn)
         raw = baseline.raw_insert_latencies(conn, singles[: s.single_calls])
         ours = emit.single_latencies(conn, singles[s.single_calls :])
+    # Last, so its events join no backlog another figure drains.
+    say(f"write: HTTP ingest through serve, {http_ingest.CLIENTS} clients, batches of 100")
+    http_rate, http_latencies = http_ingest.run(ctx.url, posted)
     copy = (copy_first + copy_second) / 2
     add(
         Figure(
@@ -128,6 +135,25 @@ def write(ctx: Context) -> None:
             "events/s",
             "baseline.copy",
             emit_targets,
+        )
+    )
+    add(
+        Figure(
+            "ingest.http_batch_100",
+            f"HTTP ingest via serve ({http_ingest.CLIENTS} clients, batches of 100)",
+            http_rate,
+            "events/s",
+            "emit.batched_2",
+            details={"events": len(posted), "requests": len(http_latencies)},
+        )
+    )
+    add(
+        Figure(
+            "ingest.http_p99",
+            "HTTP ingest via serve, one batch of 100, p99",
+            _ms(http_latencies, 0.99),
+            "ms",
+            details={"p50_ms": _ms(http_latencies, 0.5), "max_ms": max(http_latencies) * 1000},
         )
     )
     add(Figure("baseline.insert_p50", "raw INSERT, one event, p50", _ms(raw, 0.5), "ms"))

@@ -10,6 +10,7 @@ from typing import Any
 class Sizes:
     write_events: int = 60_000  # raw COPY, the batched path, then the naive claim loop
     single_calls: int = 2_000  # one-at-a-time emits (and raw inserts)
+    http_events: int = 40_000  # posted through serve, 8 clients, Segment batches of 100
     stream_events: int = 300_000  # backlog drained by 1, then 2 workers
     batch_size: int = 1_000  # claim batch of the stream and the naive loop (STREAM_BATCH_SIZE)
     steady_rate: int = 2_000  # events/s written during the latency measurement
@@ -27,6 +28,7 @@ FULL = Sizes()
 QUICK = Sizes(
     write_events=2_000,
     single_calls=100,
+    http_events=1_600,
     stream_events=3_000,
     batch_size=500,
     steady_rate=500,

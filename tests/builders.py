@@ -102,3 +102,15 @@ def set_delivery(conn: Conn, ids: list[uuid.UUID], **columns: Any) -> None:
 
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text)
+
+
+def segment_track(event: str = "Signed In", **fields: Any) -> dict[str, Any]:
+    """A Segment ``track`` message ingest_events stores as is (``Signed In`` -> user.login)."""
+    return {
+        "type": "track",
+        "event": event,
+        "properties": {"method": "sso"},
+        "userId": "user_1",
+        "messageId": str(uuid.uuid4()),
+        **fields,
+    }

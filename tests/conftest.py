@@ -18,7 +18,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from platform_events import migrate
+from platform_events import db, migrate
 from platform_events.config import Settings, load_settings
 from platform_events.db import Conn, with_database
 
@@ -110,6 +110,13 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         duckdb_path=tmp_path / "warehouse.duckdb",
         warehouse="duckdb",
     )
+
+
+@pytest.fixture(autouse=True)
+def _close_connection_pools() -> Iterator[None]:
+    """Each test's pooled connections (db.pooled) are closed with it, not leaked to the next."""
+    yield
+    db.close_pools()
 
 
 @pytest.fixture

@@ -98,6 +98,7 @@ def _registrars() -> list[Callable[[Any], None]]:
 # Modules that add sub-commands through a ``register_commands(subparsers)`` function.
 COMMAND_MODULES: list[str] = [
     "platform_events.client.commands",
+    "platform_events.ingest.cli_commands",
     "platform_events.jobs.cli_commands",
     "platform_events.pipeline.cli_commands",
     "platform_events.bench_command",

@@ -51,6 +51,12 @@ class Settings(BaseSettings):
         ".gserviceaccount.com), with a short-lived OAuth token of the runtime's credentials as "
         "password; overrides DATABASE_URL's user and password. Unset: DATABASE_URL's own.",
     )
+    database_pool_size: int = Field(
+        default=10,
+        ge=1,
+        le=100,
+        description="Connections each process keeps in its pool to the event store (ingest).",
+    )
     warehouse: WarehouseKind = Field(
         default="duckdb", description="Which sink streaming writes to."
     )

@@ -1,4 +1,4 @@
-"""``platform-events serve``: every HTTP function on one local WSGI server, on the deployed routes.
+"""``platform-events serve``: every HTTP function on one local server (gunicorn), on the deployed routes.
 
 Routes are the Cloud Functions names: ``POST /aggregate_events``, ``/cleanup_metrics``,
 ``/apply_retention``, ``/reprocess_events``, ``/erase_user``, ``/pipeline_status`` (also GET),
@@ -18,6 +18,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +26,7 @@ from typing import Any
 from pydantic import BaseModel
 from werkzeug.wrappers import Request, Response
 
-from platform_events import web
+from platform_events import db, web
 from platform_events.config import Settings
 from platform_events.jobs import aggregate, cleanup, gdpr, reprocess, retention, status
 from platform_events.jobs.local_secrets import auth_token
@@ -67,10 +68,15 @@ def _stream_route() -> dict[str, Route]:
 
 
 def authorized(header: str | None, token: str) -> bool:
-    """True when ``header`` is ``Bearer <token>`` (constant-time comparison)."""
-    if not header or not header.startswith("Bearer "):
+    """True when ``header`` is ``Bearer <token>`` (constant-time comparison).
+
+    The scheme is case-insensitive (RFC 7235, section 2.1): ``bearer`` and ``BEARER`` count.
+    """
+    scheme, _, credentials = (header or "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
         return False
-    return hmac.compare_digest(header[len("Bearer ") :].strip().encode(), token.encode())
+    sent = credentials.strip().encode("utf-8", "surrogatepass")
+    return hmac.compare_digest(sent, token.encode())
 
 
 def _json(body: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> Response:
@@ -112,7 +118,7 @@ def create_app(settings: Settings, *, token: str | None = None) -> WsgiApp:
         if request.method not in ("POST", "GET"):
             body = web.error_body("method_not_allowed", "use POST", None)
             return _json(body, 405)(environ, start_response)
-        raw = request.get_data(cache=False) if request.method == "POST" else b""
+        raw = web.read_body(request.stream) if request.method == "POST" else b""
         result = web.run_job(
             route.model, route.job, raw, request.content_type, settings=settings, name=name
         )
@@ -121,11 +127,61 @@ def create_app(settings: Settings, *, token: str | None = None) -> WsgiApp:
     return app
 
 
-def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080) -> None:
-    """Run the server until interrupted (threaded: the scheduler's calls may overlap)."""
-    from werkzeug.serving import run_simple
+def default_threads() -> int:
+    """Request threads of ``serve``: functions-framework's default on Cloud Run (4 per CPU)."""
+    return (os.cpu_count() or 1) * 4
+
+
+def serve(
+    settings: Settings,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    *,
+    workers: int = 1,
+    threads: int | None = None,
+) -> None:
+    """Run the server until interrupted, on gunicorn as the deployed functions run.
+
+    functions-framework serves each deployed function with gunicorn's threaded worker (one
+    process, 4 threads per CPU, no request timeout); ``serve`` does the same, so what a load
+    test sees here is what production does, not werkzeug's development server. The database
+    URL (starting the embedded server) and the bearer token are resolved once, before any
+    worker starts; each worker opens its own connection pool on first use.
+    """
+    from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
+
+    db.database_url(settings)
+    app = create_app(settings)
+    options = {
+        "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+        "workers": workers,
+        "threads": threads or default_threads(),
+        "worker_class": "gthread",
+        "timeout": 0,
+        "graceful_timeout": 10,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "warning",
+    }
+
+    class _Gunicorn(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> WsgiApp:
+            return app
 
     log.info(
-        "serving", extra={"fields": {"host": host, "port": port, "functions": sorted(routes())}}
+        "serving",
+        extra={
+            "fields": {
+                "host": host,
+                "port": port,
+                "workers": workers,
+                "threads": options["threads"],
+                "functions": sorted(routes()),
+            }
+        },
     )
-    run_simple(host, port, create_app(settings), threaded=True, use_reloader=False)
+    _Gunicorn().run()

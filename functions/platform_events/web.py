@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from platform_events import logs
+from platform_events import jsonsafe, logs
 from platform_events.config import ConfigError, Settings, get_settings
 from platform_events.errors import InvalidEvent, InvalidRequest
 
@@ -60,24 +60,46 @@ def parse_model(model: type[M], body: Any) -> M:
         raise InvalidRequest(message, field=field, code=code) from None
 
 
-def read_json(raw: bytes, content_type: str | None) -> Any:
-    """Decode a JSON request body (empty means ``{}``)."""
+def read_json(raw: bytes, content_type: str | None = None) -> Any:
+    """Decode a JSON request body (empty means ``{}``); InvalidRequest names what cannot be used.
+
+    Any Content-Type is read as JSON when the body parses (``curl -d`` sends form encoding), and
+    every value must be one the store can hold (jsonsafe): a NUL in a user id is a 400 naming
+    the field, not a database error.
+    """
+    del content_type  # the body decides: any Content-Type is read as JSON when it parses
     if len(raw) > MAX_BODY_BYTES:
         raise InvalidRequest(
             f"the request body is over {MAX_BODY_BYTES} bytes", field="body", code="too_large"
         )
     if not raw.strip():
         return {}
-    if content_type and "json" not in content_type and "text/plain" not in content_type:
-        raise InvalidRequest(
-            "the request body must be application/json", field="body", code="invalid_type"
-        )
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidRequest(
-            f"the request body is not valid JSON: {exc}", field="body", code="invalid_json"
-        ) from None
+        body = jsonsafe.loads(raw)
+    except jsonsafe.InvalidJson as exc:
+        raise InvalidRequest(str(exc), field="body", code=exc.code) from None
+    unstorable = jsonsafe.problem(body)
+    if unstorable is not None:
+        raise InvalidRequest(unstorable.message, field=unstorable.path, code=unstorable.code)
+    return body
+
+
+def read_body(stream: Any, limit: int = MAX_BODY_BYTES) -> bytes:
+    """At most ``limit + 1`` bytes of a request body, chunked transfer encoding included.
+
+    The WSGI server decodes the chunks (gunicorn; werkzeug marks them ``wsgi.input_terminated``),
+    so the stream is read to its end instead of by Content-Length; the extra byte lets
+    :func:`read_json` say the body is too large without reading all of it.
+    """
+    parts: list[bytes] = []
+    size = 0
+    while size <= limit:
+        part = stream.read(min(65_536, limit + 1 - size))
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
 
 
 def run_job(
@@ -126,5 +148,5 @@ def handle(
     """
     if request.method not in ("POST", "GET"):
         return JsonResponse(error_body("method_not_allowed", "use POST", None), 405).as_flask()
-    raw = request.get_data(cache=False) if request.method == "POST" else b""
+    raw = read_body(request.stream) if request.method == "POST" else b""
     return run_job(model, job, raw, request.content_type, name=name).as_flask()

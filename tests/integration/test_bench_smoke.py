@@ -22,6 +22,8 @@ EXPECTED = {
     "emit.batched_1",
     "emit.batched_2",
     "emit.single_p99",
+    "ingest.http_batch_100",
+    "ingest.http_p99",
     "baseline.naive_claim",
     "stream.one_worker",
     "stream.two_workers",

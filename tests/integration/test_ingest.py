@@ -102,9 +102,11 @@ def test_a_valid_batch_is_stored_with_context_as_metadata(ingest_url: str, conn:
         headers={"X-Client-Region": "FR", "X-Client-City": "Lyon"},
     )
     assert status == 200, answer
-    assert answer["accepted"] == 1 and answer["results"][0]["event_id"] == message["messageId"]
+    assert answer["accepted"] == 1
     row = conn.execute("SELECT * FROM platform_events").fetchone()
     assert row is not None
+    assert str(row["event_id"]) == answer["results"][0]["event_id"]
+    assert row["metadata"]["message_id"] == message["messageId"]
     assert row["event_type"] == "project.created" and row["user_id"] == "user_1"
     assert row["session_id"] == "sess-1"
     assert row["occurred_at"].isoformat() == "2024-05-01T10:00:00+00:00"
@@ -255,6 +257,25 @@ def test_truncate_privacy_keeps_only_the_network(settings: Settings, conn: Conn)
     assert row is not None and row["metadata"]["ip"] == "203.0.113.0"
 
 
+def test_one_message_id_under_two_write_keys_is_two_events_and_a_retry_is_one(
+    ingest_url: str, conn: Conn
+) -> None:
+    for message_id in (str(uuid.uuid4()), "ajs-shared-7"):
+        message = track("user.login", {"method": "sso"}, messageId=message_id)
+        answers = [
+            post(ingest_url + "/v1/batch", {"batch": [message]}, key=key)[1]["results"][0]
+            for key in (WRITE_KEY, "other_key", WRITE_KEY, "other_key")
+        ]
+        assert [a["status"] for a in answers] == ["accepted", "accepted", "duplicate", "duplicate"]
+        assert answers[0]["event_id"] != answers[1]["event_id"]
+        assert answers[0]["event_id"] == answers[2]["event_id"]
+        stored = conn.execute(
+            "SELECT count(*) AS n FROM platform_events WHERE metadata->>'message_id' = %s",
+            (message_id,),
+        ).fetchone()
+        assert stored == {"n": 2}
+
+
 def test_unknown_routes_and_methods_are_refused(ingest_url: str) -> None:
     assert post(ingest_url + "/v1/alias", {})[0] == 404
     request = urllib.request.Request(ingest_url + "/v1/batch", method="GET")  # noqa: S310
@@ -276,7 +297,9 @@ def test_the_client_http_mode_delivers_through_ingest(
         assert analytics.flush(timeout=20)
         assert analytics.stats.accepted == 2
     row = conn.execute(
-        "SELECT user_id, session_id, metadata FROM platform_events WHERE event_id = %s", (event_id,)
+        "SELECT user_id, session_id, metadata FROM platform_events"
+        " WHERE metadata->>'message_id' = %s",
+        (str(event_id),),
     ).fetchone()
     assert row is not None and row["user_id"] == "user_5"
     assert row["metadata"]["device_type"] == "tablet"

@@ -24,8 +24,9 @@ def test_the_key_id_tells_keys_apart_without_revealing_them() -> None:
     assert "a" * 5 not in key_id("aaaaa") and len(key_id("a")) == 12
 
 
-def test_only_the_exact_bearer_token_is_authorized() -> None:
-    assert authorized("Bearer s3cret", "s3cret")
+def test_only_the_exact_bearer_token_is_authorized_under_any_case_of_the_scheme() -> None:
+    for scheme in ("Bearer", "bearer", "BEARER", "bEaReR"):  # RFC 7235: case-insensitive
+        assert authorized(f"{scheme} s3cret", "s3cret")
     for header in (
         None,
         "",
@@ -33,6 +34,8 @@ def test_only_the_exact_bearer_token_is_authorized() -> None:
         "Basic s3cret",
         "Bearer s3cre",
         "Bearer s3cretx",
-        "bearer s3cret",
+        "Bearers3cret",
+        "Bearer ",
+        "Bearer s3cret\udc80",
     ):
         assert not authorized(header, "s3cret")

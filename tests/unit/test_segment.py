@@ -38,9 +38,11 @@ def test_names_without_an_object_and_action_are_refused(name: str) -> None:
     assert caught.value.field == "event"
 
 
-def test_uuid_message_ids_are_kept_and_others_map_deterministically_per_scope() -> None:
+def test_every_message_id_maps_deterministically_per_scope() -> None:
     same = str(uuid.uuid4())
-    assert segment.event_id_for({"messageId": same}, SCOPE) == uuid.UUID(same)
+    first = segment.event_id_for({"messageId": same}, SCOPE)
+    assert first == segment.event_id_for({"messageId": same.upper()}, SCOPE)  # canonical form
+    assert first != segment.event_id_for({"messageId": same}, segment.scope_of("wk_2"))
     a = segment.event_id_for({"messageId": "ajs-1"}, SCOPE)
     assert a == segment.event_id_for({"messageId": "ajs-1"}, SCOPE)
     assert a != segment.event_id_for({"messageId": "ajs-1"}, segment.scope_of("wk_2"))
@@ -78,6 +80,7 @@ def test_a_track_message_maps_to_an_event_with_context_in_metadata() -> None:
         "tenant": "t1",
         "source": "segment",
         "write_key_scope": SCOPE,
+        "message_id": "m-1",
         "library": {"name": "analytics.js", "version": "5"},
         "user_agent": "UA",
         "locale": "de-DE",

@@ -9,17 +9,19 @@ answered 400 naming the limit. Every message is answered in ``results`` in order
 ``event_schemas``: kept with the reason in ``platform_events_quarantine`` for an operator to
 promote, never sent to the warehouse) or ``rejected`` (invalid, with the error and field).
 A batch answers 200 even when some messages are rejected; a single call (``/v1/track``...)
-answers 400 when its one message is rejected. Deployed, IAM guards the function first; the
-write key is a second layer naming the source.
+answers 400 when its one message is rejected. Every value is checked against what the stores
+hold (jsonsafe) before any SQL; the request is written in one transaction with its quarantined
+and dead-lettered messages (ingest/writer.py), so an unreachable store answers 503 with nothing
+written. Rejected messages, and bodies refused from a known write key, are kept in the dead
+letter (ingest/deadletter.py). Deployed, IAM guards the function first; the write key is a
+second layer naming the source.
 """
 
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import re
-import threading
 import time
 import zlib
 from collections.abc import Mapping
@@ -28,14 +30,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
+import psycopg_pool
 
-from platform_events import db, logs
-from platform_events.client.events import EventResult
-from platform_events.client.transport import write_json_events
+from platform_events import db, jsonsafe, logs
 from platform_events.config import Settings
 from platform_events.errors import InvalidEvent
-from platform_events.ingest import geo, segment
-from platform_events.queries import sql
+from platform_events.ingest import deadletter, geo, segment, writer
 
 log = logging.getLogger(__name__)
 
@@ -134,8 +134,9 @@ def _authenticate(request: IngestRequest, body: Any, settings: Settings) -> str:
         raise _Refused(401, "unauthorized", "send the write key as the HTTP basic auth user")
     # Compare against every key in constant time: no early exit tells which prefix matched.
     matched = False
+    sent = key.encode("utf-8", "surrogatepass")  # a JSON writeKey may hold a lone surrogate
     for candidate in keys:
-        matched |= hmac.compare_digest(candidate.encode(), key.encode())
+        matched |= hmac.compare_digest(candidate.encode(), sent)
     if not matched:
         raise _Refused(401, "unauthorized", "the write key is not valid")
     return key
@@ -154,47 +155,69 @@ def _messages(kind: str, body: Any) -> list[Any]:
     return batch
 
 
-_local = threading.local()
+def _unavailable() -> IngestResponse:
+    # Retryable: Segment's SDKs retry 5xx with backoff, and messageIds keep retries exact.
+    log.warning("ingest: event store unavailable")
+    return IngestResponse(
+        503,
+        {
+            "success": False,
+            "error": {
+                "code": "unavailable",
+                "message": "the event store is unavailable; retry",
+                "field": None,
+            },
+        },
+    )
 
 
-def _connection(settings: Settings) -> db.Conn:
-    """One connection per thread, reused across requests (a function instance serves many)."""
-    conn: db.Conn | None = getattr(_local, "conn", None)
-    if conn is None or conn.closed or conn.broken:
-        conn = db.connect(settings, autocommit=True)
-        _local.conn = conn
-    return conn
-
-
-def _write(settings: Settings, mapped: list[segment.Mapped]) -> list[EventResult]:
-    """Emit the mapped events; route unknown types (PE001) to the quarantine with the reason."""
-    conn = _connection(settings)
+def _dead_letter_body(
+    settings: Settings, source: writer.Source, raw: bytes, refused: _Refused
+) -> None:
+    """Keep a whole refused body of a known source; the refusal is answered even if this fails."""
+    error = refused.response.body["error"]
+    row = deadletter.body_row(
+        source=source.key_id, route=source.route, raw=raw, code=error["code"],
+        reason=error["message"],
+    )  # fmt: skip
     try:
-        results = write_json_events(conn, [m.event for m in mapped])
-        unknown = [i for i, r in enumerate(results) if r.error_code == "PE001"]
-        if unknown:
-            held = [
-                {
-                    **mapped[i].event,
-                    "reason": results[i].error_message,
-                    "source_name": mapped[i].source_name,
-                }
-                for i in unknown
-            ]
-            rows = conn.execute(sql("ingest_quarantine_batch"), (json.dumps(held),)).fetchall()
-            for i, row in zip(unknown, rows, strict=True):
-                status = "quarantined" if row["status"] == "quarantined" else "duplicate"
-                results[i] = EventResult(
-                    ordinal=results[i].ordinal,
-                    event_id=results[i].event_id,
-                    status=status,  # type: ignore[arg-type]
-                    error_code=None,
-                    error_field=None,
-                    error_message=f"quarantined: {results[i].error_message}",
-                )
-        return results
-    except psycopg.OperationalError:
-        conn.close()
+        with db.pooled(settings) as conn, conn.transaction():
+            deadletter.write(conn, [row])
+    except psycopg.Error as exc:
+        log.warning(
+            "ingest: refused body not dead-lettered", extra={"fields": {"sqlstate": exc.sqlstate}}
+        )
+
+
+def _parse(request: IngestRequest, settings: Settings) -> tuple[str, str, list[Any]]:
+    """(route, write key, messages) of a request; _Refused answers it otherwise.
+
+    A body refused once its source is known is kept in the dead letter too.
+    """
+    if request.method != "POST":
+        raise _Refused(405, "method_not_allowed", "use POST")
+    route = _ROUTE.search(request.path)
+    if route is None:
+        raise _Refused(404, "not_found", "routes: /v1/batch, /v1/track, /v1/identify, /v1/page")
+    kind = route.group(1)
+    raw = request.body
+    try:
+        raw = _decode_body(request)
+        try:
+            body = jsonsafe.loads(raw) if raw.strip() else None
+        except jsonsafe.InvalidJson as exc:
+            raise _Refused(400, exc.code, str(exc), "body") from None
+    except _Refused as refused:
+        key = _authenticate(request, None, settings)  # an unknown caller learns nothing more
+        source = writer.Source(segment.scope_of(key), kind)
+        _dead_letter_body(settings, source, raw, refused)
+        raise
+    key = _authenticate(request, body, settings)
+    try:
+        return kind, key, _messages(kind, body)
+    except _Refused as refused:
+        source = writer.Source(segment.scope_of(key), kind)
+        _dead_letter_body(settings, source, raw, refused)
         raise
 
 
@@ -203,35 +226,23 @@ def handle(request: IngestRequest, settings: Settings) -> IngestResponse:
     started = time.monotonic()
     received_at = datetime.now(UTC)
     try:
-        if request.method != "POST":
-            raise _Refused(405, "method_not_allowed", "use POST")
-        route = _ROUTE.search(request.path)
-        if route is None:
-            raise _Refused(404, "not_found", "routes: /v1/batch, /v1/track, /v1/identify, /v1/page")
-        kind = route.group(1)
-        raw = _decode_body(request)
-        try:
-            body = json.loads(raw) if raw.strip() else None
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            _authenticate(request, None, settings)  # an unknown caller learns nothing more
-            raise _Refused(
-                400, "invalid_json", f"the body is not valid JSON: {exc}", "body"
-            ) from None
-        key = _authenticate(request, body, settings)
-        messages = _messages(kind, body)
-    except _Refused as refused:
+        kind, key, messages = _parse(request, settings)
+    except _Refused as refusal:
         log.warning(
             "ingest request refused",
-            extra={"fields": {"code": refused.response.body["error"]["code"]}},
+            extra={"fields": {"code": refusal.response.body["error"]["code"]}},
         )
-        return refused.response
+        return refusal.response
+    except psycopg.OperationalError:
+        return _unavailable()
 
     scope = segment.scope_of(key)
     header_geo = geo.geo_from_headers(request.headers)
     request_ip = geo.client_ip(request.headers, request.remote_addr)
     default_type = None if kind == "batch" else kind
     answers: list[dict[str, Any] | None] = []
-    mapped: list[segment.Mapped] = []
+    mapped: list[tuple[Any, segment.Mapped]] = []
+    refused: list[tuple[Any, dict[str, str]]] = []
     for message in messages:
         try:
             context = message.get("context") if isinstance(message, dict) else None
@@ -243,34 +254,37 @@ def handle(request: IngestRequest, settings: Settings) -> IngestResponse:
                 geoip_database=settings.geoip_database,
             )
             mapped.append(
-                segment.map_message(
+                (
                     message,
-                    scope=scope,
-                    default_type=default_type,  # type: ignore[arg-type]
-                    network=network,
-                    received_at=received_at,
+                    segment.map_message(
+                        message,
+                        scope=scope,
+                        default_type=default_type,  # type: ignore[arg-type]
+                        network=network,
+                        received_at=received_at,
+                    ),
                 )
             )
             answers.append(None)
         except InvalidEvent as exc:
             answers.append({"event_id": None, "status": "rejected", "error": exc.to_dict()})
+            refused.append((message, exc.to_dict()))
 
+    source = writer.Source(scope, kind)
     try:
-        written = iter(_write(settings, mapped) if mapped else [])
-    except psycopg.OperationalError as exc:
-        # Retryable: Segment's SDKs retry 5xx with backoff, and messageIds keep retries exact.
-        logs.log_error(log, "ingest: event store unavailable", exc)
-        return IngestResponse(
-            503,
-            {
-                "success": False,
-                "error": {
-                    "code": "unavailable",
-                    "message": "the event store is unavailable; retry",
-                    "field": None,
-                },
-            },
-        )
+        try:
+            with db.pooled(settings) as conn:
+                written = iter(writer.write(conn, source, mapped, refused))
+        except psycopg.OperationalError as exc:
+            if isinstance(exc, psycopg_pool.PoolTimeout):
+                raise
+            # Once more on a fresh connection: the one lent may have died idle. The write is
+            # one transaction, so nothing of the first attempt is stored unless it committed,
+            # and then the retry answers its events duplicate.
+            with db.pooled(settings) as conn:
+                written = iter(writer.write(conn, source, mapped, refused))
+    except psycopg.OperationalError:
+        return _unavailable()
     results = [answer or next(written).as_dict() for answer in answers]
     counts = {"accepted": 0, "duplicate": 0, "quarantined": 0, "rejected": 0}
     for result in results:

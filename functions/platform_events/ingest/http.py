@@ -10,6 +10,8 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from werkzeug.wsgi import get_input_stream
+
 from platform_events.config import Settings, get_settings
 from platform_events.ingest.handler import IngestRequest, IngestResponse, handle
 
@@ -46,15 +48,16 @@ def _encode(answer: IngestResponse) -> str:
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
-            405: "Method Not Allowed", 500: "Internal Server Error"}  # fmt: skip
+            405: "Method Not Allowed", 500: "Internal Server Error",
+            503: "Service Unavailable"}  # fmt: skip
 
 
 def wsgi_app(settings: Settings) -> Callable[[dict[str, Any], StartResponse], list[bytes]]:
     """A plain WSGI application serving the ingest routes with ``settings``."""
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(min(length, _BODY_CEILING)) if length else b""
+        # Content-Length, or a chunked body the server decoded (wsgi.input_terminated).
+        body = get_input_stream(environ, max_content_length=None).read(_BODY_CEILING)
         headers = [
             (key[5:].replace("_", "-"), value)
             for key, value in environ.items()

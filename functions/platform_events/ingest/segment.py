@@ -13,10 +13,12 @@ Event names. Segment names events in free text ("Project Created"); ours are ``o
 ``identify`` becomes ``user.identified`` (traits in ``event_data.traits``) and ``page`` becomes
 ``page.viewed`` (path, url, title, referrer from properties or ``context.page``).
 
-Idempotency. ``messageId`` is the idempotency key: a UUID is used as the ``event_id`` as is;
-anything else is mapped deterministically with uuid5 over the write key's scope and the id, so
-the same retry always lands on the same event and two sources cannot collide. A message without
-``messageId`` gets a uuid5 over its canonical JSON (an exact resend is still a duplicate).
+Idempotency, scoped to the source. ``messageId`` is the idempotency key within one write key:
+the ``event_id`` is uuid5 over the write key's scope (a hash of the key) and the id (a UUID in
+its canonical form), so the same retry always lands on the same event and two sources sending
+the same id are two events. The messageId as sent is kept in ``metadata.message_id``. A message
+without ``messageId`` gets a uuid5 over its scope and canonical JSON (an exact resend is still a
+duplicate).
 
 Context. ``context`` goes into ``metadata``: ``user_agent``, ``locale``, ``timezone``,
 ``library``, ``anonymous_id``, ``session_id`` holder, the client's own ``context.metadata``, and
@@ -26,6 +28,7 @@ setting allows (``INGEST_IP_PRIVACY``).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -34,6 +37,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from platform_events import jsonsafe
 from platform_events.catalog import MAX_EVENT_DATA_BYTES
 from platform_events.errors import InvalidEvent
 
@@ -43,6 +47,9 @@ MESSAGE_TYPES: tuple[MessageType, ...] = ("track", "identify", "page")
 # Segment's limits: 32 KB per message, 500 KB per batch request.
 MAX_MESSAGE_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
+# The event store's bound on user_id and session_id (migrations/0003).
+MAX_IDENTITY_CHARS = 255
+MAX_METADATA_BYTES = 16_384
 
 _NAMESPACE = uuid.UUID("6f1c1f2e-2b7a-4c55-9d1f-6a0d5c1b7e10")
 _OUR_TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
@@ -88,13 +95,17 @@ def scope_of(write_key: str) -> str:
 
 
 def event_id_for(message: dict[str, Any], scope: str) -> uuid.UUID:
-    """The event id of a message: its messageId when a UUID, else a deterministic uuid5."""
+    """The event id of a message: uuid5 over its source (``scope``) and its messageId.
+
+    Scoped for every messageId, UUID or not: two sources may send the same id (a copied
+    fixture, two apps on one SDK seed) and are two events; a retry from one source is one. A
+    UUID messageId is taken in its canonical form, so a retry that changed its case is the same.
+    """
     message_id = message.get("messageId")
     if isinstance(message_id, str) and message_id:
-        try:
-            return uuid.UUID(message_id)
-        except ValueError:
-            return uuid.uuid5(_NAMESPACE, f"{scope}:{message_id}")
+        with contextlib.suppress(ValueError):  # not a UUID: the id as sent
+            message_id = str(uuid.UUID(message_id))
+        return uuid.uuid5(_NAMESPACE, f"{scope}:{message_id}")
     canonical = json.dumps(message, sort_keys=True, separators=(",", ":"), default=str)
     return uuid.uuid5(_NAMESPACE, f"{scope}:content:{canonical}")
 
@@ -111,7 +122,14 @@ def _timestamp(message: dict[str, Any], received_at: datetime) -> str:
                 ) from None
             if parsed.tzinfo is None:
                 parsed = parsed.replace(tzinfo=UTC)
-            return parsed.isoformat()
+            try:
+                # Every sink's range is years 1 to 9999 UTC (BigQuery's TIMESTAMP is the
+                # narrowest); an offset can carry a valid local time past either end.
+                return parsed.astimezone(UTC).isoformat()
+            except OverflowError:
+                raise InvalidEvent(
+                    f"{key} is outside years 1-9999 in UTC", field=key, code="invalid_timestamp"
+                ) from None
     return received_at.isoformat()
 
 
@@ -128,9 +146,14 @@ def _identity(message: dict[str, Any], field: str) -> str | None:
     value = message.get(field)
     if value is None or value == "":
         return None
-    if not isinstance(value, str | int):
+    if isinstance(value, bool) or not isinstance(value, str | int):
         raise InvalidEvent(f"{field} must be a string", field=field, code="invalid_type")
-    return str(value)
+    text = str(value)
+    if len(text) > MAX_IDENTITY_CHARS:
+        raise InvalidEvent(
+            f"{field} is over {MAX_IDENTITY_CHARS} characters", field=field, code="too_large"
+        )
+    return text
 
 
 def _payload(kind: MessageType, message: dict[str, Any]) -> tuple[str, dict[str, Any], str]:
@@ -169,6 +192,9 @@ def _metadata(message: dict[str, Any], scope: str, network: dict[str, Any]) -> d
     metadata: dict[str, Any] = dict(own) if isinstance(own, dict) else {}
     metadata["source"] = "segment"
     metadata["write_key_scope"] = scope
+    message_id = message.get("messageId")
+    if isinstance(message_id, str) and message_id:
+        metadata["message_id"] = message_id[:255]
     library = context.get("library")
     if isinstance(library, dict):
         metadata["library"] = {k: library[k] for k in ("name", "version") if k in library}
@@ -202,6 +228,9 @@ def map_message(
         raise InvalidEvent(
             "each message must be a JSON object", field="message", code="invalid_type"
         )
+    unstorable = jsonsafe.problem(message)
+    if unstorable is not None:
+        raise InvalidEvent(unstorable.message, field=unstorable.path, code=unstorable.code)
     size = len(json.dumps(message, separators=(",", ":"), default=str).encode())
     if size > MAX_MESSAGE_BYTES:
         raise InvalidEvent(
@@ -226,13 +255,24 @@ def map_message(
         raise InvalidEvent("properties are over 32768 bytes", field="properties", code="too_large")
     context = _object(message, "context")
     session = context.get("sessionId", context.get("session_id"))
+    metadata = _metadata(message, scope, network or {})
+    # The message was checked; what request headers added (geo) was not.
+    unstorable = jsonsafe.problem(metadata, "metadata")
+    if unstorable is not None:
+        raise InvalidEvent(unstorable.message, field=unstorable.path, code=unstorable.code)
+    if len(json.dumps(metadata, default=str).encode()) > MAX_METADATA_BYTES:
+        raise InvalidEvent(
+            f"context is over {MAX_METADATA_BYTES} bytes once mapped to metadata",
+            field="context",
+            code="too_large",
+        )
     event = {
         "event_id": str(event_id_for(message, scope)),
         "event_type": event_type,
         "event_data": data,
         "user_id": user_id,
         "session_id": str(session)[:255] if session is not None else None,
-        "metadata": _metadata(message, scope, network or {}),
+        "metadata": metadata,
         "occurred_at": _timestamp(message, received_at or datetime.now(UTC)),
     }
     return Mapped(event=event, source_name=source_name[:1000])

@@ -10,6 +10,7 @@ job's counts:
 - aggregate: ``buckets`` (total written), ``ranges``, ``mode`` (``recent`` | ``range``)
 - cleanup: ``metrics_removed``, ``partitions_created``
 - retention: ``deleted_total``, ``partitions_retired``, ``warehouse_deleted``, ``quarantine_purged``,
+  ``dead_letter_purged``,
   ``dry_run``, ``complete``
 - reprocess: ``failed_requeued``, ``requeued``, ``reaggregated_buckets``
 - erase_user: ``erased`` (users), ``postgres_events``, ``warehouse_events``, ``queue_failed``

@@ -24,7 +24,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from platform_events import db, logs
 from platform_events.config import Settings
 from platform_events.errors import InvalidRequest
-from platform_events.jobs.common import Progress, as_int, as_request_error, chunks, utc
+from platform_events.jobs.common import (
+    IsoDatetime,
+    Progress,
+    as_int,
+    as_request_error,
+    chunks,
+    not_in_future,
+    utc,
+)
 from platform_events.queries import sql
 
 log = logging.getLogger(__name__)
@@ -50,10 +58,10 @@ class AggregateRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    since: datetime | None = Field(
+    since: IsoDatetime | None = Field(
         default=None, description="Backfill from this time (occurred_at, UTC if naive)."
     )
-    until: datetime | None = Field(default=None, description="Backfill up to here; default now.")
+    until: IsoDatetime | None = Field(default=None, description="Backfill up to here; default now.")
     lookback_hours: int = Field(
         default=3,
         ge=1,
@@ -109,6 +117,7 @@ def validate_range(params: AggregateRequest, now: datetime) -> tuple[datetime, d
         return None
     since = utc(params.since)
     until = utc(params.until) if params.until is not None else now
+    not_in_future(since, now, "since")
     if until <= since:
         raise InvalidRequest("until must be after since", field="until")
     if until - since > MAX_RANGE:

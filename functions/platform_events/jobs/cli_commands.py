@@ -161,7 +161,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         f"serving on http://{args.host}:{args.port}/ (bearer token from {token_source})",
         file=sys.stderr,
     )
-    server.serve(settings, host=args.host, port=args.port)
+    server.serve(
+        settings, host=args.host, port=args.port, workers=args.workers, threads=args.threads
+    )
     return 0
 
 
@@ -247,6 +249,15 @@ def register_commands(commands: Any) -> None:
     p = commands.add_parser("serve", help="every HTTP function on one local server")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)
+    p.add_argument(
+        "--workers", type=int, default=1, help="gunicorn worker processes (default 1)"
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="request threads per worker (default 4 per CPU, as functions-framework)",
+    )
     p.set_defaults(handler=_serve)
 
     p = commands.add_parser("scheduler", help="local schedules, or drive the Cloud Scheduler jobs")

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Annotated, Any
 
 import psycopg
+from pydantic import BeforeValidator
 
 from platform_events.errors import InvalidRequest
 
@@ -19,6 +21,46 @@ Progress = Callable[[int], None]
 def utc(value: datetime) -> datetime:
     """An aware datetime; a naive one is taken as UTC (what every API of ours documents)."""
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+# Times of job bodies: no event of ours is older (the store began after 2000) and a range
+# reaching past 9998 cannot be right; the bounds also keep every +/- offset within datetime.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(9998, 12, 31, tzinfo=UTC)
+
+
+def _iso_8601(value: Any) -> Any:
+    """An ISO 8601 string as an aware datetime (UTC if naive), within EARLIEST..LATEST.
+
+    pydantic alone also takes numbers and numeric strings as Unix times, so ``{"since": 1e11}``
+    meant the year 5138; job bodies take ISO 8601 only.
+    """
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError("must be an ISO 8601 date-time (2026-06-01T00:00:00Z)") from None
+    else:
+        raise ValueError("must be an ISO 8601 date-time string (2026-06-01T00:00:00Z)")
+    parsed = utc(parsed)
+    try:
+        in_range = EARLIEST <= parsed.astimezone(UTC) <= LATEST
+    except OverflowError:
+        in_range = False
+    if not in_range:
+        raise ValueError(f"must be between {EARLIEST.year} and {LATEST.year}")
+    return parsed
+
+
+IsoDatetime = Annotated[datetime, BeforeValidator(_iso_8601)]
+
+
+def not_in_future(start: datetime, now: datetime, field: str) -> None:
+    """InvalidRequest when a range starting at ``start`` lies wholly in the future."""
+    if start > now:
+        raise InvalidRequest(f"{field} is in the future: the range holds no event yet", field=field)
 
 
 def as_request_error(exc: psycopg.Error) -> InvalidRequest | None:

@@ -100,6 +100,7 @@ def _erase_one(
     row = conn.execute(sql("jobs_anonymize_user"), params).fetchone()
     postgres_events = as_int(row["changed"]) if row else 0
     quarantine_events = conn.execute(sql("jobs_erase_quarantine"), params).rowcount
+    dead_letter_events = conn.execute(sql("jobs_erase_dead_letter"), params).rowcount
     warehouse_events = _warehouse_erase(settings, user_id)
     audit = conn.execute(
         sql("jobs_erasure_audit_insert"),
@@ -122,6 +123,7 @@ def _erase_one(
         "erasure_id": str(audit["erasure_id"]),
         "postgres_events": postgres_events,
         "quarantine_events": quarantine_events,
+        "dead_letter_events": dead_letter_events,
         "warehouse": settings.warehouse,
         "warehouse_events": warehouse_events,
         "in_flight": in_flight,
@@ -245,7 +247,8 @@ def export_user(settings: Settings, user_id: str, out: IO[str]) -> int:
     """Write every stored event of ``user_id`` to ``out`` as one JSON document; returns the count.
 
     Streams with a server-side cursor, so a user with millions of events needs no memory for them.
-    Includes the user's quarantined events (accepted by ingest, type not yet in the catalogue).
+    Includes the user's quarantined events (accepted by ingest, type not yet in the catalogue) and
+    the messages ingest rejected that carry the user (the dead letter, by userId or anonymousId).
     """
     count = 0
     out.write("{")
@@ -255,6 +258,7 @@ def export_user(settings: Settings, user_id: str, out: IO[str]) -> int:
         for name, query in (
             ("events", "jobs_export_user_events"),
             ("quarantined_events", "jobs_export_user_quarantine"),
+            ("rejected_messages", "jobs_export_user_dead_letter"),
         ):
             out.write(f'"{name}": [')
             first = True

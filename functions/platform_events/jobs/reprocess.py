@@ -23,7 +23,7 @@ from platform_events import db, logs
 from platform_events.config import Settings
 from platform_events.errors import InvalidRequest
 from platform_events.jobs import aggregate
-from platform_events.jobs.common import BATCH_SIZE, as_int, utc
+from platform_events.jobs.common import BATCH_SIZE, IsoDatetime, as_int, not_in_future, utc
 from platform_events.queries import sql
 
 log = logging.getLogger(__name__)
@@ -38,10 +38,10 @@ class ReprocessRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     failed: bool = Field(default=False, description="Put every failed event back to pending.")
-    from_: datetime | None = Field(
+    from_: IsoDatetime | None = Field(
         default=None, alias="from", description="Range start (occurred_at, UTC if naive)."
     )
-    to: datetime | None = Field(default=None, description="Range end, exclusive.")
+    to: IsoDatetime | None = Field(default=None, description="Range end, exclusive.")
     event_types: list[str] | None = Field(
         default=None, min_length=1, max_length=100, description="Only these types (must exist)."
     )
@@ -64,6 +64,7 @@ def validate(params: ReprocessRequest) -> tuple[datetime, datetime] | None:
     if params.to is None:
         raise InvalidRequest("a range needs to", field="to", code="missing_field")
     lo, hi = utc(params.from_), utc(params.to)
+    not_in_future(lo, datetime.now(UTC), "from")
     if hi <= lo:
         raise InvalidRequest("to must be after from", field="to")
     if hi - lo > MAX_RANGE:

@@ -182,6 +182,7 @@ def run(params: RetentionRequest, settings: Settings) -> dict[str, Any]:
             finished += _finish_retired(conn, params.batch_size, drop)
         deleted, batches, complete = _delete_batches(conn, params.batch_size, deadline)
         purged_row = conn.execute(sql("jobs_purge_quarantine")).fetchone()
+        dead_row = conn.execute(sql("jobs_purge_dead_letter")).fetchone()
         policies = {
             str(r["event_type"]): r["retention"]
             for r in conn.execute(sql("jobs_retention_policies")).fetchall()
@@ -199,6 +200,7 @@ def run(params: RetentionRequest, settings: Settings) -> dict[str, Any]:
             "batches": batches,
             "complete": complete,
             "quarantine_purged": as_int(purged_row["purged"]) if purged_row else 0,
+            "dead_letter_purged": as_int(dead_row["purged"]) if dead_row else 0,
             "warehouse": settings.warehouse if params.warehouse else None,
             "warehouse_deleted": warehouse_deleted,
         }
@@ -214,6 +216,7 @@ def run(params: RetentionRequest, settings: Settings) -> dict[str, Any]:
         partition_events_deleted=partition_events,
         warehouse_deleted=warehouse_deleted,
         quarantine_purged=result["quarantine_purged"],
+        dead_letter_purged=result["dead_letter_purged"],
         complete=complete,
     )
     return result

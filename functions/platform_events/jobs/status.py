@@ -53,7 +53,29 @@ def collect(conn: db.Conn, failures_limit: int = 20) -> dict[str, Any]:
         "failures": [
             dict(r) for r in conn.execute(sql("jobs_status_failures"), {"limit": failures_limit})
         ],
+        **dead_letter(conn),
     }
+
+
+def dead_letter(conn: db.Conn) -> dict[str, Any]:
+    """The ingest dead letter (30 days kept): messages rejected, by reason code and field."""
+    by_reason = [dict(r) for r in conn.execute(sql("dead_letter_counts"))]
+    return {
+        "rejected_messages": sum(as_int(r["messages"]) for r in by_reason),
+        "rejected_by_reason": by_reason,
+    }
+
+
+def render_dead_letter(status: dict[str, Any]) -> list[str]:
+    """The dead-letter lines of :func:`render`."""
+    lines = [
+        "",
+        f"rejected by ingest (last 30 days): {status['rejected_messages']}"
+        " (`platform-events rejected` lists them)",
+    ]
+    for row in status["rejected_by_reason"]:
+        lines.append(f"  {row['messages']:>8}  {row['reason_code']}  {row['reason_field'] or '-'}")
+    return lines
 
 
 def run(params: StatusRequest, settings: Settings) -> dict[str, Any]:
@@ -102,4 +124,5 @@ def render(status: dict[str, Any]) -> str:
         lines.append("  none")
     for row in status["failures"]:
         lines.append(f"  {row['events']:>8}  {row['event_type']}  {row['error_message']}")
+    lines += render_dead_letter(status)
     return "\n".join(lines)

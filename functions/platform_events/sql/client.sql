@@ -58,3 +58,7 @@ SELECT bucket_start, granularity, event_type, event_count, unique_users, unique_
 -- name: ingest_quarantine_batch
 -- Events of unknown types, with the reason (migrations/0032); one row per input.
 SELECT ordinal, event_id, status FROM quarantine_platform_events(%s::jsonb);
+
+-- name: ingest_dead_letter
+-- Rejected messages, with the reason and the write key id (migrations/0041).
+SELECT dead_letter_platform_events(%s::jsonb) AS kept;

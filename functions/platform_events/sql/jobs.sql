@@ -71,6 +71,9 @@ SELECT platform_events_drop_retired_partition(%(table)s) AS dropped;
 -- name: jobs_purge_quarantine
 SELECT purge_platform_events_quarantine() AS purged;
 
+-- name: jobs_purge_dead_letter
+SELECT purge_platform_events_dead_letter() AS purged;
+
 -- ---------------------------------------------------------------- reprocessing
 
 -- name: jobs_retirement_shared_lock
@@ -142,6 +145,11 @@ SELECT anonymize_user_events(%(user_id)s) AS changed;
 -- name: jobs_erase_quarantine
 DELETE FROM platform_events_quarantine WHERE user_id = %(user_id)s;
 
+-- name: jobs_erase_dead_letter
+-- Rejected messages carrying the user, as userId or anonymousId (migrations/0041).
+DELETE FROM platform_events_dead_letter
+ WHERE user_id = %(user_id)s OR anonymous_id = %(user_id)s;
+
 -- name: jobs_erasure_audit_insert
 INSERT INTO user_erasure_audit (user_key, key_id, source, requested_by, requested_at,
                                 postgres_events, quarantine_events, warehouse, warehouse_events)
@@ -189,6 +197,12 @@ SELECT event_id, event_type, user_id, session_id, occurred_at, received_at, even
   FROM platform_events_quarantine
  WHERE user_id = %(user_id)s
  ORDER BY received_at, event_id;
+
+-- name: jobs_export_user_dead_letter
+SELECT received_at, route, reason_code, reason_field, reason, message_id, message, truncated
+  FROM platform_events_dead_letter
+ WHERE user_id = %(user_id)s OR anonymous_id = %(user_id)s
+ ORDER BY received_at, id;
 
 -- ---------------------------------------------------------------- status
 

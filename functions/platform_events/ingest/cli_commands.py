@@ -1,0 +1,48 @@
+"""Ingest commands of ``platform-events``: ``rejected``, the dead letter of ``ingest_events``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from platform_events import db
+from platform_events.config import Settings
+from platform_events.ingest import deadletter
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 10_000:
+        raise argparse.ArgumentTypeError("must be between 1 and 10000")
+    return value
+
+
+def _rejected(args: argparse.Namespace, settings: Settings) -> int:
+    with db.connection(settings, autocommit=True) as conn:
+        rows = deadletter.listing(conn, reason=args.reason, limit=args.limit)
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str))
+        return 0
+    if not rows:
+        print("no rejected message" + (f" with reason {args.reason}" if args.reason else ""))
+    for row in rows:
+        cut = " (truncated)" if row["truncated"] else ""
+        print(
+            f"{row['received_at']:%Y-%m-%d %H:%M:%S}  {row['reason_code']}  "
+            f"{row['reason_field'] or '-'}  source {row['source']}  "
+            f"message {row['message_id'] or '-'}: {row['reason']}\n    {row['message'][:300]}{cut}"
+        )
+    return 0
+
+
+def register_commands(commands: Any) -> None:
+    p = commands.add_parser(
+        "rejected", help="messages ingest_events rejected (the dead letter, kept 30 days)"
+    )
+    p.add_argument("--reason", help="only this reason code (invalid_string, PE003, too_large...)")
+    p.add_argument(
+        "--limit", type=_positive, default=50, help="newest first, at most N (default 50)"
+    )
+    p.add_argument("--json", action="store_true", help="the rows as JSON, messages whole")
+    p.set_defaults(handler=_rejected)
