@@ -36,6 +36,7 @@ SCHEMA: Grants = {
 }
 
 FUNCTIONS: dict[str, Grants] = {
+    "dead_letter_platform_events(jsonb)": {INGEST: "EXECUTE", PIPELINE: "EXECUTE"},
     f"aggregate_events(text,{TS},{TS})": {PIPELINE: "EXECUTE"},
     f"aggregate_events_hourly({TS},{TS})": {PIPELINE: "EXECUTE"},
     "anonymize_user_events(text)": {PIPELINE: "EXECUTE"},
@@ -73,6 +74,7 @@ FUNCTIONS: dict[str, Grants] = {
     "platform_events_try_timestamptz(text)": {},
     "platform_events_try_uuid(text)": {},
     f"promote_quarantined_events(text,integer,{TS},uuid)": {PIPELINE: "EXECUTE"},
+    "purge_platform_events_dead_letter(interval)": {PIPELINE: "EXECUTE"},
     "purge_platform_events_quarantine(interval)": {PIPELINE: "EXECUTE"},
     "quarantine_platform_events(jsonb)": {INGEST: "EXECUTE"},
     "update_realtime_metric(text,double precision,jsonb,interval,boolean)": {PIPELINE: "EXECUTE"},
@@ -90,6 +92,8 @@ RELATIONS: dict[str, Grants] = {
     "platform_event_delivery": {PIPELINE: RW},
     "platform_event_partitions": {PIPELINE: "SELECT"},
     "platform_events": {APP: "SELECT", PIPELINE: RW},
+    "platform_events_dead_letter": {PIPELINE: "SELECT INSERT DELETE"},
+    "platform_events_dead_letter_id_seq": {},
     "platform_events_quarantine": {PIPELINE: "SELECT INSERT DELETE"},
     "platform_events_retired_partitions": {PIPELINE: "SELECT"},
     "platform_events_with_status": {PIPELINE: "SELECT"},
@@ -108,6 +112,7 @@ COLUMNS: dict[str, Grants] = {
 
 # What `platform-events migrate --examples` adds (an application's own tables and triggers).
 EXAMPLE_FUNCTIONS: dict[str, Grants] = {
+    "dead_letter_platform_events(jsonb)": {INGEST: "EXECUTE", PIPELINE: "EXECUTE"},
     "emit_project_created()": {},
     "emit_review_posted()": {},
 }

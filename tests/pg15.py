@@ -37,6 +37,7 @@ SQL_SUITE = [
     "tests/integration/test_ingest*.py",
     "tests/integration/test_exactly_once*.py",
     "tests/integration/test_quarantine.py",
+    "tests/integration/test_dead_letter.py",
     "tests/integration/test_aggregate.py",
     "tests/integration/test_retention.py",
     "tests/integration/test_erasure.py",

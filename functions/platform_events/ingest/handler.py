@@ -32,7 +32,7 @@ from typing import Any
 import psycopg
 import psycopg_pool
 
-from platform_events import db, jsonsafe, logs
+from platform_events import db, jsonsafe
 from platform_events.config import Settings
 from platform_events.errors import InvalidEvent
 from platform_events.ingest import deadletter, geo, segment, writer
