@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -33,9 +34,21 @@ def _install_spatial_extension() -> None:
         conn.execute(f"INSTALL '{found[0]}'")
 
 
+@dataclass(frozen=True)
+class BigQueryEmulator:
+    rest: str  # http://127.0.0.1:PORT (BigQuery API)
+    grpc: str  # 127.0.0.1:PORT (Storage Read/Write API)
+
+
 @pytest.fixture(scope="session")
-def bigquery_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The REST endpoint of a bqemulator (PyPI, 1.4.0) started for the test session."""
+def bigquery_endpoint(bigquery_emulator: BigQueryEmulator) -> str:
+    """The REST endpoint of the session's bqemulator."""
+    return bigquery_emulator.rest
+
+
+@pytest.fixture(scope="session")
+def bigquery_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BigQueryEmulator]:
+    """A bqemulator (PyPI, 1.4.0) started for the test session: REST and gRPC endpoints."""
     _install_spatial_extension()
     rest, grpc = _free_port(), _free_port()
     log = tmp_path_factory.mktemp("bqemulator") / "emulator.log"
@@ -61,8 +74,9 @@ def bigquery_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     deadline = time.monotonic() + 60
     while True:
         try:
-            with socket.create_connection(("127.0.0.1", rest), timeout=1):
-                pass
+            for port in (rest, grpc):
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    pass
             break
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
@@ -70,7 +84,7 @@ def bigquery_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
                 raise RuntimeError(f"bqemulator did not start: {log.read_text()[-2000:]}") from None
             time.sleep(0.1)
     try:
-        yield endpoint
+        yield BigQueryEmulator(rest=endpoint, grpc=f"127.0.0.1:{grpc}")
     finally:
         process.terminate()
         try:

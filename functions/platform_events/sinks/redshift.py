@@ -30,7 +30,13 @@ from platform_events.config import Settings
 from platform_events.errors import SinkUnavailable
 from platform_events.sinks import erasure, rows
 from platform_events.sinks import redshift_sql as rsql
-from platform_events.sinks.base import RowsRejected, Sink, WriteCheckpoint, new_load_id
+from platform_events.sinks.base import (
+    OccurredSpan,
+    RowsRejected,
+    Sink,
+    WriteCheckpoint,
+    new_load_id,
+)
 
 _DONE = {"FINISHED", "FAILED", "ABORTED"}
 # Error texts of a Redshift statement that are about the data, not the service.
@@ -239,7 +245,7 @@ class RedshiftSink(Sink):
         self._unstage(key)
         return load_id
 
-    def delete_events(self, event_ids: Sequence[str]) -> int:
+    def delete_events(self, event_ids: Sequence[str], *, span: OccurredSpan | None = None) -> int:
         if not event_ids:
             return 0
         done = self.run(rsql.delete_events(self.table, list(event_ids)))
@@ -256,7 +262,7 @@ class RedshiftSink(Sink):
             deleted += int(self.run(statement).get("ResultRows") or 0)
         return deleted
 
-    def erase_user(self, user_id: str) -> int:
+    def erase_user(self, user_id: str, *, span: OccurredSpan | None = None) -> int:
         found = self.run(
             rsql.erase_candidates(self.table),
             {"user_id": user_id, "pattern": erasure.mentions(user_id)},
