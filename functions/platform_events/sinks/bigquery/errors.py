@@ -38,6 +38,8 @@ THROTTLE_REASONS = frozenset(
 )
 TRANSIENT_REASONS = frozenset({"backenderror", "internalerror", "timeout"})
 MISCONFIGURED_REASONS = frozenset({"notfound", "accessdenied", "forbidden"})
+# DML on rows still in a streaming buffer is refused for a while after they were written: later.
+TRANSIENT_MESSAGES = ("streaming buffer",)
 SCHEMA_MESSAGES = ("no such field", "schema mismatch", "does not match", "schema_mismatch")
 
 # HTTP statuses api_core gives its exceptions (gRPC statuses map onto them: RESOURCE_EXHAUSTED
@@ -68,6 +70,8 @@ def classify_answer(
     if grpc_status == "RESOURCE_EXHAUSTED":
         return SinkThrottled
     if reasons & TRANSIENT_REASONS or status in TRANSIENT_STATUSES:
+        return SinkUnavailable
+    if any(m in text for m in TRANSIENT_MESSAGES):
         return SinkUnavailable
     if grpc_status in {"UNAVAILABLE", "DEADLINE_EXCEEDED", "INTERNAL", "UNKNOWN", "CANCELLED"}:
         return SinkUnavailable
