@@ -212,3 +212,93 @@ def warehouse_batch(
         device_type=["desktop"] * count,
     )
     return pa.table(columns, schema=schema.batch_arrow_schema())
+
+
+# "Time-unit column partitioning: you can stream data into a table partitioned on a DATE,
+# DATETIME, or TIMESTAMP column that is between 10 years in the past and 1 year in the future.
+# Data outside this range is rejected." (https://cloud.google.com/bigquery/docs/write-api). The
+# emulator accepts any value; the service answers the request with per-row errors and appends
+# none of its rows.
+SERVICE_WINDOW_PAST = timedelta(days=3652)
+SERVICE_WINDOW_FUTURE = timedelta(days=365)
+
+
+class StreamWindowEnforcingWriteClient:
+    """A thin wrapper of ``BigQueryWriteClient`` that refuses, as the service does, an AppendRows
+    request holding rows whose partition column is outside the streaming window: the request's
+    rows are not appended (an empty batch goes to the emulator at the same offset) and its answer
+    carries one ``row_errors`` entry per refused row."""
+
+    def __init__(self, client: Any, column: str = "occurred_at") -> None:
+        self._client = client
+        self.column = column
+        self.refused_rows = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def append_rows(self, requests: Any, **kwargs: Any) -> Any:
+        import queue
+
+        verdicts: queue.Queue[dict[int, str]] = queue.Queue()
+        schema_bytes: list[bytes] = []
+
+        def checked() -> Any:
+            for request in requests:
+                written = bytes(request.arrow_rows.writer_schema.serialized_schema)
+                if written:
+                    schema_bytes[:] = [written]
+                bad: dict[int, str] = {}
+                payload = bytes(request.arrow_rows.rows.serialized_record_batch)
+                if schema_bytes and payload:
+                    arrow_schema = pa.ipc.read_schema(pa.py_buffer(schema_bytes[0]))
+                    batch = pa.ipc.read_record_batch(pa.py_buffer(payload), arrow_schema)
+                    now = datetime.now(UTC)
+                    lo, hi = now - SERVICE_WINDOW_PAST, now + SERVICE_WINDOW_FUTURE
+                    for i, at in enumerate(batch.column(self.column).to_pylist()):
+                        if at is not None and not lo <= at <= hi:
+                            bad[i] = f"{self.column} {at.isoformat()} is outside the partitions "
+                            bad[i] += "the Storage Write API accepts (10 years past, 1 year future)"
+                    if bad:
+                        empty = pa.RecordBatch.from_pylist([], schema=arrow_schema)
+                        request.arrow_rows.rows.serialized_record_batch = (
+                            empty.serialize().to_pybytes()
+                        )
+                        self.refused_rows += len(bad)
+                verdicts.put(bad)
+                yield request
+
+        return _Answers(self._client.append_rows(checked(), **kwargs), verdicts)
+
+
+class _Answers:
+    """The AppendRows response stream with refused requests' answers replaced."""
+
+    def __init__(self, call: Any, verdicts: Any) -> None:
+        self._call = call
+        self._verdicts = verdicts
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._call, name)
+
+    def __iter__(self) -> _Answers:
+        return self
+
+    def __next__(self) -> Any:
+        from google.cloud.bigquery_storage_v1 import types
+        from google.rpc import code_pb2, status_pb2
+
+        response = next(self._call)
+        bad = self._verdicts.get_nowait()
+        if not bad:
+            return response
+        return types.AppendRowsResponse(
+            write_stream=response.write_stream,
+            error=status_pb2.Status(
+                code=code_pb2.INVALID_ARGUMENT, message="Rows are outside the allowed partitions"
+            ),
+            row_errors=[
+                types.RowError(index=i, code=types.RowError.RowErrorCode.FIELDS_ERROR, message=m)
+                for i, m in bad.items()
+            ],
+        )

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pyarrow as pa
 import pytest
 from google.api_core import exceptions as gexc
 
@@ -24,14 +25,16 @@ from platform_events.pipeline import stream
 from platform_events.sinks import get_sink
 from platform_events.sinks.bigquery import BigQuerySink
 from platform_events.sinks.checkpoints import InMemoryCheckpoint
+from tests.builders import emit
 from tests.integration.bigquery_support import (
     PartitionFilterEnforcingClient,
+    StreamWindowEnforcingWriteClient,
     partition_filter_violations,
     terraform_events_table,
     warehouse_batch,
 )
 from tests.integration.conftest import BigQueryEmulator
-from tests.integration.streaming import emit_bulk, statuses
+from tests.integration.streaming import emit_bulk, make_due, statuses
 
 PROJECT = "test-project"
 
@@ -81,6 +84,7 @@ def enforcing(
         deployed.refused = wrapper.refused
         deployed.queries = wrapper.queries
         sink.client = deployed
+        sink.write_api.client = StreamWindowEnforcingWriteClient(sink.write_api.client)
         return sink
 
     monkeypatch.setattr(BigQuerySink, "from_settings", classmethod(from_settings))
@@ -263,8 +267,6 @@ def test_events_outside_the_streaming_window_are_named_and_the_rest_written(
     sink = _sink(bq_settings)
     old = warehouse_batch(1, occurred_at=datetime.now(UTC) - timedelta(days=11 * 365))
     good = warehouse_batch(3)
-    import pyarrow as pa
-
     with pytest.raises(RowsRejected) as caught:
         sink.write(pa.concat_tables([good, old]), "load-1", InMemoryCheckpoint())
     old_id = old.column("event_id")[0].as_py()
@@ -274,3 +276,45 @@ def test_events_outside_the_streaming_window_are_named_and_the_rest_written(
     assert _counts(sink)["n"] == 0  # nothing half-written
     sink.write(good, "load-1", InMemoryCheckpoint())
     assert _counts(sink) == {"n": 3, "d": 3}
+
+
+def test_rows_the_service_refuses_for_their_partition_are_named_even_past_a_skewed_clock(
+    bq_settings: Settings, enforcing: PartitionFilterEnforcingClient
+) -> None:
+    sink = _sink(bq_settings)
+    now = datetime.now(UTC)
+    sink.clock = lambda: now - timedelta(days=365)  # this worker's clock is a year behind
+    old = warehouse_batch(1, occurred_at=now - timedelta(days=3652 + 180))
+    good = warehouse_batch(5)
+    with pytest.raises(RowsRejected) as caught:
+        sink.write(pa.concat_tables([good, old]), "load-2", InMemoryCheckpoint())
+    old_id = old.column("event_id")[0].as_py()
+    assert list(caught.value.rows) == [old_id]  # named by the service's row_errors
+    assert "outside the partitions" in caught.value.rows[old_id]
+    assert isinstance(sink.write_api.client, StreamWindowEnforcingWriteClient)
+    assert sink.write_api.client.refused_rows == 1
+    assert _counts(sink)["n"] == 0
+    sink.write(good, "load-2", InMemoryCheckpoint())
+    assert _counts(sink) == {"n": 5, "d": 5}
+
+
+def test_streamed_events_outside_the_window_end_failed_with_the_reason_and_never_stall_the_rest(
+    bq_settings: Settings, conn: Conn, enforcing: PartitionFilterEnforcingClient
+) -> None:
+    good = emit_bulk(conn, 40)
+    ancient = [
+        str(emit(conn, "user.login", occurred_at=datetime.now(UTC) - timedelta(days=11 * 365)))
+        for _ in range(2)
+    ]
+    for _ in range(bq_settings.max_retries):
+        stream.run(stream.StreamRequest(batch_size=50), bq_settings)
+        make_due(conn)
+    assert statuses(conn) == {"delivered": 40, "failed": 2}
+    errors = conn.execute(
+        "SELECT event_id::text AS id, last_error FROM platform_event_delivery "
+        "WHERE status = 'failed'"
+    ).fetchall()
+    assert sorted(r["id"] for r in errors) == sorted(ancient)
+    assert all("partition window" in str(r["last_error"]) for r in errors)
+    sink = _sink(bq_settings)
+    assert {r["event_id"] for r in _rows(sink)} == set(good)
