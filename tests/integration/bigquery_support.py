@@ -180,6 +180,17 @@ class PartitionFilterEnforcingClient:
         return self._client.query(query, *args, **kwargs)
 
 
+class NoCreateClient(PartitionFilterEnforcingClient):
+    """The deployed functions' view: their service account may not create datasets or tables
+    (BigQuery checks ``bigquery.datasets.create`` before it looks whether the dataset exists)."""
+
+    def create_dataset(self, *args: Any, **kwargs: Any) -> Any:
+        raise gexc.Forbidden("Access Denied: bigquery.datasets.create")
+
+    def create_table(self, *args: Any, **kwargs: Any) -> Any:
+        raise gexc.Forbidden("Access Denied: Dataset: bigquery.tables.create")
+
+
 def _full(table: Any) -> str:
     return f"{table.project}.{table.dataset_id}.{table.table_id}"
 

@@ -1,4 +1,5 @@
-"""Fixtures of the streaming and sink tests: the BigQuery emulator, a users table, moto S3.
+"""Fixtures of the streaming and sink tests: the BigQuery emulator and its Terraform-defined table, a
+users table, moto S3.
 
 Shared fixtures (the Postgres server, per-test databases, settings) are in tests/conftest.py.
 """
@@ -9,11 +10,23 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from platform_events.config import Settings
+from platform_events.sinks.bigquery import BigQuerySink
+from tests.integration.bigquery_support import (
+    NoCreateClient,
+    PartitionFilterEnforcingClient,
+    StreamWindowEnforcingWriteClient,
+    terraform_events_table,
+)
+
+BIGQUERY_PROJECT = "test-project"
 
 
 def _free_port() -> int:
@@ -91,3 +104,45 @@ def bigquery_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BigQ
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture
+def bq_settings(settings: Settings, bigquery_emulator: BigQueryEmulator) -> Settings:
+    return settings.model_copy(
+        update={
+            "warehouse": "bigquery",
+            "bigquery_project_id": BIGQUERY_PROJECT,
+            "bigquery_dataset_id": f"pe_{uuid.uuid4().hex[:10]}",
+            "bigquery_api_endpoint": bigquery_emulator.rest,
+            "bigquery_storage_endpoint": bigquery_emulator.grpc,
+        }
+    )
+
+
+@pytest.fixture
+def enforcing(
+    bq_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[PartitionFilterEnforcingClient]:
+    """The dataset and Terraform's events table (made as Terraform would, by the test: the
+    functions never create them), and every sink built from settings using a client that refuses
+    what the service refuses and may not create anything."""
+    plain = BigQuerySink.from_settings(bq_settings)
+    wrapper = PartitionFilterEnforcingClient(plain.client)
+    wrapper.create_dataset(f"{BIGQUERY_PROJECT}.{bq_settings.bigquery_dataset_id}")
+    wrapper.create_table(terraform_events_table(plain.table_id))
+    plain.close()
+    original = BigQuerySink.from_settings.__func__  # type: ignore[attr-defined]
+
+    def from_settings(cls: type[BigQuerySink], settings: Settings) -> BigQuerySink:
+        sink: BigQuerySink = original(cls, settings)
+        deployed = NoCreateClient(sink.client)
+        deployed.required = wrapper.required
+        deployed.refused = wrapper.refused
+        deployed.queries = wrapper.queries
+        sink.client = deployed
+        sink.write_api.client = StreamWindowEnforcingWriteClient(sink.write_api.client)
+        return sink
+
+    monkeypatch.setattr(BigQuerySink, "from_settings", classmethod(from_settings))
+    yield wrapper
+    assert wrapper.refused == [], "a statement without a partition filter reached BigQuery"

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
 import pytest
-from google.api_core import exceptions as gexc
 
 from platform_events.config import Settings
 from platform_events.db import Conn
@@ -37,59 +35,6 @@ from tests.integration.conftest import BigQueryEmulator
 from tests.integration.streaming import emit_bulk, make_due, statuses
 
 PROJECT = "test-project"
-
-
-class NoCreateClient(PartitionFilterEnforcingClient):
-    """The deployed functions' view: their service account may not create datasets or tables
-    (BigQuery checks ``bigquery.datasets.create`` before it looks whether the dataset exists)."""
-
-    def create_dataset(self, *args: Any, **kwargs: Any) -> Any:
-        raise gexc.Forbidden("Access Denied: Project test-project: bigquery.datasets.create")
-
-    def create_table(self, *args: Any, **kwargs: Any) -> Any:
-        raise gexc.Forbidden("Access Denied: Dataset: bigquery.tables.create")
-
-
-@pytest.fixture
-def bq_settings(settings: Settings, bigquery_emulator: BigQueryEmulator) -> Settings:
-    return settings.model_copy(
-        update={
-            "warehouse": "bigquery",
-            "bigquery_project_id": PROJECT,
-            "bigquery_dataset_id": f"pe_{uuid.uuid4().hex[:10]}",
-            "bigquery_api_endpoint": bigquery_emulator.rest,
-            "bigquery_storage_endpoint": bigquery_emulator.grpc,
-        }
-    )
-
-
-@pytest.fixture
-def enforcing(
-    bq_settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[PartitionFilterEnforcingClient]:
-    """The dataset and Terraform's events table (made as Terraform would, by the test: the
-    functions never create them), and every sink built from settings using a client that refuses
-    what the service refuses and may not create anything."""
-    plain = BigQuerySink.from_settings(bq_settings)
-    wrapper = PartitionFilterEnforcingClient(plain.client)
-    wrapper.create_dataset(f"{PROJECT}.{bq_settings.bigquery_dataset_id}")
-    wrapper.create_table(terraform_events_table(plain.table_id))
-    plain.close()
-    original = BigQuerySink.from_settings.__func__  # type: ignore[attr-defined]
-
-    def from_settings(cls: type[BigQuerySink], settings: Settings) -> BigQuerySink:
-        sink: BigQuerySink = original(cls, settings)
-        deployed = NoCreateClient(sink.client)
-        deployed.required = wrapper.required
-        deployed.refused = wrapper.refused
-        deployed.queries = wrapper.queries
-        sink.client = deployed
-        sink.write_api.client = StreamWindowEnforcingWriteClient(sink.write_api.client)
-        return sink
-
-    monkeypatch.setattr(BigQuerySink, "from_settings", classmethod(from_settings))
-    yield wrapper
-    assert wrapper.refused == [], "a statement without a partition filter reached BigQuery"
 
 
 def _sink(settings: Settings) -> BigQuerySink:
