@@ -20,6 +20,7 @@ class Sizes:
     retention_events: int = 1_000_000  # expired events in the cached retention template
     retention_alone_seconds: float = 3.0  # emitter baseline window before retention starts
     retention_batch: int = 5_000  # events per type per delete batch (the job's default)
+    bigquery_events: int = 20_000  # delivered to the BigQuery emulator, API traffic counted
 
 
 FULL = Sizes()
@@ -36,6 +37,7 @@ QUICK = Sizes(
     retention_events=5_000,
     retention_alone_seconds=0.5,
     retention_batch=1_000,
+    bigquery_events=2_000,
 )
 
 

@@ -6,17 +6,12 @@ Shared fixtures (the Postgres server, per-test databases, settings) are in tests
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
+from bench import bqemulator
 from platform_events.config import Settings
 from platform_events.sinks.bigquery import BigQuerySink
 from tests.integration.bigquery_support import (
@@ -26,31 +21,10 @@ from tests.integration.bigquery_support import (
     terraform_events_table,
 )
 
-BIGQUERY_PROJECT = "test-project"
+BIGQUERY_PROJECT = bqemulator.PROJECT
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _install_spatial_extension() -> None:
-    """bqemulator loads DuckDB's spatial extension; install it from its PyPI wheel (offline)."""
-    import duckdb
-    import duckdb_extension_spatial
-
-    found = sorted(Path(duckdb_extension_spatial.__file__).parent.rglob("*.duckdb_extension"))
-    if not found:
-        pytest.skip("duckdb-extension-spatial has no extension file for this platform")
-    with duckdb.connect() as conn:
-        conn.execute(f"INSTALL '{found[0]}'")
-
-
-@dataclass(frozen=True)
-class BigQueryEmulator:
-    rest: str  # http://127.0.0.1:PORT (BigQuery API)
-    grpc: str  # 127.0.0.1:PORT (Storage Read/Write API)
+BigQueryEmulator = bqemulator.Endpoints
 
 
 @pytest.fixture(scope="session")
@@ -62,48 +36,10 @@ def bigquery_endpoint(bigquery_emulator: BigQueryEmulator) -> str:
 @pytest.fixture(scope="session")
 def bigquery_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BigQueryEmulator]:
     """A bqemulator (PyPI, 1.4.0) started for the test session: REST and gRPC endpoints."""
-    _install_spatial_extension()
-    rest, grpc = _free_port(), _free_port()
-    log = tmp_path_factory.mktemp("bqemulator") / "emulator.log"
-    executable = Path(sys.executable).with_name("bqemulator")
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                str(executable),
-                "start",
-                "--rest-port",
-                str(rest),
-                "--grpc-port",
-                str(grpc),
-                "--project",
-                "test-project",
-                "--log-level",
-                "warning",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    endpoint = f"http://127.0.0.1:{rest}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            for port in (rest, grpc):
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    pass
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError(f"bqemulator did not start: {log.read_text()[-2000:]}") from None
-            time.sleep(0.1)
-    try:
-        yield BigQueryEmulator(rest=endpoint, grpc=f"127.0.0.1:{grpc}")
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    if not bqemulator.install_spatial_extension():
+        pytest.skip("duckdb-extension-spatial has no extension file for this platform")
+    with bqemulator.running(tmp_path_factory.mktemp("bqemulator") / "emulator.log") as endpoints:
+        yield endpoints
 
 
 @pytest.fixture
