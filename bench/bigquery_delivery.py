@@ -149,7 +149,9 @@ def measure(
         write_client = storage.BigQueryWriteClient(
             transport=BigQueryWriteGrpcTransport(channel=channel)
         )
-        sink = BigQuerySink(client, write_client, bqemulator.PROJECT, dataset, "events", "US")
+        sink = BigQuerySink(
+            client, lambda: write_client, bqemulator.PROJECT, dataset, "events", "US"
+        )
         # The check's one tables.get, counted; the emulator drops require_partition_filter (the
         # tests' PartitionFilterEnforcingClient restores it), so the sink is told the check passed.
         client.get_table(sink.table_id)

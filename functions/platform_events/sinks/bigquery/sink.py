@@ -60,7 +60,8 @@ def _write_client(settings: Settings) -> Any:
 
 
 class BigQuerySink(Sink):
-    """Events in ``project.dataset.table`` (Terraform's: DAY partitions on occurred_at)."""
+    """Events in ``project.dataset.table`` (Terraform's: DAY partitions on occurred_at).
+    ``write_client`` makes the Storage Write API client on first use (again after ``close``)."""
 
     kind = "bigquery"
     replaces_by_event_id = False
@@ -68,7 +69,7 @@ class BigQuerySink(Sink):
     def __init__(
         self,
         client: Any,
-        write_client: Any,
+        write_client: Callable[[], Any],
         project: str,
         dataset: str,
         table_name: str,
@@ -109,7 +110,7 @@ class BigQuerySink(Sink):
         )
         return cls(
             client,
-            _write_client(settings),
+            lambda: _write_client(settings),
             settings.bigquery_project_id,
             settings.bigquery_dataset_id,
             settings.bigquery_table,

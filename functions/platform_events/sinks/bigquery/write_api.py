@@ -10,7 +10,7 @@ opening the stream" (googleapis/python-bigquery#2359, googleapis/google-cloud-py
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -43,11 +43,23 @@ class AppendResult:
 
 
 class WriteApi:
-    """One table's PENDING streams through a ``BigQueryWriteClient``."""
+    """One table's PENDING streams through a ``BigQueryWriteClient``, made on first use by
+    ``connect`` and dropped by ``close`` (the next call makes a new one)."""
 
-    def __init__(self, client: Any, table_path: str) -> None:
-        self.client = client
+    def __init__(self, connect: Callable[[], Any], table_path: str) -> None:
+        self._connect = connect
+        self._client: Any = None
         self.table_path = table_path  # projects/P/datasets/D/tables/T
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = self._connect()
+        return self._client
+
+    @client.setter
+    def client(self, client: Any) -> None:
+        self._client = client
 
     def create_stream(self) -> str:
         from google.cloud.bigquery_storage_v1 import types
@@ -132,7 +144,10 @@ class WriteApi:
         return protocol.commit_outcome(commit_time, codes)
 
     def close(self) -> None:
-        transport = getattr(self.client, "transport", None)
+        if self._client is None:
+            return
+        transport = getattr(self._client, "transport", None)
+        self._client = None
         if transport is not None:
             transport.close()
 
