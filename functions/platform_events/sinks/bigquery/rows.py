@@ -44,7 +44,7 @@ def table_rows(batch: pa.Table, load_id: str, loaded_at: datetime) -> pa.Table:
 def row_sizes(rows: pa.Table) -> list[int]:
     """An estimate of each row's bytes on the wire (its variable-width values plus fixed ones)."""
     fixed = 8 * sum(1 for f in rows.schema if not pa.types.is_string(f.type))
-    sizes = pc.add(pc.multiply(pa.array([0] * rows.num_rows, pa.int64()), 0), fixed)
+    sizes = pa.array([fixed] * rows.num_rows, pa.int64())
     for f in rows.schema:
         if pa.types.is_string(f.type):
             lengths = pc.fill_null(pc.binary_length(rows.column(f.name)), 0)
