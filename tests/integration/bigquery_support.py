@@ -106,6 +106,18 @@ def terraform_events_table(table_id: str) -> Any:
     return table
 
 
+def create_events_table(client: Any, project: str, dataset: str, table: str = "events") -> str:
+    """The dataset and Terraform's events table, made as Terraform would (the functions never
+    create them); answers the table id. bqemulator drops the table-level
+    ``require_partition_filter``, so the deprecated copy inside timePartitioning is set too (the
+    service honours both; the sink's check reads either)."""
+    client.create_dataset(f"{project}.{dataset}")
+    events = terraform_events_table(f"{project}.{dataset}.{table}")
+    events.time_partitioning.require_partition_filter = events.require_partition_filter
+    client.create_table(events)
+    return f"{project}.{dataset}.{table}"
+
+
 # -- the service's rules the emulator does not enforce ----------------------------------------
 
 

@@ -18,7 +18,7 @@ from tests.integration.bigquery_support import (
     NoCreateClient,
     PartitionFilterEnforcingClient,
     StreamWindowEnforcingWriteClient,
-    terraform_events_table,
+    create_events_table,
 )
 
 BIGQUERY_PROJECT = bqemulator.PROJECT
@@ -64,8 +64,7 @@ def enforcing(
     what the service refuses and may not create anything."""
     plain = BigQuerySink.from_settings(bq_settings)
     wrapper = PartitionFilterEnforcingClient(plain.client)
-    wrapper.create_dataset(f"{BIGQUERY_PROJECT}.{bq_settings.bigquery_dataset_id}")
-    wrapper.create_table(terraform_events_table(plain.table_id))
+    create_events_table(wrapper, BIGQUERY_PROJECT, bq_settings.bigquery_dataset_id)
     plain.close()
     original = BigQuerySink.from_settings.__func__  # type: ignore[attr-defined]
 

@@ -42,7 +42,11 @@ class TableShape:
             partition_field=tp.field if tp is not None else None,
             expiration_ms=tp.expiration_ms if tp is not None else None,
             clustering=tuple(table.clustering_fields or ()),
-            require_partition_filter=bool(table.require_partition_filter),
+            # The table-level option (what Terraform sets), or the deprecated one inside
+            # timePartitioning that older tables carry (and bqemulator keeps: it drops the other).
+            require_partition_filter=bool(
+                table.require_partition_filter or (tp is not None and tp.require_partition_filter)
+            ),
         )
 
 
