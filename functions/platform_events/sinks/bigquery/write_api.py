@@ -19,6 +19,11 @@ import pyarrow as pa
 
 from platform_events.sinks.bigquery import protocol
 
+# Per call: the generated client's defaults (600 s, 1,200 s for CreateWriteStream, with retries)
+# would outlast a stream invocation's budget; a call that takes this long is a SinkUnavailable,
+# and the protocol resumes it safely.
+CALL_TIMEOUT_S = 60.0
+
 # The gRPC methods of google.cloud.bigquery.storage.v1.BigQueryWrite the sink calls (IAM:
 # bigquery.tables.updateData on the table, which roles/bigquery.dataEditor holds).
 WRITE_METHODS = (
@@ -67,6 +72,7 @@ class WriteApi:
         stream = self.client.create_write_stream(
             parent=self.table_path,
             write_stream=types.WriteStream(type_=types.WriteStream.Type.PENDING),
+            timeout=CALL_TIMEOUT_S,
         )
         return str(stream.name)
 
@@ -74,7 +80,7 @@ class WriteApi:
         from google.api_core import exceptions as gexc
 
         try:
-            self.client.get_write_stream(name=stream)
+            self.client.get_write_stream(name=stream, timeout=CALL_TIMEOUT_S)
         except gexc.NotFound:
             return False
         return True
@@ -107,7 +113,7 @@ class WriteApi:
                 futures.append(((start, end), future))
             for (start, end), sent in futures:
                 try:
-                    sent.result()
+                    sent.result(timeout=CALL_TIMEOUT_S)
                 except gexc.AlreadyExists:
                     result.written.append((start, end))  # written by this or an earlier holder
                     continue
@@ -129,7 +135,8 @@ class WriteApi:
         return result
 
     def finalize(self, stream: str) -> int:
-        return int(self.client.finalize_write_stream(name=stream).row_count)
+        answer = self.client.finalize_write_stream(name=stream, timeout=CALL_TIMEOUT_S)
+        return int(answer.row_count)
 
     def commit(self, stream: str) -> protocol.CommitOutcome:
         from google.cloud.bigquery_storage_v1 import types
@@ -137,7 +144,8 @@ class WriteApi:
         answer = self.client.batch_commit_write_streams(
             request=types.BatchCommitWriteStreamsRequest(
                 parent=self.table_path, write_streams=[stream]
-            )
+            ),
+            timeout=CALL_TIMEOUT_S,
         )
         commit_time: datetime | None = answer.commit_time or None
         codes = [int(e.code) for e in answer.stream_errors]
