@@ -44,7 +44,7 @@ def _unquote(value: str) -> str:
 
 
 def _variables() -> dict[str, Any]:
-    parsed = hcl2.load((WAREHOUSE_TF / "variables.tf").open())
+    parsed = hcl2.loads((WAREHOUSE_TF / "variables.tf").read_text())
     found: dict[str, Any] = {}
     for block in parsed["variable"]:
         for name, spec in block.items():
@@ -79,7 +79,7 @@ def terraform_events_table(table_id: str) -> Any:
     """A ``bigquery.Table`` with exactly what infra/warehouse/main.tf sets on the events table."""
     from google.cloud import bigquery
 
-    parsed = hcl2.load((WAREHOUSE_TF / "main.tf").open())
+    parsed = hcl2.loads((WAREHOUSE_TF / "main.tf").read_text())
     variables = _variables()
     local_exprs: dict[str, str] = {}
     for block in parsed["locals"]:
@@ -111,9 +111,13 @@ def create_events_table(client: Any, project: str, dataset: str, table: str = "e
     create them); answers the table id. bqemulator drops the table-level
     ``require_partition_filter``, so the deprecated copy inside timePartitioning is set too (the
     service honours both; the sink's check reads either)."""
+    from google.cloud import bigquery
+
     client.create_dataset(f"{project}.{dataset}")
     events = terraform_events_table(f"{project}.{dataset}.{table}")
-    events.time_partitioning.require_partition_filter = events.require_partition_filter
+    partitioning = events.time_partitioning.to_api_repr()
+    partitioning["requirePartitionFilter"] = events.require_partition_filter
+    events.time_partitioning = bigquery.TimePartitioning.from_api_repr(partitioning)
     client.create_table(events)
     return f"{project}.{dataset}.{table}"
 

@@ -223,8 +223,8 @@ def test_the_shape_is_read_from_a_bigquery_table() -> None:
     assert shape.columns == {"schema_version": ("INTEGER", "REQUIRED")}
     assert (shape.partition_type, shape.partition_field) == ("DAY", "occurred_at")
     assert shape.require_partition_filter is False
-    t.time_partitioning = bigquery.TimePartitioning(
-        field="occurred_at", require_partition_filter=True
+    t.time_partitioning = bigquery.TimePartitioning.from_api_repr(
+        {"type": "DAY", "field": "occurred_at", "requirePartitionFilter": True}
     )
     assert table.TableShape.of(t).require_partition_filter is True  # the deprecated location
 

@@ -45,7 +45,8 @@ class TableShape:
             # The table-level option (what Terraform sets), or the deprecated one inside
             # timePartitioning that older tables carry (and bqemulator keeps: it drops the other).
             require_partition_filter=bool(
-                table.require_partition_filter or (tp is not None and tp.require_partition_filter)
+                table.require_partition_filter
+                or (tp is not None and tp.to_api_repr().get("requirePartitionFilter"))
             ),
         )
 
