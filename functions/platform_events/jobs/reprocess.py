@@ -6,7 +6,9 @@ only appends (exactly-once per delivery batch), so each page's delivered events 
 there (by ``event_id``, within their occurred_at span: the table requires a partition filter),
 inside the page's transaction: its rows stay locked, so no stream worker re-sends them before the
 delete, and a failed delete rolls the requeue back. Either way the warehouse ends with each event
-once. The range is on ``occurred_at`` (what analysts query by),
+once. One window is left: a process that dies after BigQuery's DELETE and before PostgreSQL's
+commit leaves that page deleted in BigQuery and still ``delivered``; the call fails, and running
+it again (it is idempotent) re-sends the page. The range is on ``occurred_at`` (what analysts query by),
 optionally restricted to some event types, and limited to ``MAX_RANGE`` per call. Pages are keyset
 ordered, so a worker re-delivering events meanwhile cannot make the job loop. Each page holds the
 partition-retirement lock shared, so retention never detaches a month whose events go back to
