@@ -17,7 +17,7 @@ import pytest
 
 from platform_events.config import Settings
 from platform_events.db import Conn
-from platform_events.errors import RowsRejected, SinkMisconfigured
+from platform_events.errors import RowsRejected, SinkMisconfigured, SinkUnavailable
 from platform_events.jobs import gdpr, reprocess
 from platform_events.pipeline import stream
 from platform_events.sinks import get_sink
@@ -263,3 +263,26 @@ def test_streamed_events_outside_the_window_end_failed_with_the_reason_and_never
     assert all("partition window" in str(r["last_error"]) for r in errors)
     sink = _sink(bq_settings)
     assert {r["event_id"] for r in _rows(sink)} == set(good)
+
+
+def test_a_reprocess_whose_bigquery_delete_fails_puts_nothing_back_to_pending(
+    bq_settings: Settings,
+    conn: Conn,
+    enforcing: PartitionFilterEnforcingClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    emit_bulk(conn, 50)
+    stream.run(stream.StreamRequest(), bq_settings)
+
+    def unavailable(self: BigQuerySink, *args: Any, **kwargs: Any) -> int:
+        raise SinkUnavailable("BigQuery: 503 backend unavailable")
+
+    monkeypatch.setattr(BigQuerySink, "delete_events", unavailable)
+    now = datetime.now(UTC)
+    request = reprocess.ReprocessRequest.model_validate(
+        {"from": now - timedelta(hours=1), "to": now + timedelta(hours=1), "reaggregate": False}
+    )
+    with pytest.raises(SinkUnavailable):
+        reprocess.run(request, bq_settings)
+    assert statuses(conn) == {"delivered": 50}  # the requeue rolled back with the failed delete
+    assert _counts(_sink(bq_settings)) == {"n": 50, "d": 50}
