@@ -133,6 +133,8 @@ def format_value(value: float, unit: str) -> str:
         return f"{value:,.2f} ms"
     if unit == "s":
         return f"{value:,.2f} s"
+    if unit in ("USD/month", "x"):
+        return f"{value:,.2f} {unit}"
     return f"{value:,.0f} {unit}"
 
 

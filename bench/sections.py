@@ -19,6 +19,8 @@ from pathlib import Path
 from bench import (
     aggregation,
     baseline,
+    bigquery_cost,
+    bigquery_delivery,
     datasets,
     emit,
     http_ingest,
@@ -560,6 +562,99 @@ def redshift(ctx: Context) -> None:
         )
 
 
+# BigQuery delivery is projected at these steady rates of 1 KB events (DESIGN targets), and at
+# the batch size that keeps one PENDING stream per batch inside the CreateWriteStream quota.
+BIGQUERY_RATES = (10, 10_000)
+BIGQUERY_BATCH = 5_000
+
+
+def bigquery(ctx: Context) -> None:
+    """BigQuery delivery's API requests and bytes per 1,000 events (counted at the transport,
+    official clients against bqemulator), and from them monthly cost and quota headroom."""
+    s, say, add = ctx.sizes, ctx.progress.say, ctx.report.add
+    say(f"bigquery: delivering {s.bigquery_events:,} events in batches of {s.batch_size:,}")
+    traffic, seconds = bigquery_delivery.measure(ctx.work, s.bigquery_events, s.batch_size, say)
+    requests = traffic.per_1000(traffic.requests)
+    sent = traffic.per_1000(traffic.request_bytes)
+    add(
+        Figure(
+            "bigquery.requests_per_1000",
+            "bigquery: API requests per 1,000 events",
+            sum(requests.values()),
+            "requests",
+            details={"by_method": requests, "events": traffic.events, "seconds": seconds},
+        )
+    )
+    add(
+        Figure(
+            "bigquery.bytes_per_1000",
+            "bigquery: request bytes per 1,000 events",
+            sum(sent.values()),
+            "bytes",
+            details={
+                "by_method": sent,
+                "row_value_bytes": traffic.row_bytes * 1000 / traffic.events,
+                "overhead_bytes_per_event": traffic.overhead_per_event,
+            },
+        )
+    )
+    add(
+        Figure(
+            "bigquery.dml_in_delivery",
+            "bigquery: queries/DML during delivery",
+            traffic.queries,
+            "statements",
+            targets=(Target("no DML in steady-state delivery", 1, "max"),),
+        )
+    )
+    for rate in BIGQUERY_RATES:
+        at_default = bigquery_cost.project(traffic, rate, batch_size=s.batch_size)
+        at = bigquery_cost.project(traffic, rate, batch_size=BIGQUERY_BATCH)
+        add(
+            Figure(
+                f"bigquery.list_price_{rate}",
+                f"bigquery: Storage Write list price, {rate:,}/s of 1 KB",
+                at.list_price,
+                "USD/month",
+            )
+        )
+        add(
+            Figure(
+                f"bigquery.monthly_cost_{rate}",
+                f"bigquery: monthly cost at {rate:,} events/s",
+                at.monthly_cost,
+                "USD/month",
+                f"bigquery.list_price_{rate}",
+                (Target("<= 1.1x list price", 1.1, "max", "ratio"),) if at.list_price else (),
+                {
+                    "billed_gib_per_month": at.billed_bytes_per_month / bigquery_cost.GIB,
+                    "free_tib_per_month": bigquery_cost.FREE_BYTES_PER_MONTH / bigquery_cost.TIB,
+                    "price_per_gib": bigquery_cost.PRICE_PER_GIB,
+                    "requests_per_s": at.requests_per_s,
+                },
+            )
+        )
+        add(
+            Figure(
+                f"bigquery.quota_headroom_{rate}",
+                f"bigquery: tightest quota headroom at {rate:,}/s",
+                min(at.throughput_headroom, at.connection_headroom, at.create_stream_headroom),
+                "x",
+                targets=(Target(">= 1x every quota", 1.0, "min"),),
+                details={
+                    "batch_size": BIGQUERY_BATCH,
+                    "appendrows_throughput": at.throughput_headroom,
+                    "concurrent_connections": at.connection_headroom,
+                    "create_write_stream": at.create_stream_headroom,
+                    "create_write_streams_per_hour": at.create_streams_per_hour,
+                    "min_batch_size_for_create_write_stream_quota": at.min_batch_for_stream_quota,
+                    "create_write_stream_at_default_batch": at_default.create_stream_headroom,
+                    "default_batch_size": s.batch_size,
+                },
+            )
+        )
+
+
 def prepare(ctx: Context) -> None:
     """Build (or check) both cached datasets, so a timed run finds them ready."""
     _dataset(ctx)
@@ -575,4 +670,5 @@ SECTIONS: dict[str, Callable[[Context], None]] = {
     "aggregation": aggregate,
     "retention": expire,
     "redshift": redshift,
+    "bigquery": bigquery,
 }

@@ -22,6 +22,7 @@ class Sizes:
     retention_alone_seconds: float = 3.0  # emitter baseline window before retention starts
     retention_batch: int = 5_000  # events per type per delete batch (the job's default)
     redshift_events: int = 20_000  # written through the Redshift sink (S3 on moto) for its cost
+    bigquery_events: int = 20_000  # delivered to the BigQuery emulator, API traffic counted
 
 
 FULL = Sizes()
@@ -40,6 +41,7 @@ QUICK = Sizes(
     retention_alone_seconds=0.5,
     retention_batch=1_000,
     redshift_events=2_000,
+    bigquery_events=2_000,
 )
 
 

@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     bigquery_api_endpoint: str | None = Field(
         default=None, description="Override of the BigQuery API endpoint (an emulator in tests)."
     )
+    bigquery_storage_endpoint: str | None = Field(
+        default=None,
+        description="host:port of a plaintext Storage Write API (gRPC) endpoint: an emulator in "
+        "tests; unset means Google's, with the functions' credentials.",
+    )
 
     redshift_workgroup: str | None = Field(
         default=None, description="Redshift Serverless workgroup."

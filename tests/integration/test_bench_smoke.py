@@ -34,6 +34,12 @@ EXPECTED = {
     "aggregation.per_100k",
     "retention.emit_max_during",
     "retention.rate",
+    "bigquery.requests_per_1000",
+    "bigquery.bytes_per_1000",
+    "bigquery.dml_in_delivery",
+    "bigquery.monthly_cost_10",
+    "bigquery.monthly_cost_10000",
+    "bigquery.quota_headroom_10000",
 }
 
 
@@ -72,6 +78,10 @@ def test_quick_bench_writes_every_figure_with_its_baseline_machine_and_versions(
     assert figures["stream.two_workers_duplicates"]["value"] == 0
     assert figures["stream.two_workers_duplicates"]["details"]["missing"] == 0
     assert figures["retention.rate"]["details"]["expired_left"] == 0
+    # BigQuery delivery: counted at the transport, no DML, cost judged against the list price.
+    assert figures["bigquery.dml_in_delivery"]["value"] == 0
+    assert figures["bigquery.requests_per_1000"]["details"]["by_method"]["AppendRows"] > 0
+    assert figures["bigquery.monthly_cost_10000"]["baseline"] == "bigquery.list_price_10000"
 
 
 def test_bench_command_finds_the_checkouts_bench_folder() -> None:

@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from platform_events.config import Settings
 from platform_events.db import Conn
 from platform_events.jobs import gdpr
+from platform_events.sinks.base import OccurredSpan
 from tests.builders import emit
 from tests.integration.jobs_http import call, client, field_of
 
@@ -38,7 +39,8 @@ def warehouse_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Records warehouse erasures instead of running them (Postgres-side tests only)."""
     calls: list[str] = []
 
-    def record(settings: Settings, user_id: str) -> int:
+    def record(settings: Settings, user_id: str, span: OccurredSpan | None) -> int:
+        assert span is None or span[0] <= span[1]
         calls.append(user_id)
         return 0
 
@@ -135,7 +137,7 @@ def test_a_failed_queued_erasure_is_rolled_back_and_retried_later(
     _alice(conn)
     conn.execute("INSERT INTO user_erasure_queue (user_id, requested_by) VALUES ('alice', 'test')")
 
-    def unavailable(settings: Settings, user_id: str) -> int:
+    def unavailable(settings: Settings, user_id: str, span: OccurredSpan | None) -> int:
         raise ConnectionError("warehouse down")
 
     monkeypatch.setattr(gdpr, "_warehouse_erase", unavailable)

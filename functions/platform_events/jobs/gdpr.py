@@ -3,7 +3,9 @@
 Erasure, per user, in one Postgres transaction that commits only once the warehouse is done:
 ``anonymize_user_events`` (identity, ``x-personal`` fields, personal metadata, the id wherever it
 appears, references from other users' events), the user's quarantined events deleted, the
-warehouse's ``Sink.erase_user`` DML, the audit row, and the queue row removed. A failure rolls
+warehouse's ``Sink.erase_user`` DML (within the occurred_at span of the rows erasure changes,
+read from Postgres first: BigQuery's table requires a partition filter), the audit row, and the
+queue row removed. A failure rolls
 Postgres back and leaves the queued request for a retry with backoff: every step is idempotent.
 Events a stream worker held at that moment may land in the warehouse after its erasure, in clear;
 the job waits for them to be acknowledged (at most the visibility timeout) and erases again.
@@ -36,6 +38,7 @@ from platform_events.jobs.common import as_int
 from platform_events.jobs.local_secrets import erasure_audit_key
 from platform_events.queries import sql
 from platform_events.sinks import get_sink
+from platform_events.sinks.base import OccurredSpan
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +71,18 @@ def key_id(key: str) -> str:
     return hashlib.sha256(b"platform-events-audit-key:" + key.encode()).hexdigest()[:12]
 
 
-def _warehouse_erase(settings: Settings, user_id: str) -> int:
+def _warehouse_erase(settings: Settings, user_id: str, span: OccurredSpan | None) -> int:
     # Closed at once: a long-running serve must not keep the DuckDB file from the stream job.
     with get_sink(settings) as sink:
-        return sink.erase_user(user_id)
+        return sink.erase_user(user_id, span=span)
+
+
+def _user_span(conn: db.Conn, user_id: str) -> OccurredSpan | None:
+    """The occurred_at span of what erasure changes (read before anonymizing clears user_id)."""
+    row = conn.execute(sql("jobs_user_event_span"), {"user_id": user_id}).fetchone()
+    if row is None or row["lo"] is None:
+        return None
+    return row["lo"], row["hi"]  # type: ignore[return-value]
 
 
 def _wait_acknowledged(conn: db.Conn, ids: list[uuid.UUID], timeout_s: float) -> None:
@@ -97,11 +108,12 @@ def _erase_one(
     key = erasure_audit_key(settings)
     params = {"user_id": user_id}
     in_flight = [r["event_id"] for r in conn.execute(sql("jobs_user_in_flight"), params)]
+    span = _user_span(conn, user_id)
     row = conn.execute(sql("jobs_anonymize_user"), params).fetchone()
     postgres_events = as_int(row["changed"]) if row else 0
     quarantine_events = conn.execute(sql("jobs_erase_quarantine"), params).rowcount
     dead_letter_events = conn.execute(sql("jobs_erase_dead_letter"), params).rowcount
-    warehouse_events = _warehouse_erase(settings, user_id)
+    warehouse_events = _warehouse_erase(settings, user_id, span)
     audit = conn.execute(
         sql("jobs_erasure_audit_insert"),
         {
@@ -127,15 +139,17 @@ def _erase_one(
         "warehouse": settings.warehouse,
         "warehouse_events": warehouse_events,
         "in_flight": in_flight,
+        "span": span,
     }
 
 
 def _after_commit(conn: db.Conn, settings: Settings, user_id: str, done: dict[str, Any]) -> None:
     """Erase again in the warehouse once events in flight during the erasure are acknowledged."""
     in_flight: list[uuid.UUID] = done.pop("in_flight")
+    span: OccurredSpan | None = done.pop("span")
     if in_flight:
         _wait_acknowledged(conn, in_flight, settings.visibility_timeout_seconds)
-        done["warehouse_events"] += _warehouse_erase(settings, user_id)
+        done["warehouse_events"] += _warehouse_erase(settings, user_id, span)
 
 
 def erase_user(

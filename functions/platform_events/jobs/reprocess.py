@@ -1,8 +1,14 @@
 """Reprocess job: failed events back to pending, a time range re-sent to the warehouse, re-aggregated.
 
 Re-sending is putting delivered (and failed) events of the range back to ``pending``: streaming
-delivers them again and every sink is idempotent on ``event_id`` (it replaces the row), so the
-warehouse ends with each event once. The range is on ``occurred_at`` (what analysts query by),
+delivers them again in new batches. DuckDB and Redshift replace rows by ``event_id``; BigQuery
+only appends (exactly-once per delivery batch), so each page's delivered events are first deleted
+there (by ``event_id``, within their occurred_at span: the table requires a partition filter),
+inside the page's transaction: its rows stay locked, so no stream worker re-sends them before the
+delete, and a failed delete rolls the requeue back. Either way the warehouse ends with each event
+once. One window is left: a process that dies after BigQuery's DELETE and before PostgreSQL's
+commit leaves that page deleted in BigQuery and still ``delivered``; the call fails, and running
+it again (it is idempotent) re-sends the page. The range is on ``occurred_at`` (what analysts query by),
 optionally restricted to some event types, and limited to ``MAX_RANGE`` per call. Pages are keyset
 ordered, so a worker re-delivering events meanwhile cannot make the job loop. Each page holds the
 partition-retirement lock shared, so retention never detaches a month whose events go back to
@@ -25,6 +31,8 @@ from platform_events.errors import InvalidRequest
 from platform_events.jobs import aggregate
 from platform_events.jobs.common import BATCH_SIZE, IsoDatetime, as_int, not_in_future, utc
 from platform_events.queries import sql
+from platform_events.sinks import Sink, get_sink
+from platform_events.sinks.base import OccurredSpan
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +109,28 @@ def _requeue_failed(conn: db.Conn, types: list[str] | None) -> int:
             return total
 
 
-def _requeue_range(conn: db.Conn, lo: datetime, hi: datetime, types: list[str] | None) -> int:
+class _Unsend:
+    """Deletes a page's already-delivered events from an append-only warehouse (BigQuery); the
+    sink is opened on first use, so a range with nothing delivered touches no warehouse."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.sink: Sink | None = None
+
+    def __call__(self, event_ids: list[str], span: OccurredSpan) -> None:
+        if self.sink is None:
+            self.sink = get_sink(self.settings)
+        if not self.sink.replaces_by_event_id:
+            self.sink.delete_events(event_ids, span=span)
+
+    def close(self) -> None:
+        if self.sink is not None:
+            self.sink.close()
+
+
+def _requeue_range(
+    conn: db.Conn, lo: datetime, hi: datetime, types: list[str] | None, unsend: _Unsend
+) -> int:
     total = 0
     after_at, after_id = _START
     while True:
@@ -118,6 +147,10 @@ def _requeue_range(conn: db.Conn, lo: datetime, hi: datetime, types: list[str] |
                     "batch_size": BATCH_SIZE,
                 },
             ).fetchone()
+            if row is not None and row["delivered_ids"]:
+                ids: list[str] = row["delivered_ids"]  # type: ignore[assignment]
+                span: OccurredSpan = (row["delivered_from"], row["delivered_to"])  # type: ignore[assignment]
+                unsend(ids, span)
         if row is None or row["last_at"] is None:
             return total
         total += as_int(row["requeued"])
@@ -134,7 +167,13 @@ def run(params: ReprocessRequest, settings: Settings) -> dict[str, Any]:
         if params.failed:
             result["failed_requeued"] = _requeue_failed(conn, params.event_types)
         if window is not None and params.resend:
-            result["requeued"] = _requeue_range(conn, window[0], window[1], params.event_types)
+            unsend = _Unsend(settings)
+            try:
+                result["requeued"] = _requeue_range(
+                    conn, window[0], window[1], params.event_types, unsend
+                )
+            finally:
+                unsend.close()
     if window is not None and params.reaggregate:
         done = aggregate.run(aggregate.AggregateRequest(since=window[0], until=window[1]), settings)
         result["reaggregated_buckets"] = sum(done["buckets"].values())

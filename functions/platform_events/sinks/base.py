@@ -1,8 +1,11 @@
 """The warehouse sink interface: what every destination implements, and its error kinds.
 
-A sink is idempotent on ``event_id``: writing a batch whose events are already stored replaces them,
-never duplicates them. Delivery from Postgres is at-least-once (a crash between the write and the
-acknowledgement re-sends the batch), so this property alone makes the warehouse exactly-once.
+Every sink stores each event once however often its batch is re-sent: DuckDB and Redshift by
+replacing rows by ``event_id`` (``replaces_by_event_id``), BigQuery by protocol (one write stream
+per delivery batch, kept in the batch's ``WriteCheckpoint``, committed once). Delivery from
+Postgres is at-least-once (a crash between the write and the acknowledgement re-sends the batch),
+so this makes the warehouse exactly-once. An append-only sink cannot replace rows, so a re-send of
+already-delivered events in new batches (``reprocess``) first deletes them there.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, ClassVar, Protocol
 
@@ -18,7 +21,18 @@ import pyarrow as pa
 
 from platform_events.errors import RowsRejected, SinkUnavailable
 
-__all__ = ["RowsRejected", "Sink", "SinkUnavailable", "WriteCheckpoint", "new_load_id"]
+__all__ = [
+    "OccurredSpan",
+    "RowsRejected",
+    "Sink",
+    "SinkUnavailable",
+    "WriteCheckpoint",
+    "new_load_id",
+]
+
+# The earliest and latest ``occurred_at`` of the rows a statement may touch: BigQuery's table
+# requires a partition filter on it (Terraform: require_partition_filter = true).
+OccurredSpan = tuple[datetime, datetime]
 
 
 class WriteCheckpoint(Protocol):
@@ -43,6 +57,8 @@ class Sink(ABC):
     """One warehouse table of events (columns: sinks/schema/events.json)."""
 
     kind: ClassVar[str]
+    # False for an append-only sink (BigQuery): re-sent events must be deleted there first.
+    replaces_by_event_id: ClassVar[bool] = True
 
     @abstractmethod
     def ensure_table(self) -> None:
@@ -62,13 +78,15 @@ class Sink(ABC):
         split the batch)."""
 
     @abstractmethod
-    def erase_user(self, user_id: str) -> int:
+    def erase_user(self, user_id: str, *, span: OccurredSpan | None = None) -> int:
         """GDPR erasure of one user's rows: identity columns cleared, rows kept for aggregates
-        (as ``anonymize_user_events`` does in Postgres). Answers the number of rows changed."""
+        (as ``anonymize_user_events`` does in Postgres). Answers the number of rows changed.
+        ``span``: the occurred_at span of the user's events in Postgres (a sink that needs a
+        partition filter erases within it; None there: the user has no events)."""
 
     @abstractmethod
-    def delete_events(self, event_ids: Sequence[str]) -> int:
-        """Delete these events; answers how many rows went."""
+    def delete_events(self, event_ids: Sequence[str], *, span: OccurredSpan | None = None) -> int:
+        """Delete these events (``span``: their occurred_at span); answers how many rows went."""
 
     @abstractmethod
     def delete_expired(self, policies: Mapping[str, timedelta]) -> int:

@@ -29,7 +29,13 @@ import pyarrow.compute as pc
 from platform_events.config import Settings
 from platform_events.errors import SinkUnavailable
 from platform_events.sinks import erasure, schema
-from platform_events.sinks.base import RowsRejected, Sink, WriteCheckpoint, new_load_id
+from platform_events.sinks.base import (
+    OccurredSpan,
+    RowsRejected,
+    Sink,
+    WriteCheckpoint,
+    new_load_id,
+)
 from platform_events.sinks.handover import HandoverLock
 
 log = logging.getLogger(__name__)
@@ -157,7 +163,7 @@ class DuckDBSink(Sink):
                 conn.unregister("pe_batch")
         return load_id
 
-    def delete_events(self, event_ids: Sequence[str]) -> int:
+    def delete_events(self, event_ids: Sequence[str], *, span: OccurredSpan | None = None) -> int:
         ids = pa.table({"event_id": pa.array(list(event_ids), pa.string())})
         with self.connection() as conn:
             conn.register("pe_ids", ids)
@@ -194,7 +200,7 @@ class DuckDBSink(Sink):
                 conn.unregister("pe_cutoffs")
         return int(row[0]) if row else 0
 
-    def erase_user(self, user_id: str) -> int:
+    def erase_user(self, user_id: str, *, span: OccurredSpan | None = None) -> int:
         if not self._table_checked:
             self.ensure_table()
         with self.connection() as conn:

@@ -35,7 +35,13 @@ from platform_events.config import Settings
 from platform_events.errors import SinkMisconfigured, SinkUnavailable
 from platform_events.sinks import aws_identity, erasure, rows
 from platform_events.sinks import redshift_sql as rsql
-from platform_events.sinks.base import RowsRejected, Sink, WriteCheckpoint, new_load_id
+from platform_events.sinks.base import (
+    OccurredSpan,
+    RowsRejected,
+    Sink,
+    WriteCheckpoint,
+    new_load_id,
+)
 
 _DONE = {"FINISHED", "FAILED", "ABORTED"}
 # What a load keeps with its batch (WriteCheckpoint): the statement, its S3 object, and which
@@ -341,7 +347,7 @@ class RedshiftSink(Sink):
         self._inflight.pop(load_id, None)
         self._unstage(str(state[_KEY]))
 
-    def delete_events(self, event_ids: Sequence[str]) -> int:
+    def delete_events(self, event_ids: Sequence[str], *, span: OccurredSpan | None = None) -> int:
         deleted = 0
         for statement in rsql.delete_events(self.table, list(event_ids)):
             deleted += int(self.run(statement).get("ResultRows") or 0)
@@ -358,7 +364,7 @@ class RedshiftSink(Sink):
             deleted += int(self.run(statement).get("ResultRows") or 0)
         return deleted
 
-    def erase_user(self, user_id: str) -> int:
+    def erase_user(self, user_id: str, *, span: OccurredSpan | None = None) -> int:
         """Erase in pages that keep every Data API statement and result within its limits: the
         candidates as ids and sizes (keyset pages), their JSON read a bounded page at a time,
         scrubbed here, written back through S3 and COPY (never inlined in SQL)."""

@@ -99,10 +99,12 @@ UPDATE platform_event_delivery d
 
 -- name: jobs_requeue_range
 -- One keyset page of delivered or failed events that occurred in [from, to): back to pending, so
--- streaming re-sends them (sinks are idempotent on event_id). Keyset, not "until nothing is
--- left": a concurrent worker delivers requeued events again, which must not loop us.
+-- streaming re-sends them (DuckDB and Redshift replace rows by event_id; for BigQuery, which only
+-- appends, the job deletes the page's delivered events there before this commits). Keyset, not
+-- "until nothing is left": a concurrent worker delivers requeued events again, which must not
+-- loop us.
 WITH batch AS (
-    SELECT e.occurred_at, e.event_id
+    SELECT e.occurred_at, e.event_id, d.status
       FROM platform_events e
       JOIN platform_event_delivery d ON d.event_id = e.event_id
      WHERE e.occurred_at >= %(from)s AND e.occurred_at < %(to)s
@@ -121,9 +123,14 @@ WITH batch AS (
     RETURNING d.event_id
 ), last AS (
     SELECT b.occurred_at, b.event_id FROM batch b ORDER BY b.occurred_at DESC, b.event_id DESC LIMIT 1
+), delivered AS (
+    -- Already in the warehouse: an append-only sink deletes them before they are re-sent.
+    SELECT array_agg(b.event_id::text) AS ids, min(b.occurred_at) AS lo, max(b.occurred_at) AS hi
+      FROM batch b WHERE b.status = 'delivered'
 )
-SELECT (SELECT count(*) FROM requeued) AS requeued, last.occurred_at AS last_at, last.event_id AS last_id
-  FROM (SELECT 1) one LEFT JOIN last ON true;
+SELECT (SELECT count(*) FROM requeued) AS requeued, last.occurred_at AS last_at, last.event_id AS last_id,
+       delivered.ids AS delivered_ids, delivered.lo AS delivered_from, delivered.hi AS delivered_to
+  FROM (SELECT 1) one LEFT JOIN last ON true CROSS JOIN delivered;
 
 -- ---------------------------------------------------------------- erasure and export
 
@@ -138,6 +145,24 @@ SELECT d.event_id
 -- name: jobs_still_in_flight
 SELECT count(*) AS n FROM platform_event_delivery
  WHERE event_id = ANY (%(ids)s::uuid[]) AND status = 'processing';
+
+-- name: jobs_user_event_span
+-- The occurred_at span of the rows erasure changes (the user's own events and the events that
+-- reference the user), read before they are anonymized: the warehouse erases within it (BigQuery's
+-- table requires a partition filter on occurred_at).
+WITH refs AS (
+    SELECT DISTINCT s.event_type, p.key
+      FROM event_schemas s, jsonb_each(s.json_schema -> 'properties') p
+     WHERE (p.value ->> 'x-user-reference')::boolean IS TRUE
+), touched AS (
+    SELECT e.occurred_at FROM platform_events e WHERE e.user_id = %(user_id)s
+    UNION ALL
+    SELECT e.occurred_at
+      FROM refs r
+      JOIN platform_events e ON e.event_type = r.event_type
+                            AND e.event_data @> jsonb_build_object(r.key, %(user_id)s::text)
+)
+SELECT min(occurred_at) AS lo, max(occurred_at) AS hi FROM touched;
 
 -- name: jobs_anonymize_user
 SELECT anonymize_user_events(%(user_id)s) AS changed;
