@@ -275,7 +275,8 @@ resource "google_project_iam_member" "cloudsql_instance_user" {
   member   = google_service_account.function[each.key].member
 }
 
-# Warehouse writers: dataEditor on the dataset only, jobUser (load and MERGE jobs) on the project.
+# Warehouse writers: dataEditor on the dataset only (Storage Write API appends, DML), jobUser on the
+# project (erasure, retention and reprocess statements, and the query a takeover asks the table with).
 resource "google_bigquery_dataset_iam_member" "warehouse" {
   for_each   = local.warehouse_functions
   project    = var.bigquery_dataset.project_id

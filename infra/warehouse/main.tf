@@ -1,4 +1,5 @@
-# The BigQuery warehouse: the events table the stream job MERGEs into and the aggregations table.
+# The BigQuery warehouse: the events table the stream job writes through the Storage Write API, and
+# the aggregations table.
 # Columns come from the JSON schema files the Python sinks read (never repeated here).
 
 locals {
@@ -62,7 +63,7 @@ resource "google_bigquery_table" "events" {
   project                  = var.project_id
   dataset_id               = google_bigquery_dataset.this.dataset_id
   table_id                 = var.events_table_id
-  description              = "Delivered events, one row per event_id (MERGE by event_id)."
+  description              = "Delivered events, one row per event_id (exactly once: Storage Write API, one committed PENDING stream per delivery batch)."
   deletion_protection      = var.deletion_protection
   require_partition_filter = true
   clustering               = ["event_type", "user_id"]

@@ -14,6 +14,7 @@ After a change to a sink, a job or a grant, rerun: ``pytest tests/integration/te
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import uuid
 from collections.abc import Iterator
@@ -25,9 +26,13 @@ import pytest
 from platform_events.config import get_settings, load_settings
 from platform_events.db import with_database
 from platform_events.sinks.bigquery import BigQuerySink
+from platform_events.sinks.bigquery.protocol import STATE_KEY
+from platform_events.sinks.checkpoints import InMemoryCheckpoint
 from tests import iam_contract
 from tests.builders import emit
 from tests.conftest import create_test_database, drop_test_database
+from tests.integration.bigquery_support import create_events_table, warehouse_batch
+from tests.integration.conftest import BigQueryEmulator
 
 MAIN = Path(__file__).resolve().parents[2] / "functions" / "main.py"
 PROJECT = "test-project"
@@ -62,11 +67,6 @@ CALLS: dict[str, tuple[str, dict[str, Any]]] = {
 # Order: ingest and stream first, so retention and erasure find delivered rows in the warehouse.
 ORDER = ["ingest", "stream", "aggregate", "cleanup", "status", "reprocess", "retention", "erase"]
 ORDER += [key for key in FUNCTIONS if key not in ORDER]
-# Today's BigQuerySink.ensure_table() calls create_dataset(exists_ok=True): BigQuery checks
-# bigquery.datasets.create (a project permission) before it looks whether the dataset exists.
-CREATES_DATASET = pytest.mark.xfail(
-    strict=True, reason="fixed by the BigQuery sink rewrite (#13/#18.4)"
-)
 
 
 def test_every_function_of_terraform_has_a_call_here() -> None:
@@ -77,7 +77,7 @@ def test_every_function_of_terraform_has_a_call_here() -> None:
 def recorded(
     server_url: str,
     template_db: str,
-    bigquery_endpoint: str,
+    bigquery_emulator: BigQueryEmulator,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[dict[str, dict[str, Any]]]:
     """Function key => its answer and the recorder of its calls, every function run once."""
@@ -93,14 +93,17 @@ def recorded(
         "WAREHOUSE": "bigquery",
         "BIGQUERY_PROJECT_ID": PROJECT,
         "BIGQUERY_DATASET_ID": dataset,
-        "BIGQUERY_API_ENDPOINT": bigquery_endpoint,
+        "BIGQUERY_API_ENDPOINT": bigquery_emulator.rest,
+        "BIGQUERY_STORAGE_ENDPOINT": bigquery_emulator.grpc,
         "INGEST_WRITE_KEYS": WRITE_KEY,
         "ERASURE_AUDIT_KEY": "k" * 64,
         "LOGIN_PASSWORDS": "{}",
     }
     settings = load_settings(**{k.lower(): v for k, v in environment.items()})
-    # What Terraform's warehouse module creates, made before any function runs (not recorded).
-    BigQuerySink.from_settings(settings).ensure_table()
+    # What Terraform's warehouse module creates, made before any function runs (not recorded):
+    # the functions only check the table (BigQuery checks bigquery.datasets.create, a project
+    # permission they rightly lack, before it looks whether a dataset exists).
+    create_events_table(BigQuerySink.from_settings(settings).client, PROJECT, dataset)
     import psycopg
     from psycopg.rows import dict_row
 
@@ -128,6 +131,22 @@ def recorded(
                 "recorder": recorder,
                 "dataset": f"{PROJECT}.{dataset}",
             }
+        # A worker that takes over a batch whose commit it cannot confirm asks the table which
+        # events are there (a query): the stream's path after a crash, driven through the real
+        # sink so its calls count against the stream's grants too.
+        batch = warehouse_batch(3)
+        first = InMemoryCheckpoint()
+        BigQuerySink.from_settings(settings).write(batch, "iam-takeover", first)
+        saved = copy.deepcopy(dict(first.load() or {}))
+        saved[STATE_KEY]["stream"] += "-gone"  # committed, then expired: not found any more
+        takeover = iam_contract.Recorder()
+        with pytest.MonkeyPatch.context() as recording, takeover.active(recording):
+            sink = BigQuerySink.from_settings(settings)
+            sink.write(batch, "iam-takeover", InMemoryCheckpoint(saved))
+        stream = results["stream"]["recorder"]
+        stream.rest += takeover.rest
+        stream.grpc += takeover.grpc
+        assert any("/jobs" in url for _, url, _ in takeover.rest), "the takeover asked no table"
         yield results
     finally:
         patch.undo()
@@ -175,13 +194,7 @@ def test_every_call_is_known_and_allowed_by_the_grants(
     )
 
 
-@pytest.mark.parametrize(
-    "key",
-    [
-        pytest.param(key, marks=CREATES_DATASET) if FUNCTIONS[key].get("warehouse_access") else key
-        for key in FUNCTIONS
-    ],
-)
+@pytest.mark.parametrize("key", list(FUNCTIONS))
 def test_no_function_needs_to_create_a_dataset(
     key: str, recorded: dict[str, dict[str, Any]]
 ) -> None:
