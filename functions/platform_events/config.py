@@ -93,7 +93,10 @@ class Settings(BaseSettings):
         default=4, ge=1, le=20, description="Sink write attempts per batch within one invocation."
     )
     stream_retry_initial_seconds: float = Field(
-        default=0.5, ge=0, le=60, description="First in-invocation retry delay (then doubling, jittered)."
+        default=0.5,
+        ge=0,
+        le=60,
+        description="First in-invocation retry delay (then doubling, jittered).",
     )
     stream_retry_max_seconds: float = Field(
         default=8.0, ge=0, le=300, description="Cap of one in-invocation retry delay."
@@ -149,6 +152,19 @@ class Settings(BaseSettings):
         default="platform-events-",
         description="Cloud Scheduler job ids are this prefix plus stream, aggregate, cleanup, "
         "retention, erasure.",
+    )
+    dbt_executable: Path | None = Field(
+        default=None,
+        description="The dbt that `platform-events models` runs; default .venv-dbt/bin/dbt of the "
+        "checkout, built from analytics/requirements.txt on first use.",
+    )
+    models_schema: str = Field(
+        default="analytics",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="Schema (BigQuery: dataset) the dbt models are built in, beside `events`.",
+    )
+    redshift_host: str | None = Field(
+        default=None, description="Redshift endpoint host the dbt models connect to."
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO")
 
