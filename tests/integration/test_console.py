@@ -205,3 +205,27 @@ def test_scripts_use_the_bearer_token_and_pages_send_a_strict_csp(console: Setti
     assert http.get("/static/uplot.min.js").status_code == 200
     # the functions keep their own rule: bearer or 401
     assert http.post("/pipeline_status").status_code == 401
+
+
+def test_dead_letters_show_by_reason_once_the_table_exists(settings: Settings, conn: Conn) -> None:
+    http = Client(server.create_app(settings, token=TOKEN))
+    bearer = {"Authorization": f"Bearer {TOKEN}"}
+    assert http.get("/api/console/pipeline", headers=bearer).get_json()["dead_letters"] is None
+    # The ingest dead letter's table as its migration (0041, another branch) defines the columns
+    # the console reads.
+    conn.execute(
+        "CREATE TABLE platform_events_dead_letter (id bigint GENERATED ALWAYS AS IDENTITY, "
+        "received_at timestamptz NOT NULL DEFAULT now(), reason_code text NOT NULL)"
+    )
+    conn.execute(
+        "INSERT INTO platform_events_dead_letter (reason_code, received_at) VALUES "
+        "('invalid_event', now()), ('invalid_event', now()), ('too_large', now()), "
+        "('too_large', now() - interval '2 days')"
+    )
+    answer = http.get("/api/console/pipeline", headers=bearer).get_json()
+    assert [(d["reason"], d["messages"]) for d in answer["dead_letters"]] == [
+        ("invalid_event", 2),
+        ("too_large", 1),
+    ]
+    page = http.get("/", headers=bearer).get_data(as_text=True)
+    assert "<td>2</td><td>invalid_event</td>" in page

@@ -280,7 +280,7 @@ def test_an_incremental_run_equals_a_full_rebuild(warehouse: Settings) -> None:
         ), model
 
 
-def test_after_erasure_no_model_holds_the_erased_user(warehouse: Settings) -> None:
+def test_after_erasure_and_retention_no_model_holds_what_events_lost(warehouse: Settings) -> None:
     models(warehouse)
     assert _mentions(warehouse, "alice")
     sink = DuckDBSink.from_settings(warehouse)
@@ -290,8 +290,18 @@ def test_after_erasure_no_model_holds_the_erased_user(warehouse: Settings) -> No
         sink.close()
     models(warehouse, "run")  # incremental: the erased rows propagate
     assert _mentions(warehouse, "alice") == []
-    assert table(warehouse, "SELECT count(*) FROM analytics.sessions") == [(3,)]  # Bob's, Carol's
+    sessions = table(warehouse, "SELECT session_id FROM analytics.sessions ORDER BY 1")
+    assert sessions == [("b1",), ("c1",), ("c2",)]
     models(warehouse, "test")  # the relationships still hold
+    # retention: events past their type's age leave the warehouse, and their session the model
+    sink = DuckDBSink.from_settings(warehouse)
+    try:
+        assert sink.delete_expired({"user.login": timedelta(days=1)}) == 1  # Carol's c2
+    finally:
+        sink.close()
+    models(warehouse, "run")
+    sessions = table(warehouse, "SELECT session_id FROM analytics.sessions ORDER BY 1")
+    assert sessions == [("b1",), ("c1",)]
 
 
 def _mentions(settings: Settings, needle: str) -> list[tuple[str, str]]:
@@ -373,3 +383,17 @@ def test_demo_marketplace_models_agree_with_its_events(
         "GROUP BY step_index, step_name ORDER BY step_index",
     )
     assert reached[0][1] >= reached[1][1] > 0, reached
+
+
+def test_the_models_command_wraps_dbt(warehouse: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from platform_events import cli
+
+    monkeypatch.setenv("PLATFORM_EVENTS_HOME", str(warehouse.home))
+    monkeypatch.setenv("DUCKDB_PATH", str(warehouse.duckdb_file))
+    monkeypatch.setenv("WAREHOUSE", "duckdb")
+    assert cli.main(["models", "build"]) == 0
+    assert table(warehouse, "SELECT count(*) FROM analytics.users") == [(3,)]
+    # a failing dbt test (a duplicated user) is the command's failure
+    with duckdb.connect(str(warehouse.duckdb_file)) as conn:
+        conn.execute("INSERT INTO analytics.users SELECT * FROM analytics.users LIMIT 1")
+    assert cli.main(["models", "test", "--select", "users"]) == 1

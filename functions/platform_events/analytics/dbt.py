@@ -112,9 +112,10 @@ def command(
     select: Sequence[str] = (),
     full_refresh: bool = False,
     dbt_vars: str | None = None,
+    quiet: bool = False,
 ) -> list[str]:
-    """The dbt command line of one action."""
-    argv = [str(dbt), action]
+    """The dbt command line of one action (``quiet``: errors only, dbt's global --quiet)."""
+    argv = [str(dbt), *(["--quiet"] if quiet else []), action]
     if select:
         argv += ["--select", *select]
     if full_refresh and action in ("run", "build"):
@@ -150,10 +151,13 @@ def run(
     select: Sequence[str] = (),
     full_refresh: bool = False,
     dbt_vars: str | None = None,
+    quiet: bool = False,
 ) -> int:
     """Run one dbt action over the configured warehouse; dbt's exit status."""
     dbt = ensure_dbt(settings)
-    argv = command(dbt, action, select=select, full_refresh=full_refresh, dbt_vars=dbt_vars)
+    argv = command(
+        dbt, action, select=select, full_refresh=full_refresh, dbt_vars=dbt_vars, quiet=quiet
+    )
     env = dbt_env(settings)
     log.info("dbt", extra={"fields": {"argv": argv[1:], "target": settings.warehouse}})
     with _warehouse_lock(settings):

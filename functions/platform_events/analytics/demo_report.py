@@ -19,7 +19,7 @@ MODELS = (
 def run(settings: Settings, port: int = 8080) -> int:
     """Build and test the models on the local warehouse, print their sizes and the funnel."""
     print("\n  models (dbt build over the warehouse, analytics/):")
-    status = dbt.run(settings, "build")
+    status = dbt.run(settings, "build", quiet=True)  # dbt prints errors only
     if status != 0:
         print(f"  dbt build failed (exit {status}); see its output above")
         return status
