@@ -229,3 +229,13 @@ def test_dead_letters_show_by_reason_once_the_table_exists(settings: Settings, c
     ]
     page = http.get("/", headers=bearer).get_data(as_text=True)
     assert "<td>2</td><td>invalid_event</td>" in page
+
+
+def test_pages_before_the_models_are_built_say_what_to_run(settings: Settings) -> None:
+    http = Client(server.create_app(settings, token=TOKEN))
+    bearer = {"Authorization": f"Bearer {TOKEN}"}
+    page = http.get("/analytics", headers=bearer)
+    assert page.status_code == 503 and "platform-events models run" in page.get_data(as_text=True)
+    answer = http.get("/api/console/analytics", headers=bearer)
+    assert answer.status_code == 503 and answer.get_json()["error"]["code"] == "unavailable"
+    assert http.get("/", headers=bearer).status_code == 200  # the pipeline's side still answers

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from importlib import resources
 from typing import Any
@@ -137,14 +138,29 @@ def wsgi_app(settings: Settings, token: str, clock: Clock = time.time) -> WsgiAp
             return Response(status=303, headers={"Location": "/login"})
         if request.method != "GET":
             return Response("use GET", status=405)
-        if path in API:
-            return Response(json.dumps(readers[API[path]](settings)), mimetype="application/json")
-        page = PAGES.get(path)
-        if page is None:
+        view = API.get(path) or PAGES.get(path)
+        if view is None:
             return Response("not found", status=404)
-        values = readers[page](settings)
-        html = templates.get_template(f"{page}.html").render(
-            page=page,
+        try:
+            values = readers[view](settings)
+        except Exception:
+            # The event store or the warehouse is down, or the models are not built yet: say
+            # so, keep the details (which may name hosts) in the log under an incident id.
+            incident = uuid.uuid4().hex[:12]
+            log.exception(
+                "console read failed", extra={"fields": {"page": view, "incident": incident}}
+            )
+            message = f"could not read the {view} data (incident {incident} in the logs)"
+            if view == "analytics":
+                message += "; are the models built? `platform-events models run`"
+            if path in API:
+                body = {"error": {"code": "unavailable", "message": message, "field": None}}
+                return Response(json.dumps(body), status=503, mimetype="application/json")
+            return Response(message, status=503, mimetype="text/plain")
+        if path in API:
+            return Response(json.dumps(values), mimetype="application/json")
+        html = templates.get_template(f"{view}.html").render(
+            page=view,
             data=values,
             chart=json.dumps(values).replace("<", "\\u003c"),  # safe inside <script>
             csrf=auth.csrf_token(token, session) if signed_in and session else None,
