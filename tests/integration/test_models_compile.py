@@ -86,3 +86,9 @@ def test_bigquery_models_are_partitioned_and_clustered(tmp_path: Path) -> None:
     for name in ("sessions", "user_behavior_features"):
         assert config[name]["materialized"] == "incremental"
         assert config[name]["incremental_strategy"] == "merge"
+        # the merge prunes the target to the rebuilt window, by a constant (partition pruning)
+        (predicate,) = config[name]["incremental_predicates"]
+        assert predicate.startswith("DBT_INTERNAL_DEST.") and "current_timestamp()" in predicate
+        sqlglot.parse_one(
+            f"SELECT 1 FROM t AS DBT_INTERNAL_DEST WHERE {predicate}", read="bigquery"
+        )

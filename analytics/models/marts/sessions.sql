@@ -1,10 +1,13 @@
 {#- One row per session. Incremental: each run rebuilds the sessions that started in the last
     var('lookback_days') days (their events carry session_first_seen_at, so a rebuilt session is
-    whole); erased or expired sessions are deleted first (macros/erasure.sql). -#}
+    whole); erased or expired sessions are deleted first (macros/erasure.sql). On BigQuery the merge
+    reads only the target's partitions in the window (incremental_predicates): the rebuilt rows
+    all start there. -#}
 {{ config(
     materialized='incremental',
     unique_key='session_id',
     incremental_strategy=('merge' if target.type == 'bigquery' else 'delete+insert'),
+    incremental_predicates=(["DBT_INTERNAL_DEST.session_start >= timestamp(" ~ window_start() ~ ")"] if target.type == 'bigquery' else none),
     on_schema_change='append_new_columns',
     partition_by=({'field': 'session_start', 'data_type': 'timestamp', 'granularity': 'day'}
                   if target.type == 'bigquery' else none),

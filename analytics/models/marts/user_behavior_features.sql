@@ -2,11 +2,13 @@
     an ML model reads: recency (days since the previous active day), frequency and monetary value
     over the trailing 28 days, days active in the trailing 7 and 28 days (the day included).
     Incremental: each run rebuilds the last var('lookback_days') days, reading 27 days more of
-    history for the trailing windows; erased users' rows are deleted first (macros/erasure.sql). -#}
+    history for the trailing windows; erased users' rows are deleted first (macros/erasure.sql).
+    On BigQuery the merge reads only the target's partitions in the window (incremental_predicates). -#}
 {{ config(
     materialized='incremental',
     unique_key=['user_id', 'activity_date'],
     incremental_strategy=('merge' if target.type == 'bigquery' else 'delete+insert'),
+    incremental_predicates=(["DBT_INTERNAL_DEST.activity_date >= " ~ window_start()] if target.type == 'bigquery' else none),
     on_schema_change='append_new_columns',
     partition_by=({'field': 'activity_date', 'data_type': 'date', 'granularity': 'day'}
                   if target.type == 'bigquery' else none),
