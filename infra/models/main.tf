@@ -113,6 +113,8 @@ resource "google_service_account" "scheduler" {
   description  = "Starts the dbt models job on its schedule, and nothing else."
 }
 
+# roles/run.invoker on the job is what executing it takes
+# (https://cloud.google.com/run/docs/execute/jobs-on-schedule, "Required roles").
 resource "google_cloud_run_v2_job_iam_member" "scheduler_runs_models" {
   project  = var.project_id
   location = var.region
