@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+DBT_VENV  := .venv-dbt
+DBT_STAMP := $(DBT_VENV)/.installed
 
-.PHONY: demo test test-unit test-integration test-pg15 bench lint fmt typecheck terraform-check clean venv
+.PHONY: demo models test test-unit test-integration test-pg15 bench lint fmt typecheck terraform-check clean venv
 
 venv: $(STAMP)
 
@@ -15,10 +17,21 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) $(DBT_STAMP)
 	$(BIN)/platform-events demo
 
-test: $(STAMP)
+# dbt and its adapters in their own virtualenv: their pins (protobuf among them) disagree with the
+# google-cloud libraries of .venv. `platform-events models` builds the same one on first use (the
+# stamp holds the requirements' digest, so both agree when it is current).
+$(DBT_STAMP): analytics/requirements.txt
+	$(PYTHON) -m venv $(DBT_VENV)
+	$(DBT_VENV)/bin/pip install --quiet --disable-pip-version-check -r analytics/requirements.txt
+	sha256sum analytics/requirements.txt | cut -c1-16 > $@
+
+models: $(STAMP) $(DBT_STAMP)
+	$(BIN)/platform-events models build
+
+test: $(STAMP) $(DBT_STAMP)
 	$(BIN)/ruff check functions tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest tests $(PYTEST_ARGS)

@@ -767,3 +767,28 @@ output "monitoring" {
     alert_policy_ids = module.monitoring.alert_policy_ids
   }
 }
+
+# --- Analytics: the dbt models of analytics/, built hourly by a Cloud Run job (infra/models) ---
+
+variable "models_image" {
+  type        = string
+  description = "Image of analytics/Dockerfile (gcloud builds submit analytics --tag ...); empty: the models are not deployed."
+  default     = ""
+}
+
+module "models" {
+  source              = "./infra/models"
+  count               = local.bigquery && var.models_image != "" ? 1 : 0
+  project_id          = var.project_id
+  region              = var.region
+  name                = var.name
+  location            = var.bigquery_location
+  events_dataset_id   = module.warehouse[0].dataset_id
+  events_table_id     = module.warehouse[0].events_table_id
+  image               = var.models_image
+  time_zone           = var.time_zone
+  kms_key_name        = var.kms_key_name
+  deletion_protection = var.deletion_protection
+  labels              = local.labels
+  depends_on          = [google_project_service.this]
+}

@@ -114,3 +114,53 @@ def segment_track(event: str = "Signed In", **fields: Any) -> dict[str, Any]:
         "messageId": str(uuid.uuid4()),
         **fields,
     }
+
+
+def warehouse_event(
+    event_type: str,
+    user_id: str | None,
+    session_id: str | None,
+    occurred_at: datetime,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """One delivered, enriched row of the warehouse's events table (a pipeline batch's columns)."""
+    import json
+
+    from platform_events import catalog
+
+    row: dict[str, Any] = {
+        "event_id": str(uuid.uuid4()),
+        "event_type": event_type,
+        "event_category": catalog.CATALOG[event_type].category,
+        "schema_version": 1,
+        "user_id": user_id,
+        "session_id": session_id,
+        "occurred_at": occurred_at,
+        "received_at": occurred_at,
+        "event_data": json.dumps(VALID_DATA.get(event_type, {})),
+        "metadata": json.dumps({"source": "test"}),
+        "user_role": None,
+        "user_tenure_days": None,
+        "session_event_index": None,
+        "session_first_seen_at": None,
+        "device_type": "desktop",
+        "browser": "Chrome",
+        "os": "Windows",
+        "country": "US",
+        "region": None,
+        "city": None,
+    }
+    if "event_data" in overrides:
+        overrides["event_data"] = json.dumps(overrides["event_data"])
+    row.update(overrides)
+    return row
+
+
+def warehouse_batch(rows: list[dict[str, Any]]) -> Any:
+    """The rows as the Arrow batch a sink's ``write`` takes."""
+    import pyarrow as pa
+
+    from platform_events.sinks import schema
+
+    arrow = schema.batch_arrow_schema()
+    return pa.Table.from_pylist(rows, schema=arrow)

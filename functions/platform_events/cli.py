@@ -102,6 +102,7 @@ COMMAND_MODULES: list[str] = [
     "platform_events.jobs.cli_commands",
     "platform_events.pipeline.cli_commands",
     "platform_events.bench_command",
+    "platform_events.analytics.cli_commands",
 ]
 
 

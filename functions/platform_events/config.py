@@ -187,6 +187,19 @@ class Settings(BaseSettings):
         description="Cloud Scheduler job ids are this prefix plus stream, aggregate, cleanup, "
         "retention, erasure.",
     )
+    dbt_executable: Path | None = Field(
+        default=None,
+        description="The dbt that `platform-events models` runs; default .venv-dbt/bin/dbt of the "
+        "checkout, built from analytics/requirements.txt on first use.",
+    )
+    models_schema: str = Field(
+        default="analytics",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="Schema (BigQuery: dataset) the dbt models are built in, beside `events`.",
+    )
+    redshift_host: str | None = Field(
+        default=None, description="Redshift endpoint host the dbt models connect to."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO")
     client_spool_dir: Path | None = Field(
         default=None,

@@ -59,5 +59,9 @@ def run(settings: Settings, *, users: int = 200, days: int = 3) -> int:
     from platform_events.pipeline import demo_report
 
     demo_report.run(settings)
+    # The analyst's layer (analytics/): dbt models over the warehouse, and the console's URL.
+    from platform_events.analytics import demo_report as models_report
+
+    status = models_report.run(settings)
     print(f"\n  demo finished in {time.monotonic() - started:.1f}s")
-    return 0
+    return status

@@ -10,7 +10,10 @@ time), else 401 before anything else runs, unknown routes included. When LOCAL_A
 a random token is generated once in ``$PLATFORM_EVENTS_HOME/local_auth_token`` (the local scheduler
 reads the same file). ``ingest_events`` is the exception: it authenticates each call with a write
 key (HTTP basic, INGEST_WRITE_KEYS), as deployed, because Segment SDKs cannot send a bearer token.
-``/healthz`` answers without authentication and says nothing but ``ok``.
+``/healthz`` answers without authentication and says nothing but ``ok``. The console
+(platform_events.console: ``/``, ``/analytics``, ``/login``, ``/api/console/*``) signs people in
+with the same token through a form that sets a session cookie, and lets scripts in with the
+bearer header.
 """
 
 from __future__ import annotations
@@ -92,6 +95,9 @@ def create_app(settings: Settings, *, token: str | None = None) -> WsgiApp:
     secret = token or auth_token(settings)
     table = routes()
     ingest = ingest_http.wsgi_app(settings)
+    from platform_events import console  # the console at / (its own sign-in: cookie or bearer)
+
+    console_app = console.wsgi_app(settings, secret)
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
@@ -100,6 +106,8 @@ def create_app(settings: Settings, *, token: str | None = None) -> WsgiApp:
             return _json({"ok": True}, 200)(environ, start_response)
         if name == "ingest_events":
             return ingest(environ, start_response)
+        if console.handles(request.path):
+            return console_app(environ, start_response)
         if not authorized(request.headers.get("Authorization"), secret):
             answer = _json(
                 web.error_body(

@@ -33,6 +33,7 @@ MODULES = (
     "scheduler",
     "monitoring",
     "redshift",
+    "models",
 )
 SEED_CRONS = {"* * * * *", "0 * * * *", "*/15 * * * *", "0 2 * * *"}
 PUBLIC_PRINCIPALS = ("allUsers", "allAuthenticatedUsers")

@@ -1,4 +1,5 @@
-"""The client's read side: events by filter (keyset pages), dashboard metrics, aggregations."""
+"""The client's read side: events by filter (keyset pages), dashboard metrics, aggregations, and
+the dbt models on the warehouse (funnel, cohorts, behaviour features) as typed values."""
 
 from __future__ import annotations
 
@@ -6,12 +7,13 @@ import base64
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal, cast
 
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict, Field
 
+from platform_events.client.warehouse import WarehouseReader
 from platform_events.db import Conn
 from platform_events.errors import InvalidRequest
 from platform_events.queries import sql
@@ -112,3 +114,202 @@ def aggregations(
         raise InvalidRequest("the range must end after it starts", field="range")
     params = {"granularity": granularity, "event_type": event_type, "start": start, "end": end}
     return [dict(row) for row in conn.execute(sql("client_query_aggregations"), params).fetchall()]
+
+
+# -- the dbt models (analytics/): typed reads on the warehouse ---------------------------------
+
+
+class FunnelStep(BaseModel):
+    """One step of the funnel over a range of entry days."""
+
+    model_config = ConfigDict(frozen=True)
+
+    step_index: int
+    step_name: str
+    event_type: str
+    users: int = Field(description="funnel entries (user x entry day) that reached this step")
+    conversion_from_previous: float | None
+    conversion_from_start: float | None
+    median_seconds_from_previous: float | None = Field(
+        description="the median over the range's days of each day's median (the day's own for "
+        "a one-day range)"
+    )
+
+
+class ConversionFunnel(BaseModel):
+    """The marketplace funnel (``conversion_funnel``) for entry days [since, until]."""
+
+    model_config = ConfigDict(frozen=True)
+
+    since: date
+    until: date
+    user_role: str | None = Field(description="None: every role")
+    steps: list[FunnelStep]
+
+
+class CohortWeek(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    weeks_since_signup: int
+    active_users: int
+    retention_rate: float
+
+
+class CohortData(BaseModel):
+    """One weekly sign-up cohort and its retention (``cohort_retention``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    cohort_week: date
+    cohort_size: int
+    weeks: list[CohortWeek]
+
+
+class UserBehaviorFeatures(BaseModel):
+    """One user's features on one active day (``user_behavior_features``)."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    user_id: str
+    activity_date: date
+    events: int
+    transaction_events: int
+    interaction_events: int
+    user_activity_events: int
+    content_events: int
+    events_by_type: dict[str, int] = Field(description="activity per event type of the dbt var")
+    sessions: int
+    payments: int
+    monetary_value: float
+    recency_days: int | None
+    frequency_28d: int
+    monetary_value_28d: float
+    days_active_7d: int
+    days_active_28d: int
+
+
+def _median(values: list[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def query_funnel(
+    warehouse: WarehouseReader, since: date, until: date, user_role: str | None = None
+) -> ConversionFunnel:
+    """The funnel of entries on days [since, until], for one role or all; conversions recomputed
+    from the summed counts."""
+    if until < since:
+        raise InvalidRequest("the range must not end before it starts", field="until")
+    rows = warehouse.query(
+        sql("client_models_funnel"), {"since": since, "until": until, "role": user_role}
+    )
+    steps: dict[int, dict[str, Any]] = {}
+    medians: dict[int, list[float]] = {}
+    for row in rows:
+        step = steps.setdefault(
+            int(row["step_index"]),
+            {"step_name": row["step_name"], "event_type": row["event_type"], "users": 0},
+        )
+        step["users"] += int(row["users"])
+        if row["median_seconds_from_previous"] is not None:
+            medians.setdefault(int(row["step_index"]), []).append(
+                float(row["median_seconds_from_previous"])
+            )
+    out: list[FunnelStep] = []
+    first = steps[min(steps)]["users"] if steps else 0
+    previous: int | None = None
+    for index in sorted(steps):
+        users = steps[index]["users"]
+        out.append(
+            FunnelStep(
+                step_index=index,
+                step_name=steps[index]["step_name"],
+                event_type=steps[index]["event_type"],
+                users=users,
+                conversion_from_previous=users / previous if previous else None,
+                conversion_from_start=users / first if first else None,
+                median_seconds_from_previous=_median(medians.get(index, [])),
+            )
+        )
+        previous = users
+    return ConversionFunnel(since=since, until=until, user_role=user_role, steps=out)
+
+
+def query_cohorts(
+    warehouse: WarehouseReader, since: date | None = None, until: date | None = None
+) -> list[CohortData]:
+    """Weekly sign-up cohorts starting in [since, until] (either open), oldest first."""
+    rows = warehouse.query(
+        sql("client_models_cohorts"), {"since": since or date.min, "until": until or date.max}
+    )
+    cohorts: dict[date, CohortData] = {}
+    for row in rows:
+        week = _as_date(row["cohort_week"])
+        cohort = cohorts.setdefault(
+            week, CohortData(cohort_week=week, cohort_size=int(row["cohort_size"]), weeks=[])
+        )
+        cohort.weeks.append(
+            CohortWeek(
+                weeks_since_signup=int(row["weeks_since_signup"]),
+                active_users=int(row["active_users"]),
+                retention_rate=float(row["retention_rate"]),
+            )
+        )
+    return [cohorts[week] for week in sorted(cohorts)]
+
+
+_FEATURE_COLUMNS = frozenset(UserBehaviorFeatures.model_fields) - {"events_by_type"}
+
+
+def query_user_features(
+    warehouse: WarehouseReader,
+    user_id: str,
+    since: date | None = None,
+    until: date | None = None,
+) -> list[UserBehaviorFeatures]:
+    """A user's features per active day in [since, until] (either open), oldest first."""
+    rows = warehouse.query(
+        sql("client_models_user_features"),
+        {"user_id": user_id, "since": since or date.min, "until": until or date.max},
+    )
+    features = []
+    for row in rows:
+        by_type = {
+            name.removesuffix("_events"): int(value)
+            for name, value in row.items()
+            if name.endswith("_events") and name not in _FEATURE_COLUMNS
+        }
+        values = {k: v for k, v in row.items() if k in _FEATURE_COLUMNS}
+        values["activity_date"] = _as_date(values["activity_date"])
+        features.append(UserBehaviorFeatures(**values, events_by_type=by_type))
+    return features
+
+
+def _as_date(value: Any) -> date:
+    return value.date() if isinstance(value, datetime) else cast(date, value)
+
+
+class DailyActiveUsers(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    activity_date: date
+    active_users: int
+    events: int
+    sessions: int
+
+
+def query_daily_active_users(
+    warehouse: WarehouseReader, since: date, until: date
+) -> list[DailyActiveUsers]:
+    """Identified active users per day in [since, until]."""
+    rows = warehouse.query(
+        sql("client_models_daily_active_users"), {"since": since, "until": until}
+    )
+    return [
+        DailyActiveUsers(**{**row, "activity_date": _as_date(row["activity_date"])}) for row in rows
+    ]
