@@ -104,6 +104,13 @@ class Settings(BaseSettings):
         le=3600,
         description="Base delay before a released batch is claimed again (doubling per attempt).",
     )
+    stream_hold_max_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        le=3600,
+        description="Cap of the wait before a failing warehouse is tried again (the wait doubles "
+        "per failure from STREAM_RELEASE_BACKOFF_SECONDS; held events spend no attempt).",
+    )
     enrich_users_query: str = Field(
         default="SELECT id::text AS user_id, role::text AS role, created_at FROM users "
         "WHERE id::text = ANY(%(user_ids)s)",
