@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -216,3 +218,40 @@ class MisconfiguredSink(FlakySink):
     ) -> str:
         self.calls += 1
         raise SinkMisconfigured(self.message)
+
+
+class GatedSink(FlakySink):
+    """A slow warehouse under the test's control: the first write waits at a gate (the file
+    closed meanwhile, so other workers can use it) until the test opens it, then writes, or
+    raises ``then``. ``fenced=False`` drops the checkpoint, as a sink that merges inside its
+    write without consulting the lease would."""
+
+    def __init__(self, inner: Sink, *, then: Exception | None = None, fenced: bool = True) -> None:
+        super().__init__(inner, 0)
+        self.then = then
+        self.fenced = fenced
+        self.entered = threading.Event()
+        self.gate = threading.Event()
+
+    def write(
+        self,
+        batch: pa.Table,
+        load_id: str | None = None,
+        checkpoint: WriteCheckpoint | None = None,
+    ) -> str:
+        self.calls += 1
+        if self.calls == 1:
+            self.inner.close()
+            self.entered.set()
+            assert self.gate.wait(timeout=60), "the test never opened the gate"
+            if self.then is not None:
+                raise self.then
+        return self.inner.write(batch, load_id, checkpoint if self.fenced else None)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> None:
+    """Wait until ``condition()`` holds (polled), failing the test past ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
