@@ -99,7 +99,8 @@ def test_rows_the_sink_names_are_isolated_at_once_and_the_rest_written_as_a_name
             )
 
     outcome = write_isolating(table(10), write, direct, load_id="b1")
-    assert outcome.rejected == {"e3": "RowsRejected: bad time", "e7": "RowsRejected: too deep"}
+    assert outcome.poisoned == {"e3": "RowsRejected: bad time", "e7": "RowsRejected: too deep"}
+    assert not outcome.rejected  # named by the warehouse: failed for good, not retried
     assert sorted(outcome.delivered) == sorted(f"e{i}" for i in range(10) if i not in (3, 7))
     assert parts == [(10, "b1"), (8, "b1.r")] and outcome.splits == 0
 

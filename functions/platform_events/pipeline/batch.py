@@ -113,7 +113,8 @@ def metrics(
     ok: Counter[str] = Counter()
     bad: Counter[str] = Counter()
     for event_type, success in zip(event_types, delivered, strict=True):
-        (ok if success else bad)[event_type] += 1
+        # An event whose row is missing has no type: counted in the totals only.
+        (ok if success else bad)[event_type or ""] += 1
     names: list[str] = []
     values: list[float] = []
     dims: list[str] = []
@@ -125,6 +126,8 @@ def metrics(
         values.append(float(total))
         dims.append("{}")
         for event_type, n in sorted(counts.items()):
+            if not event_type:
+                continue
             names.append(name)
             values.append(float(n))
             dims.append(json.dumps({"event_type": event_type}))

@@ -11,8 +11,10 @@ What becomes of each event:
 * delivered: written, acknowledged;
 * poisoned (no sink can store it: see sql ``stream_claim``'s ``defect``; or row building fails
   for it alone): ``failed`` at once with its own error, its batch-mates go on;
-* rejected (the sink refused it: ``RowsRejected``): released with an attempt spent, ``failed``
-  after MAX_RETRIES, each with its own error;
+* refused by name (``RowsRejected.rows``: the warehouse judged that row alone): ``failed`` at
+  once with the warehouse's reason;
+* rejected (isolated by splitting a batch the sink refused): released with an attempt spent,
+  ``failed`` after MAX_RETRIES, each with its own error;
 * held (the sink was unavailable, throttled or misconfigured, or the run stopped first): left in
   its batch, given back until the sink is tried again, no attempt spent. An outage of any length
   ends with everything delivered, without ``reprocess``.
@@ -203,7 +205,7 @@ class Streamer:
                 outcome = write_isolating(batch.table, write, call, load_id=batch.lease.load_id)
             else:
                 outcome = WriteOutcome()
-            outcome.poisoned = batch.poisoned
+            outcome.poisoned.update(batch.poisoned)
             self.settle(conn, batch, outcome, totals, sink_state=outcome.sink_state)
         except LeaseLost as exc:
             self._lost(batch, exc, totals)

@@ -10,8 +10,10 @@ Each error kind (``platform_events.errors``) says what the caller can do, and ge
 * configuration (``SinkMisconfigured``: no table, no permission) is not retried: the batch is
   held and the stream stops, saying what to fix;
 * rows at fault (``RowsRejected``, or a bug a value triggers): the rows the error names are
-  isolated at once; without names the part is split in halves, recursively, so a poisonous event
-  ends alone and its 499 neighbours are delivered. A budget of splits bounds the work;
+  isolated at once and fail for good (the warehouse judged each row by itself: the same row
+  can never pass); without names the part is split in halves, recursively, so a poisonous event
+  ends alone and its 499 neighbours are delivered, and the event isolated that way spends an
+  attempt (the error was the batch's, and might pass). A budget of splits bounds the work;
 * ``LeaseLost`` (another worker holds the batch now) propagates: nothing more is written.
 
 Load ids: the whole batch is written as ``load_id``, a half of part ``p`` as ``p.0`` / ``p.1``
@@ -133,7 +135,7 @@ class WriteOutcome:
     """What became of each event of a batch."""
 
     delivered: list[str] = field(default_factory=list)
-    rejected: dict[str, str] = field(default_factory=dict)  # rows at fault: an attempt spent
+    rejected: dict[str, str] = field(default_factory=dict)  # isolated by splits: attempt spent
     poisoned: dict[str, str] = field(default_factory=dict)  # never deliverable: failed at once
     held: list[str] = field(default_factory=list)  # not written, the sink failed: no attempt
     sink_state: SinkState = "ok"
@@ -190,7 +192,7 @@ def write_isolating(
             named = exc.rows if isinstance(exc, RowsRejected) else {}
             at_fault = {e: f"RowsRejected: {named[e]}"[:2000] for e in ids if e in named}
             if at_fault:
-                outcome.rejected.update(at_fault)
+                outcome.poisoned.update(at_fault)
                 rest = [i for i, e in enumerate(ids) if e not in at_fault]
                 if rest:
                     pending.append((part.take(pa.array(rest, pa.int64())), f"{name}.r"))
