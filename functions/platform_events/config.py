@@ -93,7 +93,10 @@ class Settings(BaseSettings):
         default=4, ge=1, le=20, description="Sink write attempts per batch within one invocation."
     )
     stream_retry_initial_seconds: float = Field(
-        default=0.5, ge=0, le=60, description="First in-invocation retry delay (then doubling, jittered)."
+        default=0.5,
+        ge=0,
+        le=60,
+        description="First in-invocation retry delay (then doubling, jittered).",
     )
     stream_retry_max_seconds: float = Field(
         default=8.0, ge=0, le=300, description="Cap of one in-invocation retry delay."
@@ -110,6 +113,18 @@ class Settings(BaseSettings):
         le=3600,
         description="Cap of the wait before a failing warehouse is tried again (the wait doubles "
         "per failure from STREAM_RELEASE_BACKOFF_SECONDS; held events spend no attempt).",
+    )
+    stream_max_parallel: int = Field(
+        default=1,
+        ge=1,
+        le=100,
+        description="Stream workers at most in parallel: an invocation that cannot drain the "
+        "backlog within its budget starts up to this many minus one children (1: never).",
+    )
+    stream_fanout_url: str | None = Field(
+        default=None,
+        description="The stream function's own URL, which it POSTs to (Google ID token for that "
+        "audience) to start a child invocation; unset: no fan-out.",
     )
     enrich_users_query: str = Field(
         default="SELECT id::text AS user_id, role::text AS role, created_at FROM users "
@@ -164,6 +179,13 @@ class Settings(BaseSettings):
     def _url_scheme(cls, value: str | None) -> str | None:
         if value is not None and value and not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("must be a postgresql:// URL")
+        return value or None
+
+    @field_validator("stream_fanout_url")
+    @classmethod
+    def _fanout_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("must be an https:// URL (the stream function's own)")
         return value or None
 
     @model_validator(mode="after")

@@ -109,6 +109,12 @@ class BatchCheckpoint:
             raise LeaseLost(f"delivery batch {self.lease.batch_id} is held by another worker now")
 
 
+def backlog(conn: Conn, cap: int) -> int:
+    """Due pending events, counted up to ``cap``."""
+    row = conn.execute(sql("stream_backlog"), {"cap": cap}).fetchone()
+    return int(row["n"]) if row is not None else 0  # type: ignore[call-overload]
+
+
 def sink_health(conn: Conn, warehouse: str) -> dict[str, Any] | None:
     """The sink's failure state (None while it is healthy)."""
     row = conn.execute(sql("stream_sink_health"), {"warehouse": warehouse}).fetchone()

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from platform_events import db, logs
 from platform_events.config import Settings, WarehouseKind
-from platform_events.pipeline import enrich, stages, store
+from platform_events.pipeline import enrich, fanout, stages, store
 from platform_events.pipeline.delivery import Streamer, StreamTotals
 from platform_events.pipeline.retry import Clock, RetryPolicy, SystemClock, error_text
 from platform_events.sinks import Sink, get_sink
@@ -57,6 +57,10 @@ class StreamRequest(BaseModel):
         ge=1,
         description="Claims older than this are abandoned and re-claimed (default "
         "VISIBILITY_TIMEOUT_SECONDS).",
+    )
+    child: bool = Field(
+        default=False,
+        description="Set by a parent invocation that fanned out: this one does not fan out again.",
     )
 
 
@@ -162,21 +166,64 @@ def _sink_waiting(settings: Settings, kind: str) -> dict[str, Any] | None:
     return health
 
 
-def run(params: StreamRequest, settings: Settings) -> dict[str, Any]:
-    """The job behind the HTTP function and the CLI command."""
-    sink = get_sink(settings, params.sink) if params.sink else None
+def run(
+    params: StreamRequest,
+    settings: Settings,
+    *,
+    sink: Sink | None = None,
+    token_provider: fanout.IdTokenProvider | None = None,
+    clock: Clock | None = None,
+) -> dict[str, Any]:
+    """The job behind the HTTP function and the CLI command; fans out by backlog (fanout.py)
+    when ``STREAM_FANOUT_URL`` and ``STREAM_MAX_PARALLEL`` > 1 say so and this is no child.
+    ``sink`` (the caller's; closed at the end, reusable) replaces the one ``params.sink`` names."""
+    clock = clock or SystemClock()
+    budget = params.max_seconds if params.max_seconds is not None else settings.stream_max_seconds
+    fan = None
+    if not params.child and settings.stream_fanout_url and settings.stream_max_parallel > 1:
+        fan = fanout.FanOut(
+            url=settings.stream_fanout_url,
+            max_parallel=settings.stream_max_parallel,
+            deadline=clock.monotonic() + budget,
+            clock=clock,
+            backlog=lambda: _backlog(settings),
+            child_body=lambda seconds_left: _child_body(params, seconds_left),
+            token_provider=token_provider or fanout.google_id_token,
+        )
+    owned = get_sink(settings, params.sink) if params.sink and sink is None else None
     try:
-        return stream(
+        answer = stream(
             settings,
-            sink=sink,
+            sink=sink or owned,
             batch_size=params.batch_size,
-            max_seconds=params.max_seconds,
+            max_seconds=budget,
             max_batches=params.max_batches,
             visibility_timeout_seconds=params.visibility_timeout_seconds,
+            progress=fan,
+            clock=clock,
         )
     finally:
-        if sink is not None:
-            sink.close()
+        # Closed before waiting for the children: they need the warehouse (DuckDB: the file)
+        # too. A sink can be used again after close().
+        for used in (sink, owned):
+            if used is not None:
+                used.close()
+    if fan is not None:
+        answer["fanout"] = fan.finish(timeout_s=budget + 60)
+    return answer
+
+
+def _backlog(settings: Settings) -> int:
+    with db.connect(settings, autocommit=True) as conn:
+        return store.backlog(conn, cap=10_000_000)
+
+
+def _child_body(params: StreamRequest, seconds_left: float) -> dict[str, Any]:
+    """A child's request: the parent's options, the budget the parent has left, no fan-out."""
+    body = params.model_dump(exclude_none=True, exclude={"child", "max_seconds", "max_batches"})
+    body["child"] = True
+    body["max_seconds"] = max(round(seconds_left, 1), 1.0)
+    return body
 
 
 def resend(settings: Settings, event_ids: list[str], **options: Any) -> dict[str, Any]:

@@ -97,6 +97,14 @@ SELECT h.state, h.last_error, h.failing_since, h.retry_at, h.retry_at > now() AS
   FROM platform_event_sink_health h
  WHERE h.warehouse = %(warehouse)s AND h.state <> 'ok';
 
+-- name: stream_backlog
+-- Due pending events, counted up to a cap (the partial index of due rows, 0001): what a fan-out
+-- decision needs is "more than one worker drains", not the exact count of a huge backlog.
+SELECT count(*) AS n
+  FROM (SELECT 1 FROM platform_event_delivery
+         WHERE status = 'pending' AND next_attempt_at <= now()
+         LIMIT %(cap)s) due;
+
 -- name: stream_metrics
 SELECT update_realtime_metrics(%(names)s::text[], %(values)s::double precision[],
                                %(dimensions)s::jsonb[], interval '1 hour', true) AS updated;
