@@ -138,7 +138,8 @@ def run_stages(
     streamer: Streamer, totals: StreamTotals, max_batches: int | None, progress: Any
 ) -> None:
     """Run one worker's three stages until the backlog is empty, the budget spent or the sink
-    down; raises what a stage raised (after giving back what it held)."""
+    down; raises what a stage raised (after giving back what it held). Nothing runs while the
+    sink's health says to wait (``platform_event_sink_health.retry_at``)."""
     claimed: queue.Queue[object] = queue.Queue(maxsize=1)
     prepared: queue.Queue[object] = queue.Queue(maxsize=1)
     stop = threading.Event()
@@ -157,6 +158,19 @@ def run_stages(
         ),
     ]
     with _connect(streamer) as conn:
+        health = store.sink_health(conn, streamer.sink.kind)
+        if health is not None and health["waiting"]:
+            # The sink failed and is not to be called before retry_at: nothing is claimed.
+            totals.sink_state = health["state"]
+            totals.sink_error, totals.retry_at = health["last_error"], health["retry_at"]
+            log.info(
+                "warehouse %s: not called before %s",
+                health["state"],
+                health["retry_at"],
+                extra={"fields": {"sink": streamer.sink.kind, "state": health["state"]}},
+            )
+            return
+        streamer.sink.ensure_table()
         for stage in stages:
             stage.start()
         try:

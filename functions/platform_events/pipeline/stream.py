@@ -101,30 +101,23 @@ def stream(
     owns_sink = sink is None
     target = sink or get_sink(settings)
     try:
-        waiting = _sink_waiting(settings, target.kind)
-        if waiting is not None:
-            totals.sink_state = waiting["state"]
-            totals.sink_error = waiting["last_error"]
-            totals.retry_at = waiting["retry_at"]
-        else:
-            target.ensure_table()
-            streamer = Streamer(
-                settings=settings,
-                sink=target,
-                batch_size=batch_size or settings.stream_batch_size,
-                lease=timedelta(
-                    seconds=visibility_timeout_seconds or settings.visibility_timeout_seconds
-                ),
-                deadline=started + budget,
-                geo_lookup=_geo_lookup(settings),
-                policy=RetryPolicy(
-                    attempts=settings.stream_retry_attempts,
-                    initial_s=settings.stream_retry_initial_seconds,
-                    max_s=settings.stream_retry_max_seconds,
-                ),
-                clock=clock,
-            )
-            stages.run_stages(streamer, totals, max_batches, progress)
+        streamer = Streamer(
+            settings=settings,
+            sink=target,
+            batch_size=batch_size or settings.stream_batch_size,
+            lease=timedelta(
+                seconds=visibility_timeout_seconds or settings.visibility_timeout_seconds
+            ),
+            deadline=started + budget,
+            geo_lookup=_geo_lookup(settings),
+            policy=RetryPolicy(
+                attempts=settings.stream_retry_attempts,
+                initial_s=settings.stream_retry_initial_seconds,
+                max_s=settings.stream_retry_max_seconds,
+            ),
+            clock=clock,
+        )
+        stages.run_stages(streamer, totals, max_batches, progress)
     finally:
         if owns_sink:
             target.close()
@@ -149,21 +142,6 @@ def stream(
             extra={"fields": {"sink": target.kind, "error": totals.sink_error}},
         )
     return answer
-
-
-def _sink_waiting(settings: Settings, kind: str) -> dict[str, Any] | None:
-    """The sink's failure state while it is not to be called yet (None: go ahead)."""
-    with db.connect(settings, autocommit=True) as conn:
-        health = store.sink_health(conn, kind)
-    if health is None or not health["waiting"]:
-        return None
-    log.info(
-        "warehouse %s: not called before %s",
-        health["state"],
-        health["retry_at"],
-        extra={"fields": {"sink": kind, "state": health["state"]}},
-    )
-    return health
 
 
 def run(
