@@ -164,3 +164,36 @@ def warehouse_batch(rows: list[dict[str, Any]]) -> Any:
 
     arrow = schema.batch_arrow_schema()
     return pa.Table.from_pylist(rows, schema=arrow)
+
+
+def plant(
+    conn: Conn,
+    *,
+    occurred_at: str = "now",
+    received_at: str = "now",
+    event_data: str = '{"method": "password", "success": true}',
+    metadata: str = '{"source": "planted"}',
+    event_type: str = "user.login",
+    session_id: str | None = "planted",
+    event_row: bool = True,
+    status: str = "pending",
+    claimed_at: str | None = None,
+) -> str:
+    """An event written straight into the tables, past emit's validation (as the pipeline role
+    can, or as a row from before a rule existed): values are SQL literals (``'-infinity'``)."""
+    event_id = str(uuid.uuid4())
+    if event_row:
+        conn.execute(
+            "INSERT INTO platform_events (event_id, event_type, event_category, schema_version, "
+            "user_id, session_id, occurred_at, received_at, event_data, metadata) "
+            "VALUES (%s, %s, 'user_activity', 1, 'planted_user', %s, %s::timestamptz, "
+            "%s::timestamptz, %s::jsonb, %s::jsonb)",
+            (event_id, event_type, session_id, occurred_at, received_at, event_data, metadata),
+        )
+    conn.execute(
+        "INSERT INTO platform_event_delivery (event_id, received_at, event_type, status, "
+        "claimed_at, next_attempt_at) VALUES (%s, %s::timestamptz, %s, %s, %s::timestamptz, "
+        "now() - interval '1 day')",
+        (event_id, received_at, event_type, status, claimed_at),
+    )
+    return event_id

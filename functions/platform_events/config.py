@@ -136,6 +136,25 @@ class Settings(BaseSettings):
         le=3600,
         description="Base delay before a released batch is claimed again (doubling per attempt).",
     )
+    stream_hold_max_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        le=3600,
+        description="Cap of the wait before a failing warehouse is tried again (the wait doubles "
+        "per failure from STREAM_RELEASE_BACKOFF_SECONDS; held events spend no attempt).",
+    )
+    stream_max_parallel: int = Field(
+        default=1,
+        ge=1,
+        le=100,
+        description="Stream workers at most in parallel: an invocation that cannot drain the "
+        "backlog within its budget starts up to this many minus one children (1: never).",
+    )
+    stream_fanout_url: str | None = Field(
+        default=None,
+        description="The stream function's own URL, which it POSTs to (Google ID token for that "
+        "audience) to start a child invocation; unset: no fan-out.",
+    )
     enrich_users_query: str = Field(
         default="SELECT id::text AS user_id, role::text AS role, created_at FROM users "
         "WHERE id::text = ANY(%(user_ids)s)",
@@ -220,6 +239,13 @@ class Settings(BaseSettings):
     def _url_scheme(cls, value: str | None) -> str | None:
         if value is not None and value and not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("must be a postgresql:// URL")
+        return value or None
+
+    @field_validator("stream_fanout_url")
+    @classmethod
+    def _fanout_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("must be an https:// URL (the stream function's own)")
         return value or None
 
     @model_validator(mode="after")

@@ -48,7 +48,10 @@ class SinkThrottled(SinkUnavailable):
 
 class SinkMisconfigured(PlatformEventsError):
     """The warehouse answered that the deployment itself is wrong (no such dataset or table, no
-    permission, wrong schema): no retry can succeed, so the stream stops and says what to fix."""
+    permission, wrong schema): no retry can succeed, so the stream stops and says what to fix.
+    Its messages name resources and settings, never an event's values, so they may be logged."""
+
+    log_safe = True
 
 
 class RowsRejected(PlatformEventsError):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -12,8 +14,9 @@ from psycopg.types.json import Jsonb
 
 from platform_events.config import Settings
 from platform_events.db import Conn
-from platform_events.errors import SinkUnavailable
+from platform_events.errors import SinkMisconfigured, SinkUnavailable
 from platform_events.sinks import RowsRejected, Sink
+from platform_events.sinks.base import WriteCheckpoint
 from platform_events.sinks.duckdb import DuckDBSink
 
 USER_AGENTS = (
@@ -79,10 +82,32 @@ def make_due(conn: Conn) -> None:
 
 
 def expire_claims(conn: Conn, age: timedelta = timedelta(hours=1)) -> None:
-    """Age the claims in flight, as if their worker died that long ago."""
+    """Age the claims in flight, as if their worker died that long ago: per-row claims (of
+    get_pending_events) and the leases of delivery batches."""
     conn.execute(
         "UPDATE platform_event_delivery SET claimed_at = now() - %s WHERE status = 'processing'",
         (age,),
+    )
+    conn.execute("UPDATE platform_event_delivery_batches SET lease_expires_at = now() - %s", (age,))
+
+
+def advance_database_clock(conn: Conn, seconds: float) -> None:
+    """Let ``seconds`` pass for the pipeline's stored times (test time control): every due time,
+    lease and sink-health time moves that far into the past."""
+    step = timedelta(seconds=seconds)
+    conn.execute(
+        "UPDATE platform_event_delivery SET next_attempt_at = next_attempt_at - %s "
+        "WHERE status = 'pending'",
+        (step,),
+    )
+    conn.execute(
+        "UPDATE platform_event_delivery_batches SET lease_expires_at = lease_expires_at - %s",
+        (step,),
+    )
+    conn.execute(
+        "UPDATE platform_event_sink_health SET retry_at = retry_at - %(s)s, "
+        "failing_since = failing_since - %(s)s, last_failure_at = last_failure_at - %(s)s",
+        {"s": step},
     )
 
 
@@ -99,11 +124,16 @@ class FlakySink(Sink):
     def ensure_table(self) -> None:
         self.inner.ensure_table()
 
-    def write(self, batch: pa.Table, load_id: str | None = None) -> str:
+    def write(
+        self,
+        batch: pa.Table,
+        load_id: str | None = None,
+        checkpoint: WriteCheckpoint | None = None,
+    ) -> str:
         self.calls += 1
         if self.failures is None or self.calls <= self.failures:
             raise SinkUnavailable(f"warehouse unreachable (call {self.calls})")
-        return self.inner.write(batch, load_id)
+        return self.inner.write(batch, load_id, checkpoint)
 
     def erase_user(self, user_id: str) -> int:
         return self.inner.erase_user(user_id)
@@ -125,9 +155,103 @@ class PoisonSink(FlakySink):
         super().__init__(inner, 0)
         self.poison = poison
 
-    def write(self, batch: pa.Table, load_id: str | None = None) -> str:
+    def write(
+        self,
+        batch: pa.Table,
+        load_id: str | None = None,
+        checkpoint: WriteCheckpoint | None = None,
+    ) -> str:
         self.calls += 1
         bad = self.poison.intersection(batch.column("event_id").to_pylist())
         if bad:
             raise RowsRejected(f"invalid row for event {sorted(bad)[0]}")
-        return self.inner.write(batch, load_id)
+        return self.inner.write(batch, load_id, checkpoint)
+
+
+class ManualClock:
+    """The stream's clock under the test's control: a sleep moves it at once, no real pause."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+class OutageSink(FlakySink):
+    """Unreachable (SinkUnavailable) until ``clock`` reaches ``until``, then the inner sink."""
+
+    def __init__(self, inner: Sink, clock: ManualClock, until: float) -> None:
+        super().__init__(inner, 0)
+        self.clock = clock
+        self.until = until
+        self.calls_while_down = 0
+
+    def write(
+        self,
+        batch: pa.Table,
+        load_id: str | None = None,
+        checkpoint: WriteCheckpoint | None = None,
+    ) -> str:
+        self.calls += 1
+        if self.clock.now < self.until:
+            self.calls_while_down += 1
+            raise SinkUnavailable(f"warehouse unreachable at t={self.clock.now:.0f}s")
+        return self.inner.write(batch, load_id, checkpoint)
+
+
+class MisconfiguredSink(FlakySink):
+    """Answers every write as a warehouse whose deployment is wrong does."""
+
+    message = "table platform_events.events not found: run terraform apply or set BIGQUERY_TABLE"
+
+    def write(
+        self,
+        batch: pa.Table,
+        load_id: str | None = None,
+        checkpoint: WriteCheckpoint | None = None,
+    ) -> str:
+        self.calls += 1
+        raise SinkMisconfigured(self.message)
+
+
+class GatedSink(FlakySink):
+    """A slow warehouse under the test's control: the first write waits at a gate (the file
+    closed meanwhile, so other workers can use it) until the test opens it, then writes, or
+    raises ``then``. ``fenced=False`` drops the checkpoint, as a sink that merges inside its
+    write without consulting the lease would."""
+
+    def __init__(self, inner: Sink, *, then: Exception | None = None, fenced: bool = True) -> None:
+        super().__init__(inner, 0)
+        self.then = then
+        self.fenced = fenced
+        self.entered = threading.Event()
+        self.gate = threading.Event()
+
+    def write(
+        self,
+        batch: pa.Table,
+        load_id: str | None = None,
+        checkpoint: WriteCheckpoint | None = None,
+    ) -> str:
+        self.calls += 1
+        if self.calls == 1:
+            self.inner.close()
+            self.entered.set()
+            assert self.gate.wait(timeout=60), "the test never opened the gate"
+            if self.then is not None:
+                raise self.then
+        return self.inner.write(batch, load_id, checkpoint if self.fenced else None)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> None:
+    """Wait until ``condition()`` holds (polled), failing the test past ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from platform_events.config import Settings
 from platform_events.db import Conn
-from platform_events.jobs import reprocess
 from platform_events.pipeline import stream
 from platform_events.sinks.duckdb import DuckDBSink
 from tests.integration.streaming import (
@@ -18,7 +17,6 @@ from tests.integration.streaming import (
     PoisonSink,
     emit_bulk,
     expire_claims,
-    make_due,
     statuses,
     warehouse,
 )
@@ -125,39 +123,6 @@ def test_a_sink_failing_twice_then_succeeding_delivers_within_the_same_run(
     retries = conn.execute("SELECT max(retry_count) AS r FROM platform_event_delivery").fetchone()
     assert retries is not None and retries["r"] == 0
     assert _warehouse_counts(settings) == (200, 200)
-
-
-def test_a_sink_that_always_fails_ends_events_failed_with_the_error_and_reprocess_recovers_them(
-    settings: Settings, conn: Conn
-) -> None:
-    emit_bulk(conn, 250)
-    fast = _fast(settings)
-    for attempt in range(1, fast.max_retries + 1):
-        sink = FlakySink(DuckDBSink.from_settings(fast), failures=None)
-        answer = stream.stream(fast, sink=sink)
-        sink.close()
-        assert answer["claimed"] == 250 and answer["delivered"] == 0 and answer["failed"] == 250
-        assert answer["batches"] == 1  # the stream stops once the sink is down
-        assert sink.calls == fast.stream_retry_attempts
-        make_due(conn)
-        expected = "failed" if attempt == fast.max_retries else "pending"
-        assert statuses(conn) == {expected: 250}
-    errors = conn.execute(
-        "SELECT DISTINCT last_error, retry_count FROM platform_event_delivery"
-    ).fetchall()
-    assert len(errors) == 1 and "warehouse unreachable" in str(errors[0]["last_error"])
-    assert errors[0]["retry_count"] == fast.max_retries
-    sync = conn.execute(
-        "SELECT status, events_failed, error_message FROM warehouse_sync_status LIMIT 1"
-    ).fetchone()
-    assert sync is not None and sync["status"] == "failed" and sync["events_failed"] == 250
-    assert "SinkUnavailable" in str(sync["error_message"])
-
-    reprocess.run(reprocess.ReprocessRequest(failed=True), fast)
-    answer = stream.run(stream.StreamRequest(), fast)
-    assert answer["delivered"] == 250
-    assert statuses(conn) == {"delivered": 250}
-    assert _warehouse_counts(settings) == (250, 250)
 
 
 def test_one_malformed_event_in_a_batch_of_500_is_isolated_and_the_rest_delivered(

@@ -75,6 +75,10 @@ def test_an_empty_pipeline_reports_zero_age(settings: Settings) -> None:
     status, answer = call(client(settings), "pipeline_status", {})
     assert status == 200
     assert (answer["backlog"], answer["oldest_pending_age_s"], answer["failures"]) == (0, 0.0, [])
+    assert answer["delivery"] == {
+        "sinks": [],  # no warehouse ever failed
+        "batches": dict.fromkeys(("leased", "held", "expired", "held_events", "max_attempt"), 0),
+    }
 
 
 def test_status_cli_prints_json_for_scripts(

@@ -28,13 +28,13 @@ def test_stream_records_each_batch_in_warehouse_sync_status(settings: Settings, 
     emit_bulk(conn, 1200)
     stream.run(stream.StreamRequest(batch_size=500), settings)
     syncs = conn.execute(
-        "SELECT sync_id::text AS sync_id, warehouse_type, events_synced, status, batch_start "
+        "SELECT batch_id::text AS batch_id, warehouse_type, events_synced, status, batch_start "
         "FROM warehouse_sync_status ORDER BY started_at"
     ).fetchall()
     assert [s["events_synced"] for s in syncs] == [500, 500, 200]
     assert {s["status"] for s in syncs} == {"success"} and syncs[0]["batch_start"] is not None
     load_ids = {r["load_id"] for r in warehouse(settings, "SELECT DISTINCT load_id FROM events")}
-    assert load_ids == {s["sync_id"] for s in syncs}
+    assert load_ids == {s["batch_id"] for s in syncs}  # the load id is the delivery batch
 
 
 def test_stream_updates_realtime_counters_per_event_type(settings: Settings, conn: Conn) -> None:
@@ -98,7 +98,7 @@ def test_settings_default_batch_is_at_least_500() -> None:
     assert load_settings().stream_batch_size >= 500
 
 
-def test_an_enrichment_failure_releases_every_claimed_batch_and_raises(
+def test_a_lookup_failure_gives_back_every_claimed_batch_unspent_and_raises(
     settings: Settings, conn: Conn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     emit_bulk(conn, 2000)
@@ -114,10 +114,22 @@ def test_an_enrichment_failure_releases_every_claimed_batch_and_raises(
     with pytest.raises(RuntimeError, match="session lookup failed"):
         stream.run(stream.StreamRequest(batch_size=200), settings)
     held = statuses(conn)
-    # Nothing is left claimed for the visibility timeout: the first batch was delivered (or
-    # released had the failure overtaken it), the failed one and those claimed ahead went back
-    # to pending.
-    assert "processing" not in held and sum(held.values()) == 2000
-    assert 0 < held["pending"] <= 1800 and held.get("delivered", 0) in (0, 200)
+    # Nothing is left leased until the lease runs out: the first batch was delivered (or given
+    # back had the failure overtaken it), the failed one and those claimed ahead were given back
+    # in their batches (still processing in the ledger, no attempt spent, due at once).
+    assert sum(held.values()) == 2000 and 0 < held["processing"] <= 1800
+    assert held.get("delivered", 0) in (0, 200)
+    leases = conn.execute(
+        "SELECT count(*) AS n, count(*) FILTER (WHERE holder IS NULL AND lease_expires_at <= now())"
+        " AS given_back FROM platform_event_delivery_batches"
+    ).fetchone()
+    assert leases is not None and leases["n"] == leases["given_back"] == held["processing"] // 200
+    retries = conn.execute("SELECT max(retry_count) AS r FROM platform_event_delivery").fetchone()
+    assert retries == {"r": 0}
     rows = warehouse(settings, "SELECT count(*) AS n FROM events")
     assert rows == [{"n": held.get("delivered", 0)}]
+
+    monkeypatch.setattr(stream.store, "session_facts", real)
+    again = stream.run(stream.StreamRequest(batch_size=200), settings)
+    assert again["delivered"] == 2000 - held.get("delivered", 0)
+    assert statuses(conn) == {"delivered": 2000}

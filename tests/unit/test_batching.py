@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from platform_events.pipeline.batch import ClaimedBatch, metrics, to_arrow
+from platform_events.pipeline.batch import ClaimedBatch, Lease, metrics, to_arrow
 from platform_events.sinks import erasure, rows, schema
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
@@ -75,3 +76,27 @@ def test_erasure_drops_personal_fields_and_the_user_id_wherever_it_appears() -> 
         "message.sent", '{"recipient_id": "u9"}', '{"k": 1}', "u9", own=False
     )
     assert json.loads(other or "") == {"recipient_id": None} and other_meta == '{"k": 1}'
+
+
+def test_a_claim_carries_its_lease_apart_from_the_event_columns() -> None:
+    batch_id, token = uuid.uuid4(), uuid.uuid4()
+    names = ["batch_id", "lease_token", "attempt", "event_id", "event_type", "defect"]
+    got = ClaimedBatch.from_rows(
+        names,
+        [
+            [batch_id, token, 2, "e1", "user.login", None],
+            [batch_id, token, 2, "e2", None, "the event row is missing"],
+        ],
+    )
+    assert got.lease == Lease(batch_id, token, 2) and got.lease.load_id == str(batch_id)
+    assert set(got.columns) == {"event_id", "event_type", "defect"}
+    assert got.defects() == {"e2": "the event row is missing"}
+    assert got.take([1]).event_ids == ["e2"] and got.take([1]).lease == got.lease
+
+
+def test_metrics_count_an_event_without_a_type_in_the_totals_only() -> None:
+    names, values, dims = metrics(["user.login", None], [True, True])  # type: ignore[list-item]
+    assert list(zip(names, values, dims, strict=True)) == [
+        ("events_delivered", 2.0, "{}"),
+        ("events_delivered", 1.0, json.dumps({"event_type": "user.login"})),
+    ]

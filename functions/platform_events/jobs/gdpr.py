@@ -7,8 +7,13 @@ warehouse's ``Sink.erase_user`` DML (within the occurred_at span of the rows era
 read from Postgres first: BigQuery's table requires a partition filter), the audit row, and the
 queue row removed. A failure rolls
 Postgres back and leaves the queued request for a retry with backoff: every step is idempotent.
-Events a stream worker held at that moment may land in the warehouse after its erasure, in clear;
-the job waits for them to be acknowledged (at most the visibility timeout) and erases again.
+Events a stream worker holds at that moment are fenced: anonymizing them bumps their delivery
+batch's lease token and expires it (trigger of migrations/0050), so that worker can no longer
+checkpoint or acknowledge them (the DuckDB sink checks inside its transaction and commits nothing)
+and the batch is re-claimed and re-read from the anonymized rows. A clear copy a sink wrote
+before the fence (one that does not check it inside its write) is overwritten by that
+re-delivery; the job also waits for those events to be acknowledged (at most the visibility
+timeout) and erases in the warehouse again.
 
 The audit row stores HMAC-SHA256(ERASURE_AUDIT_KEY, user_id), never the id: compliance proves the
 erasure of user X by recomputing the HMAC (``erase-user --check X``) while the table alone names

@@ -3,7 +3,11 @@
 - ``processing_last_hour``: events received in the last hour per status, with average retries;
 - ``syncs_last_day``: per warehouse, sync count, average duration, events synced and failed;
 - ``failures``: failed events grouped by type and error, most frequent first;
-- ``backlog`` (pending + processing), ``oldest_pending_age_s``, ``failed``, ``erasure_queue``.
+- ``backlog`` (pending + processing), ``oldest_pending_age_s``, ``failed``, ``erasure_queue``;
+- ``delivery``: each warehouse's health as the stream last found it (``ok``, ``unavailable``,
+  ``throttled``, ``misconfigured``: since when, the last error, when it is tried again) and the
+  durable batches in flight, with the events held back while a sink fails (they spend no
+  attempt and are delivered once it is back).
 
 The summary log line carries ``backlog`` and ``oldest_pending_age_s`` for log-based metrics and
 alerts (infra/monitoring): a growing age means streaming is not keeping up or not running.
@@ -53,6 +57,7 @@ def collect(conn: db.Conn, failures_limit: int = 20) -> dict[str, Any]:
         "failures": [
             dict(r) for r in conn.execute(sql("jobs_status_failures"), {"limit": failures_limit})
         ],
+        "delivery": delivery_health(conn),
         **dead_letter(conn),
     }
 
@@ -78,6 +83,38 @@ def render_dead_letter(status: dict[str, Any]) -> list[str]:
     return lines
 
 
+def delivery_health(conn: db.Conn) -> dict[str, Any]:
+    """Sink health (an outage: since when, why, events held back) and batches in flight."""
+    batches = conn.execute(sql("jobs_status_delivery_batches")).fetchone() or {}
+    return {
+        "sinks": [dict(r) for r in conn.execute(sql("jobs_status_sink_health"))],
+        "batches": {
+            name: as_int(batches.get(name))
+            for name in ("leased", "held", "expired", "held_events", "max_attempt")
+        },
+    }
+
+
+def _render_delivery(delivery: dict[str, Any]) -> list[str]:
+    b = delivery["batches"]
+    lines = [
+        "",
+        f"delivery batches: {b['leased']} leased, {b['held']} held back "
+        f"({b['held_events']} events), {b['expired']} lease expired, most claims of one "
+        f"{b['max_attempt']}",
+    ]
+    for sink in delivery["sinks"]:
+        if sink["state"] == "ok":
+            lines.append(f"  {sink['warehouse']:<9} ok (last recovered {sink['recovered_at']})")
+            continue
+        lines.append(
+            f"  {sink['warehouse']:<9} {sink['state'].upper()} for {sink['failing_for_s']:.0f} s "
+            f"(since {sink['failing_since']}, {sink['consecutive_failures']} failures), "
+            f"next try {sink['retry_at']}: {sink['last_error']}"
+        )
+    return lines
+
+
 def run(params: StatusRequest, settings: Settings) -> dict[str, Any]:
     """The pipeline's status as JSON."""
     started = time.monotonic()
@@ -93,6 +130,8 @@ def run(params: StatusRequest, settings: Settings) -> dict[str, Any]:
         failed=result["failed"],
         oldest_pending_age_s=result["oldest_pending_age_s"],
         erasure_queue=result["erasure_queue"],
+        held_events=result["delivery"]["batches"]["held_events"],
+        sinks_failing=sum(1 for s in result["delivery"]["sinks"] if s["state"] != "ok"),
     )
     return result
 
@@ -125,4 +164,5 @@ def render(status: dict[str, Any]) -> str:
     for row in status["failures"]:
         lines.append(f"  {row['events']:>8}  {row['event_type']}  {row['error_message']}")
     lines += render_dead_letter(status)
+    lines += _render_delivery(status["delivery"])
     return "\n".join(lines)

@@ -155,10 +155,24 @@ class DuckDBSink(Sink):
                     f"INSERT INTO {TABLE} SELECT {_select_list()} FROM pe_batch b",
                     {"load_id": load_id, "loaded_at": datetime.now(UTC)},
                 )
+                if checkpoint is not None:
+                    # The fence, inside the transaction: a worker that lost the batch's lease
+                    # (LeaseLost) commits nothing. Checked any earlier, a worker paused between
+                    # the check and the commit could land a clear copy after an erasure and after
+                    # the batch's next holder wrote the anonymized one. Checked here, a write that
+                    # passes commits before the erasure's warehouse update (which waits for this
+                    # file), or, if that update ran first with its fence not yet committed, before
+                    # the batch's re-delivery, which waits for the fence and overwrites it. A read
+                    # (load), not a save: a save commits in PostgreSQL, a WAL flush per batch
+                    # (5-8 ms here) inside the file's critical section.
+                    checkpoint.load()
                 conn.execute("COMMIT")
             except duckdb.Error as exc:
                 conn.execute("ROLLBACK")
                 raise _classify(exc) from exc
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
             finally:
                 conn.unregister("pe_batch")
         return load_id

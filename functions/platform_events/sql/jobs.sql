@@ -268,3 +268,24 @@ SELECT (SELECT count(*) FROM platform_event_delivery WHERE status = 'pending') A
        extract(epoch FROM now() - (SELECT min(received_at) FROM platform_event_delivery
                                     WHERE status = 'pending'))::float8 AS oldest_pending_age_s,
        (SELECT count(*) FROM user_erasure_queue) AS erasure_queue;
+
+-- name: jobs_status_sink_health
+-- Per warehouse that ever failed: whether streaming can write to it now, and since when not.
+SELECT warehouse, state, last_error, failing_since,
+       CASE WHEN state <> 'ok' THEN round(extract(epoch FROM now() - failing_since)::numeric, 1)::float8
+       END AS failing_for_s,
+       consecutive_failures, retry_at, recovered_at
+  FROM platform_event_sink_health
+ ORDER BY warehouse;
+
+-- name: jobs_status_delivery_batches
+-- The durable batches in flight (a small table: only what is claimed and not settled): leased,
+-- given back (held while the sink fails, or unwritten when a run stopped), lease run out; how many
+-- events the held ones keep back, the most times one was claimed.
+SELECT count(*) FILTER (WHERE b.holder IS NOT NULL AND b.lease_expires_at > now()) AS leased,
+       count(*) FILTER (WHERE b.holder IS NULL) AS held,
+       count(*) FILTER (WHERE b.holder IS NOT NULL AND b.lease_expires_at <= now()) AS expired,
+       coalesce(sum(cardinality(b.event_ids)) FILTER (WHERE b.holder IS NULL), 0) AS held_events,
+       coalesce(max(b.attempt), 0) AS max_attempt,
+       round(extract(epoch FROM now() - min(b.created_at))::numeric, 1)::float8 AS oldest_age_s
+  FROM platform_event_delivery_batches b;

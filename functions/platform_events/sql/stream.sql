@@ -2,11 +2,21 @@
 -- Every statement here runs as platform_events_pipeline.
 
 -- name: stream_claim
--- One batch, claimed with SKIP LOCKED by get_pending_events (committed at once: autocommit).
--- JSON stays text (the sinks load text; parsing it in Python would cost more than the rest), and
--- the few metadata keys enrichment reads are extracted here (names: pipeline/enrich.py).
-SELECT c.event_id::text AS event_id, c.event_type, c.event_category, c.schema_version,
-       c.user_id, c.session_id, c.occurred_at, c.received_at,
+-- One durable batch, claimed by claim_delivery_batch (migrations/0050; committed at once:
+-- autocommit): an expired batch again, else due events with SKIP LOCKED. JSON stays text (the sinks
+-- load text; parsing it in Python would cost more than the rest), and the few metadata keys
+-- enrichment reads are extracted here (names: pipeline/enrich.py). `defect` names what makes an
+-- event undeliverable whatever the sink (rows planted past emit's validation, or from before it):
+-- such an event fails on its own instead of failing its batch. Timestamps outside every sink's
+-- range (BigQuery TIMESTAMP: 0001-01-01 to 9999-12-31 UTC; Python's datetime too) come back NULL,
+-- as loading them would fail the whole fetch; the connection's TimeZone is UTC (store.claim).
+SELECT c.batch_id, c.lease_token, c.attempt,
+       c.event_id::text AS event_id, c.event_type, c.event_category, c.schema_version,
+       c.user_id, c.session_id,
+       CASE WHEN c.occurred_at >= '0001-01-01 00:00:00+00' AND c.occurred_at < '10000-01-01 00:00:00+00'
+            THEN c.occurred_at END AS occurred_at,
+       CASE WHEN c.received_at >= '0001-01-01 00:00:00+00' AND c.received_at < '10000-01-01 00:00:00+00'
+            THEN c.received_at END AS received_at,
        c.event_data::text AS event_data, c.metadata::text AS metadata,
        c.metadata ->> 'user_agent' AS user_agent,
        c.metadata ->> 'device_type' AS meta_device_type,
@@ -16,8 +26,18 @@ SELECT c.event_id::text AS event_id, c.event_type, c.event_category, c.schema_ve
        c.metadata #>> '{geo,region}' AS geo_region,
        c.metadata #>> '{geo,city}' AS geo_city,
        c.metadata ->> 'ip' AS ip,
-       c.retry_count
-  FROM get_pending_events(%(batch_size)s, %(visibility_timeout)s, %(max_retries)s) AS c;
+       c.retry_count,
+       CASE WHEN c.event_type IS NULL THEN 'the event row is missing (the ledger row has no event)'
+            WHEN NOT (c.occurred_at >= '0001-01-01 00:00:00+00' AND c.occurred_at < '10000-01-01 00:00:00+00')
+                THEN format('occurred_at %%s is outside what the warehouses store (years 1 to 9999 UTC)', c.occurred_at)
+            WHEN NOT (c.received_at >= '0001-01-01 00:00:00+00' AND c.received_at < '10000-01-01 00:00:00+00')
+                THEN format('received_at %%s is outside what the warehouses store (years 1 to 9999 UTC)', c.received_at)
+            WHEN jsonb_typeof(c.event_data) <> 'object'
+                THEN format('event_data is a JSON %%s, not an object', jsonb_typeof(c.event_data))
+            WHEN jsonb_typeof(c.metadata) <> 'object'
+                THEN format('metadata is a JSON %%s, not an object', jsonb_typeof(c.metadata))
+       END AS defect
+  FROM claim_delivery_batch(%(batch_size)s, %(lease)s, %(max_retries)s, %(holder)s) AS c;
 
 -- name: stream_session_facts
 -- For each event of the batch that has a session: when the session's first event occurred and the
@@ -27,7 +47,11 @@ WITH sessions AS (
     SELECT DISTINCT s.session_id FROM unnest(%(session_ids)s::text[]) AS s(session_id)
 ), ranked AS (
     SELECT e.event_id,
-           min(e.occurred_at) OVER (PARTITION BY e.session_id) AS first_seen_at,
+           -- An out-of-range occurred_at planted in the session is left out: loading it would
+           -- fail the lookup for every event of the session.
+           min(e.occurred_at) FILTER (WHERE e.occurred_at >= '0001-01-01 00:00:00+00'
+                                        AND e.occurred_at < '10000-01-01 00:00:00+00')
+               OVER (PARTITION BY e.session_id) AS first_seen_at,
            row_number() OVER (PARTITION BY e.session_id ORDER BY e.occurred_at, e.event_id) AS event_index
       FROM platform_events e
       JOIN sessions s ON s.session_id = e.session_id
@@ -37,8 +61,8 @@ SELECT r.event_id::text AS event_id, r.first_seen_at, r.event_index
  WHERE r.event_id = ANY (%(event_ids)s::uuid[]);
 
 -- name: stream_sync_started
-INSERT INTO warehouse_sync_status (sync_id, warehouse_type, batch_start, batch_end, status)
-VALUES (%(sync_id)s, %(warehouse)s, %(batch_start)s, %(batch_end)s, 'running');
+INSERT INTO warehouse_sync_status (sync_id, batch_id, warehouse_type, batch_start, batch_end, status)
+VALUES (%(sync_id)s, %(batch_id)s, %(warehouse)s, %(batch_start)s, %(batch_end)s, 'running');
 
 -- name: stream_sync_finished
 UPDATE warehouse_sync_status
@@ -46,13 +70,40 @@ UPDATE warehouse_sync_status
        status = %(status)s, error_message = left(%(error)s, 2000), finished_at = now()
  WHERE sync_id = %(sync_id)s;
 
--- name: stream_ack
-SELECT mark_event_processed(%(event_ids)s::uuid[], true) AS changed;
+-- name: stream_settle
+-- Acknowledge, release and hold in one call fenced by the lease token (PE050 when it is stale).
+SELECT settle_delivery_batch(%(batch_id)s, %(lease_token)s, %(delivered)s::uuid[],
+                             %(released)s::uuid[], %(errors)s::text[], %(final)s::boolean[],
+                             %(max_retries)s, %(backoff)s, %(hold)s, %(sink)s, %(sink_state)s,
+                             %(sink_error)s, %(hold_base)s, %(hold_max)s) AS due;
 
--- name: stream_release
--- A failed attempt: retry_count + 1, next attempt after backoff, failed after max_retries.
-SELECT mark_event_processed(%(event_ids)s::uuid[], false, %(error)s, %(max_retries)s,
-                            %(backoff)s) AS changed;
+-- name: stream_checkpoint_save
+-- The sink's write state of one part of the batch (key: its load id), saved only under the
+-- current lease, which it extends: a holder making progress keeps its batch.
+UPDATE platform_event_delivery_batches b
+   SET checkpoint = jsonb_set(b.checkpoint, ARRAY[%(key)s::text], %(state)s::jsonb),
+       lease_expires_at = greatest(b.lease_expires_at, now() + %(lease)s)
+ WHERE b.batch_id = %(batch_id)s AND b.lease_token = %(lease_token)s
+RETURNING b.batch_id;
+
+-- name: stream_checkpoint_load
+SELECT b.checkpoint -> %(key)s::text AS state, b.lease_token = %(lease_token)s AS held
+  FROM platform_event_delivery_batches b
+ WHERE b.batch_id = %(batch_id)s;
+
+-- name: stream_sink_health
+-- Whether the sink is failing and not to be called before retry_at (the stream waits for it).
+SELECT h.state, h.last_error, h.failing_since, h.retry_at, h.retry_at > now() AS waiting
+  FROM platform_event_sink_health h
+ WHERE h.warehouse = %(warehouse)s AND h.state <> 'ok';
+
+-- name: stream_backlog
+-- Due pending events, counted up to a cap (the partial index of due rows, 0001): what a fan-out
+-- decision needs is "more than one worker drains", not the exact count of a huge backlog.
+SELECT count(*) AS n
+  FROM (SELECT 1 FROM platform_event_delivery
+         WHERE status = 'pending' AND next_attempt_at <= now()
+         LIMIT %(cap)s) due;
 
 -- name: stream_metrics
 SELECT update_realtime_metrics(%(names)s::text[], %(values)s::double precision[],
