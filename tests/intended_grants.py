@@ -41,6 +41,7 @@ FUNCTIONS: dict[str, Grants] = {
     f"aggregate_events_hourly({TS},{TS})": {PIPELINE: "EXECUTE"},
     "anonymize_user_events(text)": {PIPELINE: "EXECUTE"},
     "apply_data_retention_policy(integer)": {PIPELINE: "EXECUTE"},
+    "claim_delivery_batch(integer,interval,integer,text)": {PIPELINE: "EXECUTE"},
     "cleanup_expired_metrics()": {PIPELINE: "EXECUTE"},
     f"emit_platform_event(text,jsonb,text,text,jsonb,{TS},uuid)": {
         APP: "EXECUTE",
@@ -68,6 +69,7 @@ FUNCTIONS: dict[str, Grants] = {
     "platform_events_retention_preview()": {PIPELINE: "EXECUTE"},
     "platform_events_row_user(text,text)": {},
     "platform_events_json_problem(jsonb)": {},
+    "platform_events_fence_changed_batches()": {},
     "platform_events_scrub_json(jsonb,text)": {PIPELINE: "EXECUTE"},
     "platform_events_storable_timestamp(timestamp with time zone)": {},
     f"platform_events_store(text,jsonb,text,text,jsonb,{TS},uuid)": {},
@@ -77,6 +79,8 @@ FUNCTIONS: dict[str, Grants] = {
     "purge_platform_events_dead_letter(interval)": {PIPELINE: "EXECUTE"},
     "purge_platform_events_quarantine(interval)": {PIPELINE: "EXECUTE"},
     "quarantine_platform_events(jsonb)": {INGEST: "EXECUTE"},
+    "settle_delivery_batch(uuid,uuid,uuid[],uuid[],text[],boolean[],integer,interval,boolean,"
+    "text,text,text,interval,interval)": {PIPELINE: "EXECUTE"},
     "update_realtime_metric(text,double precision,jsonb,interval,boolean)": {PIPELINE: "EXECUTE"},
     "update_realtime_metrics(text[],double precision[],jsonb[],interval,boolean)": {
         PIPELINE: "EXECUTE"
@@ -90,6 +94,8 @@ RELATIONS: dict[str, Grants] = {
     "event_aggregations_aggregation_id_seq": {},
     "event_schemas": {APP: "SELECT", INGEST: "SELECT", PIPELINE: RW, ANALYST: "SELECT"},
     "platform_event_delivery": {PIPELINE: RW},
+    "platform_event_delivery_batches": {PIPELINE: RW},
+    "platform_event_sink_health": {PIPELINE: RW},
     "platform_event_partitions": {PIPELINE: "SELECT"},
     "platform_events": {APP: "SELECT", PIPELINE: RW},
     "platform_events_dead_letter": {PIPELINE: "SELECT INSERT DELETE"},

@@ -41,7 +41,7 @@ SQL_SUITE = [
     "tests/integration/test_aggregate.py",
     "tests/integration/test_retention.py",
     "tests/integration/test_erasure.py",
-    "tests/integration/test_stream.py",
+    "tests/integration/test_stream*.py",
 ]
 PORT = "54315"
 
