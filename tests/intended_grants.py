@@ -3,8 +3,8 @@
 tests/integration/test_grants.py reads the ACLs of every function, table, view, sequence and
 column of the schema (and of the schema itself) and compares them with this list, both ways: an
 object created without deliberate grants, a grant nobody meant, or an entry whose object is gone
-fails. It also checks README's roles table names what each role may touch. Adding an object is
-one line here (a function by its ``regprocedure`` text, as ``\\df`` prints its argument types).
+fails. It also checks docs/security.md's roles table names what each role may touch. Adding an
+object is one line here (a function by its ``regprocedure`` text, as ``\\df`` prints its argument types).
 The schema owner's own rights are not listed.
 """
 

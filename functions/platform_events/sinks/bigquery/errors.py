@@ -87,7 +87,10 @@ def _advice(kind: type[PlatformEventsError], status: int | None) -> str:
         if status == 404:
             return " (the dataset and table are Terraform's: run terraform apply in this project)"
         if status in {401, 403}:
-            return " (grant the function's service account what the sink calls: README Security)"
+            return (
+                " (grant the function's service account what the sink calls:"
+                " infra/README.md, Least privilege)"
+            )
         return " (the table's schema must match sinks/schema/events.json)"
     return ""
 

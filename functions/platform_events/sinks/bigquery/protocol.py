@@ -172,7 +172,7 @@ def outside_stream_window(occurred_at: Mapping[str, datetime], now: datetime) ->
         event_id: (
             f"occurred_at {at.isoformat()} is outside the Storage Write API's partition window "
             f"({lo.date()} to {hi.date()}: 10 years past, 1 year future); "
-            "load such history with a load job (README: Streaming and warehouses)"
+            "load such history with a load job (docs/streaming-and-warehouses.md)"
         )
         for event_id, at in occurred_at.items()
         if not lo <= at <= hi

@@ -1,8 +1,9 @@
-"""README.md's examples work as written: every shell block that calls ``serve`` is run by bash,
-its curl commands literally, against a real ``platform-events serve`` process (only the port is
-the test's own free one), and every Python block configuring an SDK runs against it too, with
-the events checked in PostgreSQL. A shell block of another kind must be one this test knows
-(deployed-only, or ``make`` targets CI itself runs), so a new example cannot go untested.
+"""The docs' examples work as written: every shell block of README.md and docs/*.md that calls
+``serve`` is run by bash, its curl commands literally, against a real ``platform-events serve``
+process (only the port is the test's own free one), and every Python block configuring an SDK runs
+against it too, with the events checked in PostgreSQL. A shell block of another kind must be one
+this test knows (deployed-only, or ``make`` targets CI itself runs), so a new example cannot go
+untested.
 """
 
 from __future__ import annotations
@@ -22,14 +23,21 @@ from platform_events.db import with_database
 from tests.conftest import create_test_database, drop_test_database
 from tests.integration.serve_process import running_serve
 
-README = Path(__file__).resolve().parents[2] / "README.md"
-WRITE_KEY = "wk_example_0123456789"  # the key README's examples use
-TOKEN = "readme-example-token-0123456789"
+ROOT = Path(__file__).resolve().parents[2]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+WRITE_KEY = "wk_example_0123456789"  # the key the docs' examples use
+TOKEN = "docs-example-token-0123456789"
+SHELL = {"sh", "bash", "shell", "console"}
 _FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
-def blocks(language: str) -> list[str]:
-    return [body for lang, body in _FENCE.findall(README.read_text()) if lang == language]
+def blocks(languages: set[str]) -> list[str]:
+    return [
+        body
+        for page in PAGES
+        for lang, body in _FENCE.findall(page.read_text(encoding="utf-8"))
+        if lang in languages
+    ]
 
 
 def _local(block: str) -> bool:
@@ -58,7 +66,7 @@ def serve(
     server_url: str, template_db: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Serve]:
     name = create_test_database(server_url, template_db)
-    home = tmp_path_factory.mktemp("readme-serve")
+    home = tmp_path_factory.mktemp("docs-serve")
     database_url = with_database(server_url, name)
     env = {
         "DATABASE_URL": database_url,
@@ -74,14 +82,14 @@ def serve(
 
 
 def test_every_shell_example_is_one_this_test_runs_or_knows() -> None:
-    shell = blocks("sh")
+    shell = blocks(SHELL)
     unknown = [b for b in shell if not (_local(b) or _deployed_only(b) or _make_targets(b))]
-    assert not unknown, f"README shell examples no test runs: {unknown}"
+    assert not unknown, f"shell examples in README.md or docs/ no test runs: {unknown}"
     assert sum(_local(b) for b in shell) >= 2
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
-@pytest.mark.parametrize("block", [b for b in blocks("sh") if _local(b)])
+@pytest.mark.parametrize("block", [b for b in blocks(SHELL) if _local(b)])
 def test_a_shell_example_against_serve_answers_2xx(serve: Serve, block: str) -> None:
     # The commands run as written; the wrapper only prints each answer's HTTP status after it.
     script = (
@@ -105,7 +113,7 @@ def test_a_shell_example_against_serve_answers_2xx(serve: Serve, block: str) -> 
     assert '"status": "rejected"' not in done.stdout, done.stdout
 
 
-@pytest.mark.parametrize("block", [b for b in blocks("python") if _local(b)])
+@pytest.mark.parametrize("block", [b for b in blocks({"python"}) if _local(b)])
 def test_an_sdk_example_delivers_through_serve(serve: Serve, block: str) -> None:
     with psycopg.connect(serve.database_url) as conn:
         query = "SELECT count(*) FROM platform_events WHERE event_type = 'user.login'"
