@@ -46,12 +46,7 @@ def pipeline(settings: Settings) -> dict[str, Any]:
         health = status.collect(conn)
         hourly = [dict(r) for r in conn.execute(sql("console_throughput_hourly"), {"hours": HOURS})]
         syncs = [dict(r) for r in conn.execute(sql("stream_demo_syncs"))]
-        present = conn.execute(sql("console_dead_letter_present")).fetchone()
-        dead = (
-            [dict(r) for r in conn.execute(sql("console_dead_letters"), {"hours": HOURS})]
-            if present and present["present"]
-            else None
-        )
+        dead = [dict(r) for r in conn.execute(sql("console_dead_letters"), {"hours": HOURS})]
     return _page(
         {
             "backlog": health["backlog"],
@@ -64,7 +59,7 @@ def pipeline(settings: Settings) -> dict[str, Any]:
             "window": [now - timedelta(hours=HOURS), now],
             "hourly": hourly,
             "failures": health["failures"],
-            "dead_letters": dead,  # None: this database has no dead-letter table
+            "dead_letters": dead,
             "recent_syncs": syncs,
         }
     )

@@ -12,11 +12,8 @@ SELECT date_trunc('hour', processed_at) AS hour,
  GROUP BY 1
  ORDER BY 1;
 
--- name: console_dead_letter_present
--- The ingest dead letter (migrations/0041, when this database has it).
-SELECT to_regclass('platform_events_dead_letter') IS NOT NULL AS present;
-
 -- name: console_dead_letters
+-- The ingest dead letter (migrations/0041) by reason over the console's window.
 SELECT reason_code AS reason, count(*) AS messages, max(received_at) AS last_at
   FROM platform_events_dead_letter
  WHERE received_at >= now() - make_interval(hours => %(hours)s)
