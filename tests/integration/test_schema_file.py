@@ -6,10 +6,13 @@ catalog of one loaded from the schema file. tests/pg15.py runs this file on Post
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 from pathlib import Path
 
 import psycopg
+import psycopg.sql
 import pytest
 from psycopg.rows import dict_row
 
@@ -87,3 +90,41 @@ def test_database_loaded_from_schema_file_takes_the_next_migration(
 
     assert [m.version for m in applied] == ["9999"]
     assert present and present["t"] == "schema_file_next"
+
+
+def _roles_block() -> str:
+    text = schema_file.SCHEMA_FILE.read_text(encoding="utf-8")
+    start = text.index("DO $$")
+    return text[start : text.index("$$;", text.index("$$", start + 2) + 2) + 3]
+
+
+def test_schema_file_creates_the_group_roles_of_0006_when_missing_and_again_is_a_no_op(
+    empty_database_url: str,
+) -> None:
+    block = _roles_block()
+    created_by_0006 = (migrate.migrations_dir() / "0006_roles_and_security.sql").read_text()
+    roles = sorted(set(re.findall(r"'(platform_events_[a-z]+)'", block)))
+    assert roles == sorted(set(re.findall(r"'(platform_events_[a-z]+)'", created_by_0006)))
+    # The cluster's real roles exist already; the same block under names no one uses shows
+    # that it creates what is missing (NOLOGIN) and leaves what exists.
+    probe = f"pe_probe_{os.getpid()}_"
+    renamed = block.replace("'platform_events_", f"'{probe}")
+    with psycopg.connect(empty_database_url, autocommit=True, row_factory=dict_row) as conn:
+        try:
+            conn.execute(renamed.encode())
+            conn.execute(renamed.encode())
+            rows = conn.execute(
+                "SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname LIKE %s ORDER BY 1",
+                [probe + "%"],
+            ).fetchall()
+        finally:
+            for role in roles:
+                conn.execute(
+                    psycopg.sql.SQL("DROP ROLE IF EXISTS {}").format(
+                        psycopg.sql.Identifier(role.replace("platform_events_", probe))
+                    )
+                )
+
+    assert rows == [
+        {"rolname": role.replace("platform_events_", probe), "rolcanlogin": False} for role in roles
+    ]
