@@ -29,6 +29,7 @@ SQL_SUITE = [
     "tests/integration/test_security.py",
     "tests/integration/test_grants.py",
     "tests/integration/test_migrations.py",
+    "tests/integration/test_schema_file.py",
     "tests/integration/test_catalog.py",
     "tests/integration/test_store_maintenance.py",
     "tests/integration/test_storable_values.py",

@@ -19,6 +19,9 @@ from platform_events.queries import sql
 # Any fixed 64-bit number shared by every migrator of every version of this project.
 MIGRATION_LOCK_ID = 7_243_905_118_220_517_001
 _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+# The current schema in one file, generated from the migrations (tests/schema_file.py); read by
+# people and tests, never applied by migrate.
+SCHEMA_FILE_NAME = "schema.sql"
 
 
 class MigrationError(RuntimeError):
@@ -63,6 +66,8 @@ def discover(folder: Path | None = None, *, include_examples: bool = False) -> l
     for directory, prefix in sources:
         versions: set[str] = set()
         for path in sorted(directory.glob("*.sql")):
+            if path.name == SCHEMA_FILE_NAME:
+                continue
             match = _FILE.match(path.name)
             if not match:
                 raise MigrationError(f"{path.name}: migration files are named NNNN_name.sql")

@@ -1,0 +1,2124 @@
+-- The platform-events schema as the migrations leave it: the current body of every function,
+-- every table, index, view, policy and grant, in one file. GENERATED from a freshly migrated
+-- database (pg_dump, rearranged for reading) by `make schema`: do not edit it by hand; change
+-- the schema with a new migration in this folder, then run `make schema`.
+--
+-- Why a file beside the migrations and not one squashed baseline: deployed databases have
+-- applied the migrations, each recorded with its checksum by `platform-events migrate`, so the
+-- migrations stay the one way a database changes. This file is the reading copy (grep finds the
+-- live body of a function here, not a stale one in an old migration) and a loadable snapshot:
+-- run as the schema owner on an empty database it builds the same database (the group roles
+-- are created when missing) and records migrations 0001..0047 as applied, so `migrate`
+-- continues from there. tests/integration/test_schema_file.py compares its catalog with the
+-- migrations' (tables, columns, constraints, indexes, functions, triggers, views, sequences,
+-- grants, policies, partitioning, seed rows) on PostgreSQL 18 and 15, and fails when stale.
+--
+-- Names are schema-qualified and search_path is empty while loading, as pg_dump writes them.
+
+SET statement_timeout = 0;
+SET lock_timeout = 0;
+SET idle_in_transaction_session_timeout = 0;
+SET client_encoding = 'UTF8';
+SET standard_conforming_strings = on;
+SELECT pg_catalog.set_config('search_path', '', false);
+SET check_function_bodies = false;
+SET xmloption = content;
+SET client_min_messages = warning;
+SET row_security = off;
+SET default_table_access_method = heap;
+
+-- The cluster's group roles the grants below name (0006): created when missing, never altered.
+DO $$
+DECLARE
+    v_role text;
+BEGIN
+    FOREACH v_role IN ARRAY ARRAY[
+        'platform_events_analyst',
+        'platform_events_app',
+        'platform_events_ingest',
+        'platform_events_pipeline'
+    ]
+    LOOP
+        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = v_role) THEN
+            EXECUTE format('CREATE ROLE %I NOLOGIN', v_role);
+        END IF;
+    END LOOP;
+END;
+$$;
+
+-- ================================================================================================
+-- Types
+-- ================================================================================================
+
+-- type platform_event_check_result
+-- created in 0003_event_functions
+CREATE TYPE public.platform_event_check_result AS (
+	error_code text,
+	error_field text,
+	error_message text,
+	category text,
+	schema_version integer
+);
+
+-- ================================================================================================
+-- Functions
+-- ================================================================================================
+
+-- function aggregate_events(text, timestamp with time zone, timestamp with time zone)
+-- created in 0004_metrics_aggregation_retention
+CREATE FUNCTION public.aggregate_events(p_granularity text, p_from timestamp with time zone, p_to timestamp with time zone) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_step  interval;
+    v_from  timestamptz;
+    v_to    timestamptz;
+    v_count integer;
+BEGIN
+    v_step := CASE p_granularity WHEN 'hour' THEN interval '1 hour'
+                                 WHEN 'day' THEN interval '1 day'
+                                 WHEN 'week' THEN interval '1 week' END;
+    IF v_step IS NULL THEN
+        RAISE EXCEPTION 'granularity must be hour, day or week, got %', quote_nullable(p_granularity)
+            USING ERRCODE = '22023', COLUMN = 'granularity';
+    END IF;
+    IF p_from IS NULL OR p_to IS NULL OR p_from >= p_to THEN
+        RAISE EXCEPTION 'aggregation range needs from < to' USING ERRCODE = '22023', COLUMN = 'from';
+    END IF;
+    IF p_to - p_from > interval '400 days' THEN
+        RAISE EXCEPTION 'aggregation range is limited to 400 days per call; split longer backfills'
+            USING ERRCODE = '22023', COLUMN = 'to';
+    END IF;
+    v_from := date_trunc(p_granularity, p_from, 'UTC');
+    v_to := date_trunc(p_granularity, p_to, 'UTC');
+    IF v_to < p_to THEN
+        v_to := v_to + v_step;
+    END IF;
+    -- Two runs over the same buckets would race on the unique key: take turns per granularity.
+    PERFORM pg_advisory_xact_lock(hashtext('aggregate_events:' || p_granularity));
+
+    DELETE FROM event_aggregations
+     WHERE granularity = p_granularity AND bucket_start >= v_from AND bucket_start < v_to;
+
+    INSERT INTO event_aggregations (bucket_start, granularity, event_type, event_count, unique_users,
+                                    unique_sessions, metrics, computed_at)
+    SELECT date_trunc(p_granularity, e.occurred_at, 'UTC'), p_granularity, e.event_type,
+           count(*), count(DISTINCT e.user_id), count(DISTINCT e.session_id),
+           jsonb_strip_nulls(jsonb_build_object(
+               'amount_sum', sum(CASE WHEN jsonb_typeof(e.event_data -> 'amount') = 'number'
+                                      THEN (e.event_data ->> 'amount')::numeric END),
+               'anonymous_events', nullif(count(*) FILTER (WHERE e.user_id IS NULL), 0))),
+           now()
+      FROM platform_events e
+     WHERE e.occurred_at >= v_from AND e.occurred_at < v_to
+     GROUP BY 1, 3;
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    RETURN v_count;
+END;
+$$;
+REVOKE ALL ON FUNCTION public.aggregate_events(p_granularity text, p_from timestamp with time zone, p_to timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.aggregate_events(p_granularity text, p_from timestamp with time zone, p_to timestamp with time zone) TO platform_events_pipeline;
+
+-- function aggregate_events_hourly(timestamp with time zone, timestamp with time zone)
+-- created in 0004_metrics_aggregation_retention
+CREATE FUNCTION public.aggregate_events_hourly(p_from timestamp with time zone DEFAULT (now() - '03:00:00'::interval), p_to timestamp with time zone DEFAULT now()) RETURNS integer
+    LANGUAGE sql
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    SELECT aggregate_events('hour', p_from, p_to);
+$$;
+REVOKE ALL ON FUNCTION public.aggregate_events_hourly(p_from timestamp with time zone, p_to timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.aggregate_events_hourly(p_from timestamp with time zone, p_to timestamp with time zone) TO platform_events_pipeline;
+
+-- function anonymize_user_events(text)
+-- created in 0004_metrics_aggregation_retention; replaced in 0022_user_erasure
+CREATE FUNCTION public.anonymize_user_events(p_user_id text) RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_count bigint := 0;
+    v_more  bigint;
+    v_ref   record;
+BEGIN
+    IF p_user_id IS NULL OR p_user_id = '' THEN
+        RAISE EXCEPTION 'user_id is required' USING ERRCODE = '22023', COLUMN = 'user_id';
+    END IF;
+    WITH personal AS (
+        SELECT s.event_type, array_agg(DISTINCT p.key) AS keys
+          FROM event_schemas s, jsonb_each(s.json_schema -> 'properties') p
+         WHERE (p.value ->> 'x-personal')::boolean IS TRUE
+         GROUP BY s.event_type
+    )
+    UPDATE platform_events e
+       SET user_id = NULL,
+           session_id = NULL,
+           event_data = platform_events_scrub_json(
+                            e.event_data - coalesce((SELECT pe.keys FROM personal pe
+                                                      WHERE pe.event_type = e.event_type),
+                                                    ARRAY[]::text[]),
+                            p_user_id),
+           metadata = platform_events_scrub_json(e.metadata - platform_events_personal_metadata_keys(),
+                                                 p_user_id)
+                      || jsonb_build_object('anonymized', true)
+     WHERE e.user_id = p_user_id;
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+
+    FOR v_ref IN
+        SELECT DISTINCT s.event_type, p.key
+          FROM event_schemas s, jsonb_each(s.json_schema -> 'properties') p
+         WHERE (p.value ->> 'x-user-reference')::boolean IS TRUE
+    LOOP
+        UPDATE platform_events e
+           SET event_data = jsonb_set(e.event_data, ARRAY[v_ref.key], 'null'::jsonb)
+         WHERE e.event_type = v_ref.event_type
+           AND e.event_data @> jsonb_build_object(v_ref.key, p_user_id);
+        GET DIAGNOSTICS v_more = ROW_COUNT;
+        v_count := v_count + v_more;
+    END LOOP;
+    RETURN v_count;
+END;
+$$;
+REVOKE ALL ON FUNCTION public.anonymize_user_events(p_user_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.anonymize_user_events(p_user_id text) TO platform_events_pipeline;
+
+-- function apply_data_retention_policy(integer)
+-- created in 0004_metrics_aggregation_retention; replaced in 0020_bounded_retention_batches
+CREATE FUNCTION public.apply_data_retention_policy(p_batch_size integer DEFAULT 5000) RETURNS TABLE(event_type text, category text, retention interval, deleted bigint)
+    LANGUAGE plpgsql
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_policy  record;
+    v_ids     uuid[];
+    v_min     timestamptz;
+    v_max     timestamptz;
+    v_deleted bigint;
+BEGIN
+    IF p_batch_size IS NULL OR p_batch_size < 1 OR p_batch_size > 100000 THEN
+        RAISE EXCEPTION 'batch size must be between 1 and 100000' USING ERRCODE = '22023',
+            COLUMN = 'batch_size';
+    END IF;
+    FOR v_policy IN
+        SELECT DISTINCT ON (s.event_type) s.event_type, s.category, s.retention
+          FROM event_schemas s
+         ORDER BY s.event_type, s.version DESC
+    LOOP
+        -- Oldest first; the delivery row is locked (SKIP LOCKED: a row a worker or a reprocess
+        -- holds is left for the next call) and re-checked as delivered under the lock.
+        SELECT array_agg(batch.event_id), min(batch.received_at), max(batch.received_at)
+          INTO v_ids, v_min, v_max
+          FROM (SELECT d.event_id, d.received_at
+                  FROM (SELECT e.event_id
+                          FROM platform_events e
+                         WHERE e.event_type = v_policy.event_type
+                           AND e.occurred_at < now() - v_policy.retention
+                         ORDER BY e.occurred_at) candidate
+                  JOIN LATERAL (
+                        SELECT dd.event_id, dd.received_at FROM platform_event_delivery dd
+                         WHERE dd.event_id = candidate.event_id AND dd.status = 'delivered'
+                           FOR UPDATE SKIP LOCKED) d ON true
+                 LIMIT p_batch_size) batch;
+        v_deleted := 0;
+        IF v_ids IS NOT NULL THEN
+            DELETE FROM platform_events e
+             WHERE e.event_id = ANY (v_ids) AND e.received_at BETWEEN v_min AND v_max;
+            GET DIAGNOSTICS v_deleted = ROW_COUNT;
+            DELETE FROM platform_event_delivery d WHERE d.event_id = ANY (v_ids);
+        END IF;
+        event_type := v_policy.event_type;
+        category := v_policy.category;
+        retention := v_policy.retention;
+        deleted := v_deleted;
+        RETURN NEXT;
+    END LOOP;
+END;
+$$;
+REVOKE ALL ON FUNCTION public.apply_data_retention_policy(p_batch_size integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.apply_data_retention_policy(p_batch_size integer) TO platform_events_pipeline;
+
+-- function cleanup_expired_metrics()
+-- created in 0004_metrics_aggregation_retention
+CREATE FUNCTION public.cleanup_expired_metrics() RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_count integer;
+BEGIN
+    DELETE FROM platform_metrics_realtime WHERE expires_at <= now();
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    RETURN v_count;
+END;
+$$;
+REVOKE ALL ON FUNCTION public.cleanup_expired_metrics() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.cleanup_expired_metrics() TO platform_events_pipeline;
+
+-- function dead_letter_platform_events(jsonb)
+-- created in 0041_ingest_dead_letter
+CREATE FUNCTION public.dead_letter_platform_events(p_rows jsonb) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_count integer;
+BEGIN
+    IF p_rows IS NULL OR jsonb_typeof(p_rows) <> 'array' OR jsonb_array_length(p_rows) > 50000 THEN
+        RAISE EXCEPTION 'dead_letter_platform_events expects a JSON array of at most 50000 rows'
+            USING ERRCODE = '22023', COLUMN = 'rows';
+    END IF;
+    INSERT INTO platform_events_dead_letter (source, route, reason_code, reason_field, reason,
+                                             message_id, user_id, anonymous_id, message,
+                                             message_bytes, truncated)
+    SELECT left(coalesce(r ->> 'source', 'unknown'), 64), left(coalesce(r ->> 'route', 'batch'), 20),
+           left(coalesce(r ->> 'code', 'rejected'), 64), left(r ->> 'field', 255),
+           left(coalesce(r ->> 'reason', ''), 1000), left(r ->> 'message_id', 255),
+           left(r ->> 'user_id', 255), left(r ->> 'anonymous_id', 255),
+           left(coalesce(r ->> 'message', ''), 32768),
+           greatest(coalesce((r ->> 'message_bytes')::integer, 0), 0),
+           coalesce((r ->> 'truncated')::boolean, false)
+    FROM jsonb_array_elements(p_rows) AS r;
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    RETURN v_count;
+END;
+$$;
+REVOKE ALL ON FUNCTION public.dead_letter_platform_events(p_rows jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.dead_letter_platform_events(p_rows jsonb) TO platform_events_ingest;
+GRANT ALL ON FUNCTION public.dead_letter_platform_events(p_rows jsonb) TO platform_events_pipeline;
+
+-- function emit_platform_event(text, jsonb, text, text, jsonb, timestamp with time zone, uuid)
+-- created in 0003_event_functions
+CREATE FUNCTION public.emit_platform_event(p_event_type text, p_event_data jsonb DEFAULT '{}'::jsonb, p_user_id text DEFAULT NULL::text, p_session_id text DEFAULT NULL::text, p_metadata jsonb DEFAULT '{}'::jsonb, p_occurred_at timestamp with time zone DEFAULT NULL::timestamp with time zone, p_event_id uuid DEFAULT NULL::uuid) RETURNS uuid
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    RETURN platform_events_store(
+        p_event_type, p_event_data,
+        platform_events_effective_user(p_user_id, platform_events_caller_is_trusted()),
+        p_session_id, p_metadata, p_occurred_at, p_event_id);
+END;
+$$;
+REVOKE ALL ON FUNCTION public.emit_platform_event(p_event_type text, p_event_data jsonb, p_user_id text, p_session_id text, p_metadata jsonb, p_occurred_at timestamp with time zone, p_event_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.emit_platform_event(p_event_type text, p_event_data jsonb, p_user_id text, p_session_id text, p_metadata jsonb, p_occurred_at timestamp with time zone, p_event_id uuid) TO platform_events_app;
+GRANT ALL ON FUNCTION public.emit_platform_event(p_event_type text, p_event_data jsonb, p_user_id text, p_session_id text, p_metadata jsonb, p_occurred_at timestamp with time zone, p_event_id uuid) TO platform_events_ingest;
+
+-- function emit_platform_events(jsonb)
+-- created in 0003_event_functions; replaced in 0030_set_based_batch_emit, 0046_storable_values_at_emit
+CREATE FUNCTION public.emit_platform_events(p_events jsonb) RETURNS TABLE(ordinal integer, event_id uuid, status text, error_code text, error_field text, error_message text)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    SET enable_nestloop TO 'off'
+    SET jit TO 'off'
+    AS $_$
+DECLARE
+    v_trusted      boolean := platform_events_caller_is_trusted();
+    v_session_user text := nullif(current_setting('platform_events.user_id', true), '');
+BEGIN
+    IF p_events IS NULL OR jsonb_typeof(p_events) <> 'array' THEN
+        RAISE EXCEPTION 'emit_platform_events expects a JSON array of events'
+            USING ERRCODE = '22023', COLUMN = 'events';
+    END IF;
+    IF jsonb_array_length(p_events) > 50000 THEN
+        RAISE EXCEPTION 'a batch holds at most 50000 events, got %', jsonb_array_length(p_events)
+            USING ERRCODE = '22023', COLUMN = 'events';
+    END IF;
+    RETURN QUERY
+    WITH raw AS (
+        SELECT i.n::integer AS n, i.e
+        FROM jsonb_array_elements(p_events) WITH ORDINALITY AS i(e, n)
+    ), parsed AS MATERIALIZED (
+        SELECT raw.n,
+               jsonb_typeof(raw.e) = 'object' AS is_object,
+               raw.e ->> 'event_type' AS event_type,
+               coalesce(raw.e -> 'event_data', '{}'::jsonb) AS event_data,
+               raw.e ->> 'user_id' AS user_id,
+               raw.e ->> 'session_id' AS session_id,
+               coalesce(raw.e -> 'metadata', '{}'::jsonb) AS metadata,
+               CASE WHEN raw.e ->> 'occurred_at' IS NULL THEN now()
+                    -- Canonical ISO 8601 casts directly; days 29-31, leap seconds and unusual zones
+                    -- take the exact (slower) path of 0003.
+                    WHEN raw.e ->> 'occurred_at' ~ '^[12][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])[T ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?(Z|[+-](0[0-9]|1[0-4])(:?[0-5][0-9])?)?$'
+                         THEN (raw.e ->> 'occurred_at')::timestamptz
+                    ELSE platform_events_try_timestamptz(raw.e ->> 'occurred_at') END AS occurred_at,
+               CASE WHEN raw.e ->> 'event_id' IS NULL THEN gen_random_uuid()
+                    WHEN raw.e ->> 'event_id' ~ '^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$'
+                         THEN (raw.e ->> 'event_id')::uuid
+                    ELSE platform_events_try_uuid(raw.e ->> 'event_id') END AS event_id
+        FROM raw
+    ), schemas AS MATERIALIZED (
+        -- The version platform_event_check uses: the latest, active ones first.
+        SELECT DISTINCT ON (s.event_type) s.event_type, s.version, s.category, s.is_active, s.json_schema
+        FROM event_schemas s
+        WHERE s.event_type IN (SELECT DISTINCT p.event_type FROM parsed p)
+        ORDER BY s.event_type, s.is_active DESC, s.version DESC
+    ), rules AS MATERIALIZED (
+        SELECT sc.event_type, k.key,
+               coalesce(sc.json_schema -> 'properties' -> k.key, '{}'::jsonb) AS prop,
+               coalesce(sc.json_schema -> 'required', '[]'::jsonb) ? k.key AS required
+        FROM schemas sc
+        CROSS JOIN LATERAL (
+            SELECT jsonb_object_keys(coalesce(sc.json_schema -> 'properties', '{}'::jsonb))
+            UNION
+            SELECT jsonb_array_elements_text(coalesce(sc.json_schema -> 'required', '[]'::jsonb))
+        ) AS k(key)
+    ), broken AS (
+        -- Events of a known type with a payload that breaks at least one rule of its schema.
+        SELECT DISTINCT p.n
+        FROM parsed p
+        JOIN rules r ON r.event_type = p.event_type
+        CROSS JOIN LATERAL (SELECT p.event_data -> r.key AS v) AS val
+        WHERE jsonb_typeof(p.event_data) = 'object'
+          AND CASE
+                WHEN coalesce(jsonb_typeof(val.v), 'null') = 'null' THEN r.required
+                ELSE (r.prop ? 'type' AND NOT (
+                          r.prop ->> 'type' = jsonb_typeof(val.v)
+                       OR (r.prop ->> 'type' = 'integer' AND jsonb_typeof(val.v) = 'number'
+                           AND (val.v::text)::numeric % 1 = 0)))
+                  OR (r.prop ? 'enum' AND NOT (r.prop -> 'enum') @> jsonb_build_array(val.v))
+                  OR (jsonb_typeof(val.v) = 'number' AND (
+                          (r.prop ? 'minimum' AND (val.v::text)::numeric < (r.prop ->> 'minimum')::numeric)
+                       OR (r.prop ? 'maximum' AND (val.v::text)::numeric > (r.prop ->> 'maximum')::numeric)))
+                  OR (jsonb_typeof(val.v) = 'string' AND r.prop ? 'maxLength'
+                      AND length(val.v #>> '{}') > (r.prop ->> 'maxLength')::integer)
+              END
+    ), checked AS MATERIALIZED (
+        SELECT p.n, p.event_type, p.event_data, p.user_id, p.session_id, p.metadata,
+               p.occurred_at, p.event_id,
+               CASE
+                   WHEN NOT p.is_object THEN ROW('PE006', 'events[' || p.n || ']', 'each event must be a JSON object', NULL, NULL)::platform_event_check_result
+                   WHEN p.event_id IS NULL THEN ROW('PE005', 'event_id', 'event_id must be a UUID', NULL, NULL)::platform_event_check_result
+                   WHEN p.occurred_at IS NULL THEN ROW('PE005', 'occurred_at', 'occurred_at must be an ISO 8601 timestamp', NULL, NULL)::platform_event_check_result
+                   WHEN NOT v_trusted AND p.user_id IS NOT NULL AND p.user_id IS DISTINCT FROM v_session_user
+                        THEN ROW('42501', 'user_id', 'user_id does not match the session user (platform_events.user_id)', NULL, NULL)::platform_event_check_result
+                   -- The row-level conditions of platform_event_check, then the schema rules.
+                   WHEN sc.is_active
+                        AND p.event_type <> ''
+                        AND jsonb_typeof(p.event_data) = 'object'
+                        AND octet_length(p.event_data::text) <= 32768
+                        AND jsonb_typeof(p.metadata) = 'object'
+                        AND octet_length(p.metadata::text) <= 16384
+                        AND platform_events_storable_timestamp(p.occurred_at)
+                        AND p.occurred_at <= now() + interval '1 day'
+                        AND coalesce(length(p.user_id), 0) <= 255
+                        AND coalesce(length(p.session_id), 0) <= 255
+                        AND b.n IS NULL
+                        AND platform_events_json_problem(p.event_data) IS NULL
+                        AND platform_events_json_problem(p.metadata) IS NULL
+                        THEN ROW(NULL, NULL, NULL, sc.category, sc.version)::platform_event_check_result
+                   ELSE platform_event_check(p.event_type, p.event_data, p.metadata, p.occurred_at,
+                                             p.user_id, p.session_id)
+               END AS c
+        FROM parsed p
+        LEFT JOIN schemas sc ON sc.event_type = p.event_type
+        LEFT JOIN broken b ON b.n = p.n
+    ), valid AS MATERIALIZED (
+        SELECT DISTINCT ON (ck.event_id) ck.*
+        FROM checked ck
+        WHERE (ck.c).error_code IS NULL
+        ORDER BY ck.event_id, ck.n
+    ), ledger AS (
+        INSERT INTO platform_event_delivery AS d (event_id, received_at, event_type)
+        SELECT v.event_id, now(), v.event_type FROM valid v
+        ON CONFLICT ON CONSTRAINT platform_event_delivery_pkey DO NOTHING
+        RETURNING d.event_id
+    ), stored AS (
+        INSERT INTO platform_events AS e (event_id, event_type, event_category, schema_version, user_id,
+                                          session_id, occurred_at, received_at, event_data, metadata)
+        SELECT v.event_id, v.event_type, (v.c).category, (v.c).schema_version,
+               CASE WHEN v_trusted THEN v.user_id ELSE v_session_user END,
+               v.session_id, v.occurred_at, now(), v.event_data, v.metadata
+        FROM valid v JOIN ledger l ON l.event_id = v.event_id
+        RETURNING e.event_id
+    ), accepted AS (
+        SELECT v.n FROM valid v JOIN stored s ON s.event_id = v.event_id
+    )
+    SELECT ck.n,
+           ck.event_id,
+           CASE WHEN (ck.c).error_code IS NOT NULL THEN 'rejected'
+                WHEN a.n IS NOT NULL THEN 'accepted'
+                ELSE 'duplicate' END,
+           (ck.c).error_code, (ck.c).error_field, (ck.c).error_message
+    FROM checked ck
+    LEFT JOIN accepted a ON a.n = ck.n
+    ORDER BY ck.n;
+END;
+$_$;
+REVOKE ALL ON FUNCTION public.emit_platform_events(p_events jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.emit_platform_events(p_events jsonb) TO platform_events_app;
+GRANT ALL ON FUNCTION public.emit_platform_events(p_events jsonb) TO platform_events_ingest;
+GRANT ALL ON FUNCTION public.emit_platform_events(p_events jsonb) TO platform_events_pipeline;
+
+-- function emit_platform_events_columns(uuid[], text[], text[], text[], timestamp with time zone[], jsonb, jsonb)
+-- created in 0033_columnar_batch_emit; replaced in 0046_storable_values_at_emit
+CREATE FUNCTION public.emit_platform_events_columns(p_event_ids uuid[], p_event_types text[], p_user_ids text[], p_session_ids text[], p_occurred_at timestamp with time zone[], p_event_data jsonb, p_metadata jsonb) RETURNS TABLE(ordinal integer, event_id uuid, status text, error_code text, error_field text, error_message text)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    SET enable_nestloop TO 'off'
+    SET jit TO 'off'
+    AS $$
+DECLARE
+    v_trusted      boolean := platform_events_caller_is_trusted();
+    v_session_user text := nullif(current_setting('platform_events.user_id', true), '');
+    v_count        integer := coalesce(cardinality(p_event_types), 0);
+    v_data         jsonb[];
+    v_meta         jsonb[];
+    -- The validation's answer, one element per event in input order.
+    v_ids          uuid[];
+    v_occurred     timestamptz[];
+    v_codes        text[];
+    v_fields       text[];
+    v_messages     text[];
+    v_categories   text[];
+    v_versions     integer[];
+    -- Ordinals of the events this call stored.
+    v_accepted     integer[];
+BEGIN
+    IF cardinality(p_event_ids) IS DISTINCT FROM v_count
+       OR cardinality(p_user_ids) IS DISTINCT FROM v_count
+       OR cardinality(p_session_ids) IS DISTINCT FROM v_count
+       OR cardinality(p_occurred_at) IS DISTINCT FROM v_count
+       OR jsonb_typeof(p_event_data) IS DISTINCT FROM 'array'
+       OR jsonb_typeof(p_metadata) IS DISTINCT FROM 'array'
+       OR jsonb_array_length(p_event_data) <> v_count
+       OR jsonb_array_length(p_metadata) <> v_count THEN
+        RAISE EXCEPTION 'emit_platform_events_columns expects five arrays and two JSON arrays of the same length'
+            USING ERRCODE = '22023', COLUMN = 'events';
+    END IF;
+    IF v_count > 50000 THEN
+        RAISE EXCEPTION 'a batch holds at most 50000 events, got %', v_count
+            USING ERRCODE = '22023', COLUMN = 'events';
+    END IF;
+    IF v_count = 0 THEN
+        RETURN;
+    END IF;
+    v_data := ARRAY(SELECT e.value FROM jsonb_array_elements(p_event_data) WITH ORDINALITY AS e(value, n) ORDER BY e.n);
+    v_meta := ARRAY(SELECT e.value FROM jsonb_array_elements(p_metadata) WITH ORDINALITY AS e(value, n) ORDER BY e.n);
+
+    -- 1. Validate (no writes).
+    WITH parsed AS MATERIALIZED (
+        SELECT u.n::integer AS n,
+               coalesce(u.event_id, gen_random_uuid()) AS event_id,
+               u.event_type, u.event_data, u.user_id, u.session_id, u.metadata,
+               coalesce(u.occurred_at, now()) AS occurred_at
+        FROM unnest(p_event_ids, p_event_types, v_data, p_user_ids, p_session_ids, v_meta, p_occurred_at)
+             WITH ORDINALITY AS u(event_id, event_type, event_data, user_id, session_id, metadata, occurred_at, n)
+    ), schemas AS MATERIALIZED (
+        -- The version platform_event_check uses: the latest, active ones first.
+        SELECT DISTINCT ON (s.event_type) s.event_type, s.version, s.category, s.is_active, s.json_schema
+        FROM event_schemas s
+        WHERE s.event_type IN (SELECT DISTINCT p.event_type FROM parsed p)
+        ORDER BY s.event_type, s.is_active DESC, s.version DESC
+    ), rules AS MATERIALIZED (
+        -- One row per key a schema constrains, its conditions as typed values. A rule whose
+        -- conditions are not of the expected JSON type is left to platform_event_check (opaque).
+        SELECT sc.event_type, k.key,
+               coalesce(sc.json_schema -> 'required', '[]'::jsonb) ? k.key AS required,
+               pr.prop ->> 'type' AS want_type,
+               pr.prop -> 'enum' AS enum_values,
+               CASE WHEN jsonb_typeof(pr.prop -> 'minimum') = 'number' THEN (pr.prop -> 'minimum')::numeric END AS minimum,
+               CASE WHEN jsonb_typeof(pr.prop -> 'maximum') = 'number' THEN (pr.prop -> 'maximum')::numeric END AS maximum,
+               CASE WHEN jsonb_typeof(pr.prop -> 'maxLength') = 'number'
+                         AND (pr.prop -> 'maxLength')::numeric BETWEEN 0 AND 2147483647
+                         AND (pr.prop -> 'maxLength')::numeric % 1 = 0
+                    THEN (pr.prop -> 'maxLength')::integer END AS max_length,
+               (pr.prop ? 'minimum' AND jsonb_typeof(pr.prop -> 'minimum') <> 'number')
+               OR (pr.prop ? 'maximum' AND jsonb_typeof(pr.prop -> 'maximum') <> 'number')
+               OR (pr.prop ? 'maxLength' AND NOT (jsonb_typeof(pr.prop -> 'maxLength') = 'number'
+                                                  AND (pr.prop -> 'maxLength')::numeric BETWEEN 0 AND 2147483647
+                                                  AND (pr.prop -> 'maxLength')::numeric % 1 = 0))
+               OR (pr.prop ? 'type' AND jsonb_typeof(pr.prop -> 'type') <> 'string')
+               OR (pr.prop ? 'enum' AND jsonb_typeof(pr.prop -> 'enum') <> 'array') AS opaque
+        FROM schemas sc
+        CROSS JOIN LATERAL (
+            SELECT jsonb_object_keys(coalesce(sc.json_schema -> 'properties', '{}'::jsonb))
+            UNION
+            SELECT jsonb_array_elements_text(coalesce(sc.json_schema -> 'required', '[]'::jsonb))
+        ) AS k(key)
+        CROSS JOIN LATERAL (
+            SELECT coalesce(sc.json_schema -> 'properties' -> k.key, '{}'::jsonb) AS prop
+        ) AS pr
+    ), broken AS (
+        -- Events of a known type with a payload that breaks (or may break) a rule of its schema.
+        -- Each value is looked up once (OFFSET 0 keeps the planner from inlining v and t into
+        -- every condition) and each condition is evaluated only for rules that have it.
+        SELECT DISTINCT x.n
+        FROM (SELECT p.n, r.required, r.want_type, r.enum_values, r.minimum, r.maximum,
+                     r.max_length, r.opaque, p.event_data -> r.key AS v,
+                     jsonb_typeof(p.event_data -> r.key) AS t
+                FROM parsed p
+                JOIN rules r ON r.event_type = p.event_type
+              OFFSET 0) AS x
+        WHERE x.opaque
+           OR CASE
+                WHEN x.t IS NULL OR x.t = 'null' THEN x.required
+                ELSE (x.want_type <> x.t
+                      AND NOT (x.want_type = 'integer' AND x.t = 'number' AND x.v::numeric % 1 = 0))
+                  OR (x.enum_values IS NOT NULL AND NOT x.enum_values @> jsonb_build_array(x.v))
+                  OR (x.t = 'number' AND ((x.minimum IS NOT NULL AND x.v::numeric < x.minimum)
+                                          OR (x.maximum IS NOT NULL AND x.v::numeric > x.maximum)))
+                  OR (x.max_length IS NOT NULL AND x.t = 'string'
+                      AND length(x.v #>> '{}') > x.max_length)
+              END
+    ), checked AS MATERIALIZED (
+        SELECT p.n, p.event_id, p.occurred_at,
+               CASE
+                   WHEN NOT v_trusted AND p.user_id IS NOT NULL AND p.user_id IS DISTINCT FROM v_session_user
+                        THEN ROW('42501', 'user_id', 'user_id does not match the session user (platform_events.user_id)', NULL, NULL)::platform_event_check_result
+                   -- The row-level conditions of platform_event_check, then the schema rules.
+                   WHEN sc.is_active
+                        AND p.event_type <> ''
+                        AND jsonb_typeof(p.event_data) = 'object'
+                        AND jsonb_typeof(p.metadata) = 'object'
+                        AND platform_events_storable_timestamp(p.occurred_at)
+                        AND p.occurred_at <= now() + interval '1 day'
+                        AND coalesce(length(p.user_id), 0) <= 255
+                        AND coalesce(length(p.session_id), 0) <= 255
+                        AND b.n IS NULL
+                        AND octet_length(p.event_data::text) <= 32768
+                        AND octet_length(p.metadata::text) <= 16384
+                        AND platform_events_json_problem(p.event_data) IS NULL
+                        AND platform_events_json_problem(p.metadata) IS NULL
+                        THEN ROW(NULL, NULL, NULL, sc.category, sc.version)::platform_event_check_result
+                   ELSE platform_event_check(p.event_type, p.event_data, p.metadata, p.occurred_at,
+                                             p.user_id, p.session_id)
+               END AS c
+        FROM parsed p
+        LEFT JOIN schemas sc ON sc.event_type = p.event_type
+        LEFT JOIN broken b ON b.n = p.n
+    )
+    SELECT array_agg(ck.event_id ORDER BY ck.n), array_agg(ck.occurred_at ORDER BY ck.n),
+           array_agg((ck.c).error_code ORDER BY ck.n), array_agg((ck.c).error_field ORDER BY ck.n),
+           array_agg((ck.c).error_message ORDER BY ck.n), array_agg((ck.c).category ORDER BY ck.n),
+           array_agg((ck.c).schema_version ORDER BY ck.n)
+      INTO v_ids, v_occurred, v_codes, v_fields, v_messages, v_categories, v_versions
+      FROM checked ck;
+
+    -- 2. Write the valid events; the first occurrence of an event_id in the batch is the one.
+    BEGIN
+        WITH valid AS MATERIALIZED (
+            SELECT DISTINCT ON (u.event_id) u.*
+            FROM unnest(v_ids, v_codes, v_categories, v_versions, p_event_types, v_data, p_user_ids,
+                        p_session_ids, v_meta, v_occurred)
+                 WITH ORDINALITY AS u(event_id, error_code, category, schema_version, event_type,
+                                      event_data, user_id, session_id, metadata, occurred_at, n)
+            WHERE u.error_code IS NULL
+            ORDER BY u.event_id, u.n
+        ), ledger AS (
+            INSERT INTO platform_event_delivery (event_id, received_at, event_type)
+            SELECT v.event_id, now(), v.event_type FROM valid v
+        ), stored AS (
+            INSERT INTO platform_events (event_id, event_type, event_category, schema_version, user_id,
+                                         session_id, occurred_at, received_at, event_data, metadata)
+            SELECT v.event_id, v.event_type, v.category, v.schema_version,
+                   CASE WHEN v_trusted THEN v.user_id ELSE v_session_user END,
+                   v.session_id, v.occurred_at, now(), v.event_data, v.metadata
+            FROM valid v
+        )
+        -- Both inserts run to completion whether read or not: every valid event is stored.
+        SELECT array_agg(v.n::integer) INTO v_accepted FROM valid v;
+    EXCEPTION WHEN unique_violation THEN
+        -- An event_id of the batch is already in the ledger: everything above is rolled back;
+        -- write again, storing only the events the ledger takes.
+        WITH valid AS MATERIALIZED (
+            SELECT DISTINCT ON (u.event_id) u.*
+            FROM unnest(v_ids, v_codes, v_categories, v_versions, p_event_types, v_data, p_user_ids,
+                        p_session_ids, v_meta, v_occurred)
+                 WITH ORDINALITY AS u(event_id, error_code, category, schema_version, event_type,
+                                      event_data, user_id, session_id, metadata, occurred_at, n)
+            WHERE u.error_code IS NULL
+            ORDER BY u.event_id, u.n
+        ), ledger AS (
+            INSERT INTO platform_event_delivery AS d (event_id, received_at, event_type)
+            SELECT v.event_id, now(), v.event_type FROM valid v
+            ON CONFLICT ON CONSTRAINT platform_event_delivery_pkey DO NOTHING
+            RETURNING d.event_id
+        ), stored AS (
+            INSERT INTO platform_events AS e (event_id, event_type, event_category, schema_version, user_id,
+                                              session_id, occurred_at, received_at, event_data, metadata)
+            SELECT v.event_id, v.event_type, v.category, v.schema_version,
+                   CASE WHEN v_trusted THEN v.user_id ELSE v_session_user END,
+                   v.session_id, v.occurred_at, now(), v.event_data, v.metadata
+            FROM valid v JOIN ledger l ON l.event_id = v.event_id
+            RETURNING e.event_id
+        )
+        SELECT array_agg(v.n::integer) INTO v_accepted
+          FROM valid v JOIN stored s ON s.event_id = v.event_id;
+    END;
+
+    -- 3. One answer per event, in order.
+    RETURN QUERY
+    SELECT u.n::integer,
+           u.event_id,
+           CASE WHEN u.error_code IS NOT NULL THEN 'rejected'
+                WHEN a.n IS NOT NULL THEN 'accepted'
+                ELSE 'duplicate' END,
+           u.error_code, u.error_field, u.error_message
+    FROM unnest(v_ids, v_codes, v_fields, v_messages) WITH ORDINALITY
+         AS u(event_id, error_code, error_field, error_message, n)
+    LEFT JOIN unnest(v_accepted) AS a(n) ON a.n = u.n
+    ORDER BY u.n;
+END;
+$$;
+REVOKE ALL ON FUNCTION public.emit_platform_events_columns(p_event_ids uuid[], p_event_types text[], p_user_ids text[], p_session_ids text[], p_occurred_at timestamp with time zone[], p_event_data jsonb, p_metadata jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.emit_platform_events_columns(p_event_ids uuid[], p_event_types text[], p_user_ids text[], p_session_ids text[], p_occurred_at timestamp with time zone[], p_event_data jsonb, p_metadata jsonb) TO platform_events_app;
+GRANT ALL ON FUNCTION public.emit_platform_events_columns(p_event_ids uuid[], p_event_types text[], p_user_ids text[], p_session_ids text[], p_occurred_at timestamp with time zone[], p_event_data jsonb, p_metadata jsonb) TO platform_events_ingest;
+
+-- function ensure_platform_event_partitions(integer, integer)
+-- created in 0002_partition_maintenance; altered in 0006_roles_and_security
+CREATE FUNCTION public.ensure_platform_event_partitions(p_months_ahead integer DEFAULT 3, p_months_back integer DEFAULT 1) RETURNS SETOF text
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_month      date;
+    v_next       date;
+    v_name       text;
+    v_moved      bigint;
+    v_first      date := date_trunc('month', now() AT TIME ZONE 'UTC')::date
+                         - make_interval(months => p_months_back);
+BEGIN
+    IF p_months_ahead < 0 OR p_months_ahead > 120 OR p_months_back < 0 OR p_months_back > 1200 THEN
+        RAISE EXCEPTION 'months ahead must be 0..120 and months back 0..1200'
+            USING ERRCODE = '22023';
+    END IF;
+    -- Serialise concurrent maintenance runs; ingest is never blocked by this lock.
+    PERFORM pg_advisory_xact_lock(hashtext('ensure_platform_event_partitions'));
+    FOR i IN 0 .. p_months_back + p_months_ahead LOOP
+        v_month := v_first + make_interval(months => i);
+        v_next  := v_month + interval '1 month';
+        v_name  := format('platform_events_%s', to_char(v_month, 'YYYY_MM'));
+        CONTINUE WHEN to_regclass(v_name) IS NOT NULL;
+        SELECT count(*) INTO v_moved FROM platform_events_default
+         WHERE received_at >= v_month::timestamp AT TIME ZONE 'UTC'
+           AND received_at <  v_next::timestamp AT TIME ZONE 'UTC';
+        IF v_moved = 0 THEN
+            EXECUTE format(
+                'CREATE TABLE %I PARTITION OF platform_events FOR VALUES FROM (%L) TO (%L)',
+                v_name, v_month::timestamp AT TIME ZONE 'UTC', v_next::timestamp AT TIME ZONE 'UTC');
+        ELSE
+            EXECUTE format('CREATE TABLE %I (LIKE platform_events INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
+                           v_name);
+            EXECUTE format(
+                'WITH moved AS (DELETE FROM platform_events_default
+                                 WHERE received_at >= %L AND received_at < %L RETURNING *)
+                 INSERT INTO %I SELECT * FROM moved',
+                v_month::timestamp AT TIME ZONE 'UTC', v_next::timestamp AT TIME ZONE 'UTC', v_name);
+            EXECUTE format(
+                'ALTER TABLE platform_events ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)',
+                v_name, v_month::timestamp AT TIME ZONE 'UTC', v_next::timestamp AT TIME ZONE 'UTC');
+        END IF;
+        RETURN NEXT v_name;
+    END LOOP;
+END;
+$$;
+REVOKE ALL ON FUNCTION public.ensure_platform_event_partitions(p_months_ahead integer, p_months_back integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.ensure_platform_event_partitions(p_months_ahead integer, p_months_back integer) TO platform_events_pipeline;
+
+-- function get_pending_events(integer, interval, integer)
+-- created in 0003_event_functions; replaced in 0040_custom_claim_plans
+CREATE FUNCTION public.get_pending_events(p_batch_size integer DEFAULT 100, p_visibility_timeout interval DEFAULT '00:05:00'::interval, p_max_retries integer DEFAULT 3) RETURNS TABLE(event_id uuid, event_type text, event_category text, schema_version integer, user_id text, session_id text, occurred_at timestamp with time zone, received_at timestamp with time zone, event_data jsonb, metadata jsonb, retry_count integer)
+    LANGUAGE plpgsql
+    SET search_path TO 'public', 'pg_temp'
+    SET plan_cache_mode TO 'force_custom_plan'
+    AS $$
+DECLARE
+    v_stuck   uuid[];
+    v_due     uuid[];
+    v_ids     uuid[];
+    v_retries integer[];
+    v_min     timestamptz;
+    v_max     timestamptz;
+BEGIN
+    IF p_batch_size IS NULL OR p_batch_size < 1 OR p_batch_size > 50000 THEN
+        RAISE EXCEPTION 'batch size must be between 1 and 50000, got %', p_batch_size
+            USING ERRCODE = '22023', COLUMN = 'batch_size';
+    END IF;
+    IF p_visibility_timeout IS NULL OR p_visibility_timeout <= interval '0' THEN
+        RAISE EXCEPTION 'visibility timeout must be positive' USING ERRCODE = '22023',
+            COLUMN = 'visibility_timeout';
+    END IF;
+
+    SELECT array_agg(s.event_id) INTO v_stuck
+      FROM (SELECT s.event_id FROM platform_event_delivery s
+             WHERE s.claimed_at < now() - p_visibility_timeout
+             FOR UPDATE SKIP LOCKED) s;
+    IF v_stuck IS NOT NULL THEN
+        UPDATE platform_event_delivery d
+           SET retry_count = d.retry_count + 1,
+               status = CASE WHEN d.retry_count + 1 >= p_max_retries THEN 'failed' ELSE 'pending' END,
+               next_attempt_at = now(),
+               last_error = format('claim expired after %s without acknowledgement (worker died or timed out)',
+                                   p_visibility_timeout),
+               claimed_at = NULL
+         WHERE d.event_id = ANY (v_stuck) AND d.status = 'processing';
+    END IF;
+
+    SELECT array_agg(due.event_id) INTO v_due
+      FROM (SELECT s.event_id FROM platform_event_delivery s
+             WHERE s.status = 'pending' AND s.next_attempt_at <= now()
+             ORDER BY s.next_attempt_at
+             LIMIT p_batch_size
+             FOR UPDATE SKIP LOCKED) due;
+    IF v_due IS NULL THEN
+        RETURN;
+    END IF;
+
+    WITH claimed AS (
+        UPDATE platform_event_delivery d
+           SET status = 'processing', claimed_at = now()
+         WHERE d.event_id = ANY (v_due)
+        RETURNING d.event_id, d.received_at, d.retry_count
+    )
+    SELECT array_agg(c.event_id), array_agg(c.retry_count), min(c.received_at), max(c.received_at)
+      INTO v_ids, v_retries, v_min, v_max
+      FROM claimed c;
+
+    -- One primary-key probe per claimed id, within the claimed time range so only the partitions
+    -- involved are read. (Joined to the id array instead, the planner expected one row and
+    -- compared every fetched row with every id: 114 ms a batch in a million-event partition.)
+    RETURN QUERY
+    SELECT e.event_id, e.event_type, e.event_category, e.schema_version, e.user_id, e.session_id,
+           e.occurred_at, e.received_at, e.event_data, e.metadata, r.retry_count
+      FROM unnest(v_ids, v_retries) AS r(event_id, retry_count)
+      JOIN LATERAL (SELECT * FROM platform_events p
+                     WHERE p.event_id = r.event_id AND p.received_at BETWEEN v_min AND v_max) e ON true
+     ORDER BY e.received_at, e.event_id;
+END;
+$$;
+REVOKE ALL ON FUNCTION public.get_pending_events(p_batch_size integer, p_visibility_timeout interval, p_max_retries integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.get_pending_events(p_batch_size integer, p_visibility_timeout interval, p_max_retries integer) TO platform_events_pipeline;
+
+-- function install_user_erasure_trigger(regclass, text)
+-- created in 0022_user_erasure
+CREATE FUNCTION public.install_user_erasure_trigger(p_table regclass, p_id_column text DEFAULT 'id'::text) RETURNS text
+    LANGUAGE plpgsql
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute a
+                    WHERE a.attrelid = p_table AND a.attname = p_id_column
+                      AND a.attnum > 0 AND NOT a.attisdropped) THEN
+        RAISE EXCEPTION 'table % has no column %', p_table, quote_nullable(p_id_column)
+            USING ERRCODE = '22023', COLUMN = 'id_column';
+    END IF;
+    EXECUTE format(
+        'CREATE OR REPLACE TRIGGER platform_events_user_erasure AFTER DELETE ON %s '
+        'REFERENCING OLD TABLE AS platform_events_deleted_users '
+        'FOR EACH STATEMENT EXECUTE FUNCTION platform_events_queue_user_erasure(%L)',
+        p_table, p_id_column);
+    RETURN format('deleting from %s now queues the erasure of %s', p_table, p_id_column);
+END;
+$$;
+REVOKE ALL ON FUNCTION public.install_user_erasure_trigger(p_table regclass, p_id_column text) FROM PUBLIC;
+
+-- function mark_event_processed(uuid[], boolean, text, integer, interval)
+-- created in 0003_event_functions
+CREATE FUNCTION public.mark_event_processed(p_event_ids uuid[], p_success boolean, p_error text DEFAULT NULL::text, p_max_retries integer DEFAULT 3, p_backoff interval DEFAULT '00:00:30'::interval) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_count integer;
+BEGIN
+    IF p_success IS NULL THEN
+        RAISE EXCEPTION 'success must be true or false' USING ERRCODE = '22023', COLUMN = 'success';
+    END IF;
+    IF p_success THEN
+        UPDATE platform_event_delivery d
+           SET status = 'delivered', processed_at = now(), last_error = NULL, claimed_at = NULL
+         WHERE d.event_id = ANY (p_event_ids) AND d.status <> 'delivered';
+    ELSE
+        UPDATE platform_event_delivery d
+           SET retry_count = d.retry_count + 1,
+               status = CASE WHEN d.retry_count + 1 >= p_max_retries THEN 'failed' ELSE 'pending' END,
+               next_attempt_at = now() + platform_events_backoff(d.retry_count + 1, p_backoff),
+               last_error = left(coalesce(p_error, 'unknown error'), 2000),
+               claimed_at = NULL
+         WHERE d.event_id = ANY (p_event_ids) AND d.status = 'processing';
+    END IF;
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    RETURN v_count;
+END;
+$$;
+REVOKE ALL ON FUNCTION public.mark_event_processed(p_event_ids uuid[], p_success boolean, p_error text, p_max_retries integer, p_backoff interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.mark_event_processed(p_event_ids uuid[], p_success boolean, p_error text, p_max_retries integer, p_backoff interval) TO platform_events_pipeline;
+
+-- function mark_event_processed(uuid, boolean, text, integer, interval)
+-- created in 0003_event_functions
+CREATE FUNCTION public.mark_event_processed(p_event_id uuid, p_success boolean, p_error text DEFAULT NULL::text, p_max_retries integer DEFAULT 3, p_backoff interval DEFAULT '00:00:30'::interval) RETURNS text
+    LANGUAGE plpgsql
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    PERFORM mark_event_processed(ARRAY[p_event_id], p_success, p_error, p_max_retries, p_backoff);
+    RETURN (SELECT d.status FROM platform_event_delivery d WHERE d.event_id = p_event_id);
+END;
+$$;
+REVOKE ALL ON FUNCTION public.mark_event_processed(p_event_id uuid, p_success boolean, p_error text, p_max_retries integer, p_backoff interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.mark_event_processed(p_event_id uuid, p_success boolean, p_error text, p_max_retries integer, p_backoff interval) TO platform_events_pipeline;
+
+-- function platform_event_check(text, jsonb, jsonb, timestamp with time zone, text, text)
+-- created in 0003_event_functions; replaced in 0046_storable_values_at_emit
+CREATE FUNCTION public.platform_event_check(p_event_type text, p_event_data jsonb, p_metadata jsonb, p_occurred_at timestamp with time zone, p_user_id text, p_session_id text) RETURNS public.platform_event_check_result
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_schema   event_schemas%ROWTYPE;
+    v_props    jsonb;
+    v_key      text;
+    v_prop     jsonb;
+    v_value    jsonb;
+    v_type     text;
+    v_actual   text;
+    v_problem  text;
+    r          platform_event_check_result;
+BEGIN
+    IF p_event_type IS NULL OR p_event_type = '' THEN
+        r.error_code := 'PE001'; r.error_field := 'event_type';
+        r.error_message := 'event_type is required';
+        RETURN r;
+    END IF;
+    SELECT * INTO v_schema FROM event_schemas s
+     WHERE s.event_type = p_event_type
+     ORDER BY s.is_active DESC, s.version DESC
+     LIMIT 1;
+    IF NOT FOUND THEN
+        r.error_code := 'PE001'; r.error_field := 'event_type';
+        r.error_message := format('unknown event type %L: it is not in event_schemas', left(p_event_type, 100));
+        RETURN r;
+    ELSIF NOT v_schema.is_active THEN
+        r.error_code := 'PE002'; r.error_field := 'event_type';
+        r.error_message := format('event type %L is no longer active', p_event_type);
+        RETURN r;
+    END IF;
+    IF p_event_data IS NULL OR jsonb_typeof(p_event_data) <> 'object' THEN
+        r.error_code := 'PE006'; r.error_field := 'event_data';
+        r.error_message := 'event_data must be a JSON object';
+        RETURN r;
+    END IF;
+    IF octet_length(p_event_data::text) > 32768 THEN
+        r.error_code := 'PE004'; r.error_field := 'event_data';
+        r.error_message := format('event_data is %s bytes, over the 32768-byte limit',
+                                  octet_length(p_event_data::text));
+        RETURN r;
+    END IF;
+    IF p_metadata IS NOT NULL AND jsonb_typeof(p_metadata) <> 'object' THEN
+        r.error_code := 'PE006'; r.error_field := 'metadata';
+        r.error_message := 'metadata must be a JSON object';
+        RETURN r;
+    END IF;
+    IF octet_length(coalesce(p_metadata, '{}')::text) > 16384 THEN
+        r.error_code := 'PE004'; r.error_field := 'metadata';
+        r.error_message := 'metadata is over the 16384-byte limit';
+        RETURN r;
+    END IF;
+    IF NOT platform_events_storable_timestamp(p_occurred_at) THEN
+        r.error_code := 'PE007'; r.error_field := 'occurred_at';
+        r.error_message := 'occurred_at must be between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z, the range every warehouse stores';
+        RETURN r;
+    END IF;
+    IF p_occurred_at > now() + interval '1 day' THEN
+        r.error_code := 'PE007'; r.error_field := 'occurred_at';
+        r.error_message := 'occurred_at is more than a day in the future';
+        RETURN r;
+    END IF;
+    v_problem := platform_events_json_problem(p_event_data);
+    IF v_problem IS NOT NULL THEN
+        r.error_code := 'PE005'; r.error_field := 'event_data';
+        r.error_message := 'event_data ' || v_problem;
+        RETURN r;
+    END IF;
+    v_problem := platform_events_json_problem(p_metadata);
+    IF v_problem IS NOT NULL THEN
+        r.error_code := 'PE005'; r.error_field := 'metadata';
+        r.error_message := 'metadata ' || v_problem;
+        RETURN r;
+    END IF;
+    IF length(p_user_id) > 255 THEN
+        r.error_code := 'PE009'; r.error_field := 'user_id';
+        r.error_message := 'user_id is longer than 255 characters';
+        RETURN r;
+    END IF;
+    IF length(p_session_id) > 255 THEN
+        r.error_code := 'PE009'; r.error_field := 'session_id';
+        r.error_message := 'session_id is longer than 255 characters';
+        RETURN r;
+    END IF;
+
+    FOR v_key IN SELECT jsonb_array_elements_text(coalesce(v_schema.json_schema -> 'required', '[]'))
+    LOOP
+        IF coalesce(jsonb_typeof(p_event_data -> v_key), 'null') = 'null' THEN
+            r.error_code := 'PE003'; r.error_field := 'event_data.' || v_key;
+            r.error_message := format('%s requires event_data.%s', p_event_type, v_key);
+            RETURN r;
+        END IF;
+    END LOOP;
+
+    v_props := coalesce(v_schema.json_schema -> 'properties', '{}');
+    FOR v_key, v_prop IN SELECT key, value FROM jsonb_each(v_props)
+    LOOP
+        v_value := p_event_data -> v_key;
+        CONTINUE WHEN v_value IS NULL OR jsonb_typeof(v_value) = 'null';
+        v_type := v_prop ->> 'type';
+        v_actual := jsonb_typeof(v_value);
+        IF v_type IS NOT NULL AND NOT (
+               v_type = v_actual
+            OR (v_type = 'integer' AND v_actual = 'number' AND (v_value::text)::numeric % 1 = 0)) THEN
+            r.error_code := 'PE005'; r.error_field := 'event_data.' || v_key;
+            r.error_message := format('event_data.%s must be of type %s, got %s', v_key, v_type, v_actual);
+            RETURN r;
+        END IF;
+        IF v_prop ? 'enum' AND NOT (v_prop -> 'enum') @> jsonb_build_array(v_value) THEN
+            r.error_code := 'PE005'; r.error_field := 'event_data.' || v_key;
+            r.error_message := format('event_data.%s must be one of %s', v_key, v_prop -> 'enum');
+            RETURN r;
+        END IF;
+        IF v_actual = 'number' AND (
+               (v_prop ? 'minimum' AND (v_value::text)::numeric < (v_prop ->> 'minimum')::numeric)
+            OR (v_prop ? 'maximum' AND (v_value::text)::numeric > (v_prop ->> 'maximum')::numeric)) THEN
+            r.error_code := 'PE005'; r.error_field := 'event_data.' || v_key;
+            r.error_message := format('event_data.%s must be between %s and %s', v_key,
+                                      coalesce(v_prop ->> 'minimum', '-inf'), coalesce(v_prop ->> 'maximum', 'inf'));
+            RETURN r;
+        END IF;
+        IF v_actual = 'string' AND v_prop ? 'maxLength'
+           AND length(v_value #>> '{}') > (v_prop ->> 'maxLength')::integer THEN
+            r.error_code := 'PE005'; r.error_field := 'event_data.' || v_key;
+            r.error_message := format('event_data.%s is longer than %s characters', v_key, v_prop ->> 'maxLength');
+            RETURN r;
+        END IF;
+    END LOOP;
+
+    r.category := v_schema.category;
+    r.schema_version := v_schema.version;
+    RETURN r;
+END;
+$$;
+REVOKE ALL ON FUNCTION public.platform_event_check(p_event_type text, p_event_data jsonb, p_metadata jsonb, p_occurred_at timestamp with time zone, p_user_id text, p_session_id text) FROM PUBLIC;
+
+-- function platform_events_backoff(integer, interval)
+-- created in 0003_event_functions
+CREATE FUNCTION public.platform_events_backoff(p_attempts integer, p_base interval) RETURNS interval
+    LANGUAGE sql
+    AS $$
+    SELECT least(p_base * power(2, greatest(p_attempts - 1, 0))::double precision, interval '1 hour')
+           * (0.5 + random() / 2);
+$$;
+REVOKE ALL ON FUNCTION public.platform_events_backoff(p_attempts integer, p_base interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.platform_events_backoff(p_attempts integer, p_base interval) TO platform_events_pipeline;
+
+-- function platform_events_caller_is_trusted()
+-- created in 0003_event_functions
+CREATE FUNCTION public.platform_events_caller_is_trusted() RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    WITH caller AS (
+        SELECT CASE WHEN current_setting('role') = 'none' THEN session_user::text
+                    ELSE current_setting('role') END AS name
+    )
+    SELECT pg_has_role(caller.name, 'platform_events_ingest', 'USAGE')
+        OR pg_has_role(caller.name, 'platform_events_pipeline', 'USAGE')
+        OR pg_has_role(caller.name, (SELECT tableowner FROM pg_tables
+                                      WHERE schemaname = 'public' AND tablename = 'platform_events'), 'USAGE')
+    FROM caller;
+$$;
+REVOKE ALL ON FUNCTION public.platform_events_caller_is_trusted() FROM PUBLIC;
+
+-- function platform_events_detach_partition(text, interval, integer)
+-- created in 0021_partition_retirement
+CREATE FUNCTION public.platform_events_detach_partition(p_partition text, p_lock_timeout interval DEFAULT '00:00:00.05'::interval, p_attempts integer DEFAULT 20) RETURNS text
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $_$
+DECLARE
+    v_part    record;
+    v_retired text;
+    v_old     text := current_setting('lock_timeout');
+BEGIN
+    IF p_lock_timeout IS NULL OR p_lock_timeout < interval '1 millisecond'
+       OR p_lock_timeout > interval '5 seconds' THEN
+        RAISE EXCEPTION 'lock timeout must be between 1 ms and 5 s' USING ERRCODE = '22023',
+            COLUMN = 'lock_timeout';
+    END IF;
+    IF p_attempts IS NULL OR p_attempts < 1 OR p_attempts > 1000 THEN
+        RAISE EXCEPTION 'attempts must be between 1 and 1000' USING ERRCODE = '22023',
+            COLUMN = 'attempts';
+    END IF;
+    SELECT * INTO v_part FROM platform_event_partitions p
+     WHERE p.partition_name = p_partition AND p.range_start IS NOT NULL;
+    IF NOT FOUND OR p_partition !~ '^platform_events_[0-9]{4}_[0-9]{2}$' THEN
+        RAISE EXCEPTION '% is not a monthly partition of platform_events', quote_nullable(p_partition)
+            USING ERRCODE = '22023', COLUMN = 'partition';
+    END IF;
+    IF v_part.range_end > now() THEN
+        RAISE EXCEPTION 'partition % is not entirely in the past', p_partition
+            USING ERRCODE = '22023', COLUMN = 'partition';
+    END IF;
+    -- Reprocessing takes this lock shared before it puts delivered events back to pending, so the
+    -- check below stays true until the detach commits.
+    PERFORM pg_advisory_xact_lock(hashtext('platform_events_partition_retirement'));
+    IF NOT platform_events_range_expired(v_part.range_start, v_part.range_end) THEN
+        RETURN 'not_expired';
+    END IF;
+    v_retired := 'platform_events_retired_' || substr(p_partition, length('platform_events_') + 1);
+    PERFORM set_config('lock_timeout', (extract(epoch FROM p_lock_timeout) * 1000)::int || 'ms', true);
+    FOR i IN 1 .. p_attempts LOOP
+        BEGIN
+            EXECUTE format('ALTER TABLE platform_events DETACH PARTITION %I', p_partition);
+            EXECUTE format('ALTER TABLE %I RENAME TO %I', p_partition, v_retired);
+            PERFORM set_config('lock_timeout', v_old, true);
+            RETURN 'detached';
+        EXCEPTION WHEN lock_not_available THEN
+            -- Someone holds platform_events (a long query): let ingest through, back off, retry.
+            PERFORM pg_sleep(least(1.0, 0.02 * i) * (0.5 + random() / 2));
+        END;
+    END LOOP;
+    PERFORM set_config('lock_timeout', v_old, true);
+    RETURN 'busy';
+END;
+$_$;
+REVOKE ALL ON FUNCTION public.platform_events_detach_partition(p_partition text, p_lock_timeout interval, p_attempts integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.platform_events_detach_partition(p_partition text, p_lock_timeout interval, p_attempts integer) TO platform_events_pipeline;
+
+-- function platform_events_drop_retired_partition(text)
+-- created in 0021_partition_retirement
+CREATE FUNCTION public.platform_events_drop_retired_partition(p_table text) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM platform_events_retired_partitions r WHERE r.table_name = p_table) THEN
+        RAISE EXCEPTION '% is not a retired platform_events partition', quote_nullable(p_table)
+            USING ERRCODE = '22023', COLUMN = 'table';
+    END IF;
+    EXECUTE format('DROP TABLE %I', p_table);
+    RETURN true;
+END;
+$$;
+REVOKE ALL ON FUNCTION public.platform_events_drop_retired_partition(p_table text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.platform_events_drop_retired_partition(p_table text) TO platform_events_pipeline;
+
+-- function platform_events_effective_user(text, boolean)
+-- created in 0003_event_functions; replaced in 0047_errors_without_values
+CREATE FUNCTION public.platform_events_effective_user(p_user_id text, p_trusted boolean) RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_session_user text := nullif(current_setting('platform_events.user_id', true), '');
+BEGIN
+    IF p_trusted THEN
+        RETURN p_user_id;
+    END IF;
+    IF p_user_id IS NOT NULL AND p_user_id IS DISTINCT FROM v_session_user THEN
+        RAISE EXCEPTION 'user_id does not match the session user (platform_events.user_id)'
+            USING ERRCODE = '42501', COLUMN = 'user_id';
+    END IF;
+    RETURN v_session_user;
+END;
+$$;
+REVOKE ALL ON FUNCTION public.platform_events_effective_user(p_user_id text, p_trusted boolean) FROM PUBLIC;
+
+-- function platform_events_json_problem(jsonb)
+-- created in 0046_storable_values_at_emit
+CREATE FUNCTION public.platform_events_json_problem(p_value jsonb) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE WHEN jsonb_path_exists(p_value, 'strict $.**{500 to last}'::jsonpath) THEN 'nests a value 500 levels deep (BigQuery''s JSON nesting limit is 500)'::text WHEN jsonb_path_exists(p_value, 'strict $.**?(@ > 179769313486231570000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000 || @ < -179769313486231570000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000)'::jsonpath) THEN 'holds a number beyond the double-precision range (+-1.7976931348623157e308) warehouses read JSON numbers in'::text ELSE NULL::text END;
+REVOKE ALL ON FUNCTION public.platform_events_json_problem(p_value jsonb) FROM PUBLIC;
+
+-- function platform_events_personal_metadata_keys()
+-- created in 0004_metrics_aggregation_retention
+CREATE FUNCTION public.platform_events_personal_metadata_keys() RETURNS text[]
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    SELECT ARRAY['ip', 'ip_address', 'user_agent', 'email', 'name', 'phone', 'traits', 'referrer',
+                 'url', 'page_url', 'location', 'geo', 'device_id', 'anonymous_id'];
+$$;
+REVOKE ALL ON FUNCTION public.platform_events_personal_metadata_keys() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.platform_events_personal_metadata_keys() TO platform_events_pipeline;
+
+-- function platform_events_queue_user_erasure()
+-- created in 0022_user_erasure
+CREATE FUNCTION public.platform_events_queue_user_erasure() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    INSERT INTO user_erasure_queue (user_id, source, requested_by)
+    SELECT DISTINCT to_jsonb(d) ->> TG_ARGV[0], 'trigger',
+           left(format('delete on %I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME), 200)
+      FROM platform_events_deleted_users d
+     WHERE to_jsonb(d) ->> TG_ARGV[0] IS NOT NULL AND to_jsonb(d) ->> TG_ARGV[0] <> ''
+    ON CONFLICT (user_id) DO NOTHING;
+    RETURN NULL;
+END;
+$$;
+REVOKE ALL ON FUNCTION public.platform_events_queue_user_erasure() FROM PUBLIC;
+
+-- function platform_events_range_expired(timestamp with time zone, timestamp with time zone)
+-- created in 0021_partition_retirement
+CREATE FUNCTION public.platform_events_range_expired(p_from timestamp with time zone, p_to timestamp with time zone) RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    WITH policy AS (
+        SELECT DISTINCT ON (s.event_type) s.event_type, s.retention
+          FROM event_schemas s
+         ORDER BY s.event_type, s.version DESC
+    )
+    SELECT NOT EXISTS (SELECT 1 FROM platform_event_delivery d
+                        WHERE d.status IN ('pending', 'processing', 'failed')
+                          AND d.received_at >= p_from AND d.received_at < p_to)
+       AND NOT EXISTS (SELECT 1 FROM platform_events e
+                         LEFT JOIN policy p ON p.event_type = e.event_type
+                        WHERE e.received_at >= p_from AND e.received_at < p_to
+                          AND (p.retention IS NULL OR e.occurred_at >= now() - p.retention))
+       AND (SELECT count(*) FROM platform_events e
+             WHERE e.received_at >= p_from AND e.received_at < p_to)
+         = (SELECT count(*) FROM platform_event_delivery d
+             WHERE d.status = 'delivered' AND d.received_at >= p_from AND d.received_at < p_to);
+$$;
+REVOKE ALL ON FUNCTION public.platform_events_range_expired(p_from timestamp with time zone, p_to timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.platform_events_range_expired(p_from timestamp with time zone, p_to timestamp with time zone) TO platform_events_pipeline;
+
+-- function platform_events_retention_preview()
+-- created in 0004_metrics_aggregation_retention
+CREATE FUNCTION public.platform_events_retention_preview() RETURNS TABLE(event_type text, category text, retention interval, expired bigint)
+    LANGUAGE sql STABLE
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    WITH policy AS (
+        SELECT DISTINCT ON (s.event_type) s.event_type, s.category, s.retention
+          FROM event_schemas s
+         ORDER BY s.event_type, s.version DESC
+    )
+    SELECT p.event_type, p.category, p.retention,
+           (SELECT count(*)
+              FROM platform_events e
+              JOIN platform_event_delivery d ON d.event_id = e.event_id AND d.received_at = e.received_at
+             WHERE e.event_type = p.event_type
+               AND e.occurred_at < now() - p.retention
+               AND d.status = 'delivered')
+      FROM policy p
+     ORDER BY p.event_type;
+$$;
+REVOKE ALL ON FUNCTION public.platform_events_retention_preview() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.platform_events_retention_preview() TO platform_events_pipeline;
+
+-- function platform_events_row_user(text, text)
+-- created in 0045_function_grants
+CREATE FUNCTION public.platform_events_row_user(p_row_user text, p_column text DEFAULT 'user_id'::text) RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_session_user text := nullif(current_setting('platform_events.user_id', true), '');
+BEGIN
+    IF v_session_user IS NOT NULL AND p_row_user IS DISTINCT FROM v_session_user
+       AND NOT platform_events_caller_is_trusted() THEN
+        -- The value itself stays out of the message: error text reaches logs.
+        RAISE EXCEPTION '% does not match the session user (platform_events.user_id)', p_column
+            USING ERRCODE = '42501', COLUMN = p_column;
+    END IF;
+    RETURN p_row_user;
+END;
+$$;
+REVOKE ALL ON FUNCTION public.platform_events_row_user(p_row_user text, p_column text) FROM PUBLIC;
+
+-- function platform_events_scrub_json(jsonb, text)
+-- created in 0022_user_erasure
+CREATE FUNCTION public.platform_events_scrub_json(p_value jsonb, p_needle text) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    -- Fast path: the needle, as a JSON string, does not occur in the document at all.
+    IF p_value IS NULL OR strpos(p_value::text, to_jsonb(p_needle)::text) = 0 THEN
+        RETURN p_value;
+    END IF;
+    CASE jsonb_typeof(p_value)
+        WHEN 'object' THEN
+            RETURN (SELECT coalesce(jsonb_object_agg(t.k, platform_events_scrub_json(t.v, p_needle)),
+                                    '{}'::jsonb)
+                      FROM jsonb_each(p_value) AS t(k, v));
+        WHEN 'array' THEN
+            RETURN (SELECT coalesce(jsonb_agg(platform_events_scrub_json(t.v, p_needle) ORDER BY t.n),
+                                    '[]'::jsonb)
+                      FROM jsonb_array_elements(p_value) WITH ORDINALITY AS t(v, n));
+        WHEN 'string' THEN
+            RETURN CASE WHEN p_value = to_jsonb(p_needle) THEN 'null'::jsonb ELSE p_value END;
+        ELSE
+            RETURN p_value;
+    END CASE;
+END;
+$$;
+REVOKE ALL ON FUNCTION public.platform_events_scrub_json(p_value jsonb, p_needle text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.platform_events_scrub_json(p_value jsonb, p_needle text) TO platform_events_pipeline;
+
+-- function platform_events_storable_timestamp(timestamp with time zone)
+-- created in 0046_storable_values_at_emit
+CREATE FUNCTION public.platform_events_storable_timestamp(p_ts timestamp with time zone) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN ((p_ts >= '0001-01-01 00:00:00+00'::timestamp with time zone) AND (p_ts <= '9999-12-31 23:59:59.999999+00'::timestamp with time zone));
+REVOKE ALL ON FUNCTION public.platform_events_storable_timestamp(p_ts timestamp with time zone) FROM PUBLIC;
+
+-- function platform_events_store(text, jsonb, text, text, jsonb, timestamp with time zone, uuid)
+-- created in 0003_event_functions
+CREATE FUNCTION public.platform_events_store(p_event_type text, p_event_data jsonb, p_user_id text, p_session_id text, p_metadata jsonb, p_occurred_at timestamp with time zone, p_event_id uuid) RETURNS uuid
+    LANGUAGE plpgsql
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_id      uuid := coalesce(p_event_id, gen_random_uuid());
+    v_check   platform_event_check_result;
+    v_now     timestamptz := now();
+BEGIN
+    v_check := platform_event_check(p_event_type, p_event_data, p_metadata,
+                                    coalesce(p_occurred_at, v_now), p_user_id, p_session_id);
+    IF v_check.error_code IS NOT NULL THEN
+        RAISE EXCEPTION '%', v_check.error_message
+            USING ERRCODE = v_check.error_code, COLUMN = v_check.error_field;
+    END IF;
+    INSERT INTO platform_event_delivery (event_id, received_at, event_type)
+    VALUES (v_id, v_now, p_event_type)
+    ON CONFLICT (event_id) DO NOTHING;
+    IF NOT FOUND THEN
+        RETURN v_id;  -- already stored: a retry of the same event
+    END IF;
+    INSERT INTO platform_events (event_id, event_type, event_category, schema_version, user_id,
+                                 session_id, occurred_at, received_at, event_data, metadata)
+    VALUES (v_id, p_event_type, v_check.category, v_check.schema_version, p_user_id, p_session_id,
+            coalesce(p_occurred_at, v_now), v_now, p_event_data, coalesce(p_metadata, '{}'::jsonb));
+    RETURN v_id;
+END;
+$$;
+REVOKE ALL ON FUNCTION public.platform_events_store(p_event_type text, p_event_data jsonb, p_user_id text, p_session_id text, p_metadata jsonb, p_occurred_at timestamp with time zone, p_event_id uuid) FROM PUBLIC;
+
+-- function platform_events_try_timestamptz(text)
+-- created in 0003_event_functions
+CREATE FUNCTION public.platform_events_try_timestamptz(p_text text) RETURNS timestamp with time zone
+    LANGUAGE plpgsql STABLE
+    AS $$
+BEGIN
+    RETURN p_text::timestamptz;
+EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow OR invalid_text_representation THEN
+    RETURN NULL;
+END;
+$$;
+REVOKE ALL ON FUNCTION public.platform_events_try_timestamptz(p_text text) FROM PUBLIC;
+
+-- function platform_events_try_uuid(text)
+-- created in 0003_event_functions
+CREATE FUNCTION public.platform_events_try_uuid(p_text text) RETURNS uuid
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+BEGIN
+    RETURN p_text::uuid;
+EXCEPTION WHEN invalid_text_representation THEN
+    RETURN NULL;
+END;
+$$;
+REVOKE ALL ON FUNCTION public.platform_events_try_uuid(p_text text) FROM PUBLIC;
+
+-- function promote_quarantined_events(text, integer, timestamp with time zone, uuid)
+-- created in 0039_quarantine_promotion
+CREATE FUNCTION public.promote_quarantined_events(p_event_type text DEFAULT NULL::text, p_limit integer DEFAULT 10000, p_after timestamp with time zone DEFAULT NULL::timestamp with time zone, p_after_id uuid DEFAULT NULL::uuid) RETURNS TABLE(event_type text, accepted integer, duplicate integer, rejected integer, last_received_at timestamp with time zone, last_event_id uuid)
+    LANGUAGE plpgsql
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_ids    uuid[];
+    v_types  text[];
+    v_events jsonb;
+    v_last_at timestamptz;
+    v_last_id uuid;
+BEGIN
+    IF p_limit IS NULL OR p_limit < 1 OR p_limit > 50000 THEN
+        RAISE EXCEPTION 'limit must be between 1 and 50000, got %', p_limit
+            USING ERRCODE = '22023', COLUMN = 'limit';
+    END IF;
+
+    WITH picked AS (
+        SELECT q.*
+        FROM platform_events_quarantine q
+        WHERE (p_event_type IS NULL OR q.event_type = p_event_type)
+          AND (p_after IS NULL
+               OR (q.received_at, q.event_id) > (p_after, coalesce(p_after_id, '00000000-0000-0000-0000-000000000000'::uuid)))
+          AND EXISTS (SELECT 1 FROM event_schemas s
+                      WHERE s.event_type = q.event_type AND s.is_active)
+        ORDER BY q.received_at, q.event_id
+        LIMIT p_limit
+        FOR UPDATE OF q SKIP LOCKED
+    )
+    SELECT array_agg(p.event_id ORDER BY p.received_at, p.event_id),
+           array_agg(p.event_type ORDER BY p.received_at, p.event_id),
+           jsonb_agg(jsonb_build_object(
+                         'event_id', p.event_id,
+                         'event_type', p.event_type,
+                         'event_data', p.event_data,
+                         'user_id', p.user_id,
+                         'session_id', p.session_id,
+                         'metadata', p.metadata
+                                     || jsonb_build_object('quarantined_at', p.received_at))
+                     || CASE WHEN p.occurred_at IS NULL THEN '{}'::jsonb
+                             ELSE jsonb_build_object('occurred_at', p.occurred_at) END
+                     ORDER BY p.received_at, p.event_id),
+           (array_agg(p.received_at ORDER BY p.received_at DESC, p.event_id DESC))[1],
+           (array_agg(p.event_id ORDER BY p.received_at DESC, p.event_id DESC))[1]
+    INTO v_ids, v_types, v_events, v_last_at, v_last_id
+    FROM picked p;
+
+    IF v_ids IS NULL THEN
+        RETURN;
+    END IF;
+
+    -- One statement: emit_platform_events runs once (a volatile CTE is materialised) and both
+    -- changes to the quarantine read its answers.
+    RETURN QUERY
+    WITH answers AS (
+        SELECT v_ids[r.ordinal] AS event_id, v_types[r.ordinal] AS event_type, r.status,
+               format('rejected on promotion: %s %s: %s',
+                      r.error_code, r.error_field, r.error_message) AS error
+        FROM emit_platform_events(v_events) AS r
+    ), promoted AS (
+        DELETE FROM platform_events_quarantine q
+        USING answers a
+        WHERE q.event_id = a.event_id AND a.status IN ('accepted', 'duplicate')
+    ), still_invalid AS (
+        UPDATE platform_events_quarantine q
+        SET reason = left(a.error, 1000)
+        FROM answers a
+        WHERE q.event_id = a.event_id AND a.status = 'rejected'
+    )
+    SELECT a.event_type,
+           count(*) FILTER (WHERE a.status = 'accepted')::integer,
+           count(*) FILTER (WHERE a.status = 'duplicate')::integer,
+           count(*) FILTER (WHERE a.status = 'rejected')::integer,
+           v_last_at, v_last_id
+    FROM answers a
+    GROUP BY a.event_type
+    ORDER BY a.event_type;
+END;
+$$;
+COMMENT ON FUNCTION public.promote_quarantined_events(p_event_type text, p_limit integer, p_after timestamp with time zone, p_after_id uuid) IS 'Moves quarantined events whose type now has an active schema into platform_events (oldest first, at most p_limit).';
+REVOKE ALL ON FUNCTION public.promote_quarantined_events(p_event_type text, p_limit integer, p_after timestamp with time zone, p_after_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.promote_quarantined_events(p_event_type text, p_limit integer, p_after timestamp with time zone, p_after_id uuid) TO platform_events_pipeline;
+
+-- function purge_platform_events_dead_letter(interval)
+-- created in 0041_ingest_dead_letter
+CREATE FUNCTION public.purge_platform_events_dead_letter(p_older_than interval DEFAULT '30 days'::interval) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_count integer;
+BEGIN
+    DELETE FROM platform_events_dead_letter WHERE received_at < now() - p_older_than;
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    RETURN v_count;
+END;
+$$;
+REVOKE ALL ON FUNCTION public.purge_platform_events_dead_letter(p_older_than interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.purge_platform_events_dead_letter(p_older_than interval) TO platform_events_pipeline;
+
+-- function purge_platform_events_quarantine(interval)
+-- created in 0032_ingest_quarantine
+CREATE FUNCTION public.purge_platform_events_quarantine(p_older_than interval DEFAULT '30 days'::interval) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_count integer;
+BEGIN
+    DELETE FROM platform_events_quarantine WHERE received_at < now() - p_older_than;
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    RETURN v_count;
+END;
+$$;
+REVOKE ALL ON FUNCTION public.purge_platform_events_quarantine(p_older_than interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.purge_platform_events_quarantine(p_older_than interval) TO platform_events_pipeline;
+
+-- function quarantine_platform_events(jsonb)
+-- created in 0032_ingest_quarantine; altered in 0046_storable_values_at_emit
+CREATE FUNCTION public.quarantine_platform_events(p_events jsonb) RETURNS TABLE(ordinal integer, event_id uuid, status text)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    SET enable_nestloop TO 'off'
+    SET jit TO 'off'
+    AS $$
+BEGIN
+    IF p_events IS NULL OR jsonb_typeof(p_events) <> 'array' OR jsonb_array_length(p_events) > 50000 THEN
+        RAISE EXCEPTION 'quarantine_platform_events expects a JSON array of at most 50000 events'
+            USING ERRCODE = '22023', COLUMN = 'events';
+    END IF;
+    RETURN QUERY
+    WITH raw AS (
+        SELECT i.n::integer AS n, (i.e ->> 'event_id')::uuid AS event_id, i.e
+        FROM jsonb_array_elements(p_events) WITH ORDINALITY AS i(e, n)
+    ), firsts AS (
+        SELECT DISTINCT ON (r.event_id) r.* FROM raw r ORDER BY r.event_id, r.n
+    ), stored AS (
+        INSERT INTO platform_events_quarantine AS q (event_id, event_type, source_name, reason, user_id,
+                                                     session_id, occurred_at, event_data, metadata)
+        SELECT f.event_id, left(f.e ->> 'event_type', 255), left(f.e ->> 'source_name', 1000),
+               coalesce(f.e ->> 'reason', 'unknown event type'), f.e ->> 'user_id', f.e ->> 'session_id',
+               (f.e ->> 'occurred_at')::timestamptz, coalesce(f.e -> 'event_data', '{}'::jsonb),
+               coalesce(f.e -> 'metadata', '{}'::jsonb)
+        FROM firsts f
+        ON CONFLICT ON CONSTRAINT platform_events_quarantine_pkey DO NOTHING
+        RETURNING q.event_id
+    )
+    SELECT r.n, r.event_id,
+           CASE WHEN s.event_id IS NOT NULL AND r.n = f.n THEN 'quarantined' ELSE 'duplicate' END
+    FROM raw r
+    JOIN firsts f ON f.event_id = r.event_id
+    LEFT JOIN stored s ON s.event_id = r.event_id
+    ORDER BY r.n;
+END;
+$$;
+REVOKE ALL ON FUNCTION public.quarantine_platform_events(p_events jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.quarantine_platform_events(p_events jsonb) TO platform_events_ingest;
+
+-- function update_realtime_metric(text, double precision, jsonb, interval, boolean)
+-- created in 0004_metrics_aggregation_retention
+CREATE FUNCTION public.update_realtime_metric(p_metric_name text, p_value double precision, p_dimensions jsonb DEFAULT '{}'::jsonb, p_ttl interval DEFAULT '01:00:00'::interval, p_increment boolean DEFAULT false) RETURNS double precision
+    LANGUAGE sql
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    INSERT INTO platform_metrics_realtime AS m (metric_name, dimensions, metric_value, updated_at, expires_at)
+    VALUES (p_metric_name, coalesce(p_dimensions, '{}'::jsonb), p_value, now(), now() + p_ttl)
+    ON CONFLICT (metric_name, dimensions) DO UPDATE
+       SET metric_value = CASE WHEN p_increment AND m.expires_at > now()
+                               THEN m.metric_value + excluded.metric_value
+                               ELSE excluded.metric_value END,
+           updated_at = now(),
+           expires_at = excluded.expires_at
+    RETURNING m.metric_value;
+$$;
+REVOKE ALL ON FUNCTION public.update_realtime_metric(p_metric_name text, p_value double precision, p_dimensions jsonb, p_ttl interval, p_increment boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.update_realtime_metric(p_metric_name text, p_value double precision, p_dimensions jsonb, p_ttl interval, p_increment boolean) TO platform_events_pipeline;
+
+-- function update_realtime_metrics(text[], double precision[], jsonb[], interval, boolean)
+-- created in 0004_metrics_aggregation_retention
+CREATE FUNCTION public.update_realtime_metrics(p_metric_names text[], p_values double precision[], p_dimensions jsonb[], p_ttl interval DEFAULT '01:00:00'::interval, p_increment boolean DEFAULT true) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_count integer;
+BEGIN
+    INSERT INTO platform_metrics_realtime AS m (metric_name, dimensions, metric_value, updated_at, expires_at)
+    SELECT u.name, coalesce(u.dims, '{}'::jsonb), sum(u.value), now(), now() + p_ttl
+      FROM unnest(p_metric_names, p_values, p_dimensions) AS u(name, value, dims)
+     GROUP BY u.name, coalesce(u.dims, '{}'::jsonb)
+    ON CONFLICT (metric_name, dimensions) DO UPDATE
+       SET metric_value = CASE WHEN p_increment AND m.expires_at > now()
+                               THEN m.metric_value + excluded.metric_value
+                               ELSE excluded.metric_value END,
+           updated_at = now(),
+           expires_at = excluded.expires_at;
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    RETURN v_count;
+END;
+$$;
+REVOKE ALL ON FUNCTION public.update_realtime_metrics(p_metric_names text[], p_values double precision[], p_dimensions jsonb[], p_ttl interval, p_increment boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.update_realtime_metrics(p_metric_names text[], p_values double precision[], p_dimensions jsonb[], p_ttl interval, p_increment boolean) TO platform_events_pipeline;
+
+-- ================================================================================================
+-- Tables, views and sequences
+-- ================================================================================================
+
+-- table event_aggregations
+-- created in 0001_event_store
+CREATE TABLE public.event_aggregations (
+    aggregation_id bigint NOT NULL,
+    bucket_start timestamp with time zone NOT NULL,
+    granularity text NOT NULL,
+    event_type text NOT NULL,
+    event_count bigint NOT NULL,
+    unique_users bigint NOT NULL,
+    unique_sessions bigint NOT NULL,
+    metrics jsonb DEFAULT '{}'::jsonb NOT NULL,
+    computed_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT event_aggregations_event_count_check CHECK ((event_count >= 0)),
+    CONSTRAINT event_aggregations_granularity_check CHECK ((granularity = ANY (ARRAY['hour'::text, 'day'::text, 'week'::text]))),
+    CONSTRAINT event_aggregations_unique_sessions_check CHECK ((unique_sessions >= 0)),
+    CONSTRAINT event_aggregations_unique_users_check CHECK ((unique_users >= 0))
+);
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.event_aggregations TO platform_events_pipeline;
+GRANT SELECT ON TABLE public.event_aggregations TO platform_events_analyst;
+
+-- sequence event_aggregations_aggregation_id_seq
+ALTER TABLE public.event_aggregations ALTER COLUMN aggregation_id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.event_aggregations_aggregation_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+-- table event_schemas
+-- created in 0001_event_store
+CREATE TABLE public.event_schemas (
+    event_type text NOT NULL,
+    version integer NOT NULL,
+    category text NOT NULL,
+    json_schema jsonb NOT NULL,
+    retention interval NOT NULL,
+    is_active boolean DEFAULT true NOT NULL,
+    description text DEFAULT ''::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT event_schemas_category_check CHECK ((category = ANY (ARRAY['transaction'::text, 'interaction'::text, 'user_activity'::text, 'content'::text]))),
+    CONSTRAINT event_schemas_event_type_check CHECK ((event_type ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$'::text)),
+    CONSTRAINT event_schemas_json_schema_check CHECK ((jsonb_typeof(json_schema) = 'object'::text)),
+    CONSTRAINT event_schemas_retention_check CHECK ((retention > '00:00:00'::interval)),
+    CONSTRAINT event_schemas_version_check CHECK ((version > 0))
+);
+COMMENT ON TABLE public.event_schemas IS 'The event catalogue: one row per type and version, with the JSON Schema of event_data and the retention.';
+GRANT SELECT ON TABLE public.event_schemas TO platform_events_app;
+GRANT SELECT ON TABLE public.event_schemas TO platform_events_ingest;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.event_schemas TO platform_events_pipeline;
+GRANT SELECT ON TABLE public.event_schemas TO platform_events_analyst;
+
+-- table platform_event_delivery
+-- created in 0001_event_store; altered in 0006_roles_and_security
+CREATE TABLE public.platform_event_delivery (
+    event_id uuid NOT NULL,
+    received_at timestamp with time zone NOT NULL,
+    event_type text NOT NULL,
+    status text DEFAULT 'pending'::text NOT NULL,
+    retry_count integer DEFAULT 0 NOT NULL,
+    next_attempt_at timestamp with time zone DEFAULT now() NOT NULL,
+    claimed_at timestamp with time zone,
+    last_error text,
+    processed_at timestamp with time zone,
+    CONSTRAINT platform_event_delivery_retry_count_check CHECK ((retry_count >= 0)),
+    CONSTRAINT platform_event_delivery_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'processing'::text, 'delivered'::text, 'failed'::text])))
+)
+WITH (fillfactor='80', autovacuum_vacuum_scale_factor='0.02', autovacuum_vacuum_insert_scale_factor='0.05', autovacuum_analyze_scale_factor='0.02');
+COMMENT ON TABLE public.platform_event_delivery IS 'Queue and delivery state of each event; event_id is the idempotency ledger.';
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.platform_event_delivery TO platform_events_pipeline;
+
+-- table platform_events
+-- created in 0001_event_store; altered in 0002_partition_maintenance, 0006_roles_and_security, 0021_partition_retirement
+CREATE TABLE public.platform_events (
+    event_id uuid DEFAULT gen_random_uuid() NOT NULL,
+    event_type text NOT NULL,
+    event_category text NOT NULL,
+    schema_version integer NOT NULL,
+    user_id text,
+    session_id text,
+    occurred_at timestamp with time zone DEFAULT now() NOT NULL,
+    received_at timestamp with time zone DEFAULT now() NOT NULL,
+    event_data jsonb DEFAULT '{}'::jsonb NOT NULL,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL
+)
+PARTITION BY RANGE (received_at);
+COMMENT ON TABLE public.platform_events IS 'Every accepted event, partitioned by month of received_at (server clock). Delivery state is in platform_event_delivery.';
+GRANT SELECT ON TABLE public.platform_events TO platform_events_app;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.platform_events TO platform_events_pipeline;
+
+-- view platform_event_partitions
+-- created in 0002_partition_maintenance
+CREATE VIEW public.platform_event_partitions AS
+ SELECT (c.relname)::text AS partition_name,
+    pg_get_expr(c.relpartbound, c.oid) AS bounds,
+    ((regexp_match(pg_get_expr(c.relpartbound, c.oid), 'FROM \(''([^'']+)''\)'::text))[1])::timestamp with time zone AS range_start,
+    ((regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \(''([^'']+)''\)'::text))[1])::timestamp with time zone AS range_end
+   FROM (pg_inherits i
+     JOIN pg_class c ON ((c.oid = i.inhrelid)))
+  WHERE (i.inhparent = ('public.platform_events'::regclass)::oid);
+GRANT SELECT ON TABLE public.platform_event_partitions TO platform_events_pipeline;
+
+-- table platform_events_dead_letter
+-- created in 0041_ingest_dead_letter
+CREATE TABLE public.platform_events_dead_letter (
+    id bigint NOT NULL,
+    received_at timestamp with time zone DEFAULT now() NOT NULL,
+    source text NOT NULL,
+    route text NOT NULL,
+    reason_code text NOT NULL,
+    reason_field text,
+    reason text NOT NULL,
+    message_id text,
+    user_id text,
+    anonymous_id text,
+    message text NOT NULL,
+    message_bytes integer NOT NULL,
+    truncated boolean DEFAULT false NOT NULL,
+    CONSTRAINT platform_events_dead_letter_anonymous_id_check CHECK ((length(anonymous_id) <= 255)),
+    CONSTRAINT platform_events_dead_letter_message_bytes_check CHECK ((message_bytes >= 0)),
+    CONSTRAINT platform_events_dead_letter_message_check CHECK ((octet_length(message) <= 33000)),
+    CONSTRAINT platform_events_dead_letter_message_id_check CHECK ((length(message_id) <= 255)),
+    CONSTRAINT platform_events_dead_letter_reason_check CHECK ((length(reason) <= 1000)),
+    CONSTRAINT platform_events_dead_letter_reason_code_check CHECK ((length(reason_code) <= 64)),
+    CONSTRAINT platform_events_dead_letter_reason_field_check CHECK ((length(reason_field) <= 255)),
+    CONSTRAINT platform_events_dead_letter_route_check CHECK ((length(route) <= 20)),
+    CONSTRAINT platform_events_dead_letter_source_check CHECK ((length(source) <= 64)),
+    CONSTRAINT platform_events_dead_letter_user_id_check CHECK ((length(user_id) <= 255))
+);
+COMMENT ON TABLE public.platform_events_dead_letter IS 'Messages ingest_events rejected, with the reason and the write key id; purged after 30 days.';
+GRANT SELECT,INSERT,DELETE ON TABLE public.platform_events_dead_letter TO platform_events_pipeline;
+
+-- sequence platform_events_dead_letter_id_seq
+ALTER TABLE public.platform_events_dead_letter ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.platform_events_dead_letter_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+-- table platform_events_default
+-- created in 0001_event_store
+CREATE TABLE public.platform_events_default (
+    event_id uuid DEFAULT gen_random_uuid() CONSTRAINT platform_events_event_id_not_null NOT NULL,
+    event_type text CONSTRAINT platform_events_event_type_not_null NOT NULL,
+    event_category text CONSTRAINT platform_events_event_category_not_null NOT NULL,
+    schema_version integer CONSTRAINT platform_events_schema_version_not_null NOT NULL,
+    user_id text,
+    session_id text,
+    occurred_at timestamp with time zone DEFAULT now() CONSTRAINT platform_events_occurred_at_not_null NOT NULL,
+    received_at timestamp with time zone DEFAULT now() CONSTRAINT platform_events_received_at_not_null NOT NULL,
+    event_data jsonb DEFAULT '{}'::jsonb CONSTRAINT platform_events_event_data_not_null NOT NULL,
+    metadata jsonb DEFAULT '{}'::jsonb CONSTRAINT platform_events_metadata_not_null NOT NULL
+);
+
+-- table platform_events_quarantine
+-- created in 0032_ingest_quarantine
+CREATE TABLE public.platform_events_quarantine (
+    event_id uuid NOT NULL,
+    event_type text NOT NULL,
+    source_name text,
+    reason text NOT NULL,
+    user_id text,
+    session_id text,
+    occurred_at timestamp with time zone,
+    received_at timestamp with time zone DEFAULT now() NOT NULL,
+    event_data jsonb DEFAULT '{}'::jsonb NOT NULL,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    CONSTRAINT platform_events_quarantine_event_data_check CHECK ((octet_length((event_data)::text) <= 32768)),
+    CONSTRAINT platform_events_quarantine_event_type_check CHECK (((length(event_type) >= 1) AND (length(event_type) <= 255))),
+    CONSTRAINT platform_events_quarantine_metadata_check CHECK ((octet_length((metadata)::text) <= 16384)),
+    CONSTRAINT platform_events_quarantine_session_id_check CHECK ((length(session_id) <= 255)),
+    CONSTRAINT platform_events_quarantine_source_name_check CHECK ((length(source_name) <= 1000)),
+    CONSTRAINT platform_events_quarantine_user_id_check CHECK ((length(user_id) <= 255))
+);
+COMMENT ON TABLE public.platform_events_quarantine IS 'Ingested events of unknown types, with the reason; promoted once a schema exists, purged after 30 days.';
+GRANT SELECT,INSERT,DELETE ON TABLE public.platform_events_quarantine TO platform_events_pipeline;
+GRANT UPDATE(reason) ON TABLE public.platform_events_quarantine TO platform_events_pipeline;
+
+-- view platform_events_retired_partitions
+-- created in 0021_partition_retirement
+CREATE VIEW public.platform_events_retired_partitions AS
+ SELECT (c.relname)::text AS table_name,
+    ((to_date(substr((c.relname)::text, (length('platform_events_retired_'::text) + 1)), 'YYYY_MM'::text))::timestamp without time zone AT TIME ZONE 'UTC'::text) AS range_start,
+    ((to_date(substr((c.relname)::text, (length('platform_events_retired_'::text) + 1)), 'YYYY_MM'::text) + '1 mon'::interval) AT TIME ZONE 'UTC'::text) AS range_end
+   FROM (pg_class c
+     JOIN pg_namespace n ON ((n.oid = c.relnamespace)))
+  WHERE ((n.nspname = 'public'::name) AND (c.relkind = 'r'::"char") AND (NOT c.relispartition) AND (c.relname ~ '^platform_events_retired_[0-9]{4}_[0-9]{2}$'::text));
+GRANT SELECT ON TABLE public.platform_events_retired_partitions TO platform_events_pipeline;
+
+-- view platform_events_with_status
+-- created in 0001_event_store; altered in 0006_roles_and_security
+CREATE VIEW public.platform_events_with_status WITH (security_invoker='true') AS
+ SELECT e.event_id,
+    e.event_type,
+    e.event_category,
+    e.schema_version,
+    e.user_id,
+    e.session_id,
+    e.occurred_at,
+    e.received_at,
+    e.received_at AS created_at,
+    e.event_data,
+    e.metadata,
+    d.status AS processing_status,
+    d.retry_count,
+    d.next_attempt_at,
+    d.claimed_at,
+    d.last_error AS error_message,
+    d.processed_at
+   FROM (public.platform_events e
+     JOIN public.platform_event_delivery d ON (((d.event_id = e.event_id) AND (d.received_at = e.received_at))));
+GRANT SELECT ON TABLE public.platform_events_with_status TO platform_events_pipeline;
+
+-- table platform_metrics_realtime
+-- created in 0001_event_store
+CREATE TABLE public.platform_metrics_realtime (
+    metric_id bigint NOT NULL,
+    metric_name text NOT NULL,
+    dimensions jsonb DEFAULT '{}'::jsonb NOT NULL,
+    metric_value double precision NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    CONSTRAINT platform_metrics_realtime_dimensions_check CHECK ((jsonb_typeof(dimensions) = 'object'::text)),
+    CONSTRAINT platform_metrics_realtime_metric_name_check CHECK (((length(metric_name) >= 1) AND (length(metric_name) <= 200)))
+);
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.platform_metrics_realtime TO platform_events_pipeline;
+GRANT SELECT ON TABLE public.platform_metrics_realtime TO platform_events_analyst;
+
+-- sequence platform_metrics_realtime_metric_id_seq
+ALTER TABLE public.platform_metrics_realtime ALTER COLUMN metric_id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.platform_metrics_realtime_metric_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+-- table schema_migrations
+CREATE TABLE public.schema_migrations (
+    version text NOT NULL,
+    name text NOT NULL,
+    checksum text NOT NULL,
+    applied_at timestamp with time zone DEFAULT now() NOT NULL
+);
+GRANT SELECT ON TABLE public.schema_migrations TO platform_events_pipeline;
+
+-- table user_erasure_audit
+-- created in 0022_user_erasure
+CREATE TABLE public.user_erasure_audit (
+    erasure_id uuid DEFAULT gen_random_uuid() NOT NULL,
+    user_key text NOT NULL,
+    key_id text NOT NULL,
+    source text NOT NULL,
+    requested_by text NOT NULL,
+    requested_at timestamp with time zone NOT NULL,
+    completed_at timestamp with time zone DEFAULT now() NOT NULL,
+    postgres_events bigint NOT NULL,
+    quarantine_events bigint NOT NULL,
+    warehouse text NOT NULL,
+    warehouse_events bigint NOT NULL,
+    CONSTRAINT user_erasure_audit_key_id_check CHECK (((length(key_id) >= 1) AND (length(key_id) <= 64))),
+    CONSTRAINT user_erasure_audit_postgres_events_check CHECK ((postgres_events >= 0)),
+    CONSTRAINT user_erasure_audit_quarantine_events_check CHECK ((quarantine_events >= 0)),
+    CONSTRAINT user_erasure_audit_requested_by_check CHECK (((length(requested_by) >= 1) AND (length(requested_by) <= 200))),
+    CONSTRAINT user_erasure_audit_source_check CHECK ((source = ANY (ARRAY['api'::text, 'cli'::text, 'trigger'::text]))),
+    CONSTRAINT user_erasure_audit_user_key_check CHECK ((user_key ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT user_erasure_audit_warehouse_events_check CHECK ((warehouse_events >= 0))
+);
+COMMENT ON TABLE public.user_erasure_audit IS 'One row per completed GDPR erasure; user_key is HMAC-SHA256(ERASURE_AUDIT_KEY, user_id), never the id.';
+GRANT SELECT,INSERT ON TABLE public.user_erasure_audit TO platform_events_pipeline;
+
+-- table user_erasure_queue
+-- created in 0022_user_erasure
+CREATE TABLE public.user_erasure_queue (
+    user_id text NOT NULL,
+    source text DEFAULT 'trigger'::text NOT NULL,
+    requested_by text NOT NULL,
+    requested_at timestamp with time zone DEFAULT now() NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    next_attempt_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_error text,
+    CONSTRAINT user_erasure_queue_attempts_check CHECK ((attempts >= 0)),
+    CONSTRAINT user_erasure_queue_requested_by_check CHECK (((length(requested_by) >= 1) AND (length(requested_by) <= 200))),
+    CONSTRAINT user_erasure_queue_source_check CHECK ((source = ANY (ARRAY['api'::text, 'cli'::text, 'trigger'::text]))),
+    CONSTRAINT user_erasure_queue_user_id_check CHECK (((length(user_id) >= 1) AND (length(user_id) <= 255)))
+);
+COMMENT ON TABLE public.user_erasure_queue IS 'Users whose erasure is due (filled by the users-table trigger); emptied by the erase_user job.';
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.user_erasure_queue TO platform_events_pipeline;
+
+-- table warehouse_sync_status
+-- created in 0001_event_store
+CREATE TABLE public.warehouse_sync_status (
+    sync_id uuid DEFAULT gen_random_uuid() NOT NULL,
+    warehouse_type text NOT NULL,
+    batch_start timestamp with time zone,
+    batch_end timestamp with time zone,
+    events_synced integer DEFAULT 0 NOT NULL,
+    events_failed integer DEFAULT 0 NOT NULL,
+    sync_duration_ms integer,
+    status text DEFAULT 'running'::text NOT NULL,
+    error_message text,
+    started_at timestamp with time zone DEFAULT now() NOT NULL,
+    finished_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT warehouse_sync_status_events_failed_check CHECK ((events_failed >= 0)),
+    CONSTRAINT warehouse_sync_status_events_synced_check CHECK ((events_synced >= 0)),
+    CONSTRAINT warehouse_sync_status_status_check CHECK ((status = ANY (ARRAY['running'::text, 'success'::text, 'partial'::text, 'failed'::text]))),
+    CONSTRAINT warehouse_sync_status_sync_duration_ms_check CHECK ((sync_duration_ms >= 0)),
+    CONSTRAINT warehouse_sync_status_warehouse_type_check CHECK ((warehouse_type = ANY (ARRAY['duckdb'::text, 'bigquery'::text, 'redshift'::text])))
+);
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.warehouse_sync_status TO platform_events_pipeline;
+
+-- ================================================================================================
+-- Partitions
+-- ================================================================================================
+
+-- table attach platform_events_default
+ALTER TABLE ONLY public.platform_events ATTACH PARTITION public.platform_events_default DEFAULT;
+
+-- ================================================================================================
+-- Constraints
+-- ================================================================================================
+
+-- constraint event_aggregations event_aggregations_bucket_start_granularity_event_type_key
+ALTER TABLE ONLY public.event_aggregations
+    ADD CONSTRAINT event_aggregations_bucket_start_granularity_event_type_key UNIQUE (bucket_start, granularity, event_type);
+
+-- constraint event_aggregations event_aggregations_pkey
+ALTER TABLE ONLY public.event_aggregations
+    ADD CONSTRAINT event_aggregations_pkey PRIMARY KEY (aggregation_id);
+
+-- constraint event_schemas event_schemas_pkey
+ALTER TABLE ONLY public.event_schemas
+    ADD CONSTRAINT event_schemas_pkey PRIMARY KEY (event_type, version);
+
+-- constraint platform_event_delivery platform_event_delivery_pkey
+ALTER TABLE ONLY public.platform_event_delivery
+    ADD CONSTRAINT platform_event_delivery_pkey PRIMARY KEY (event_id);
+
+-- constraint platform_events_dead_letter platform_events_dead_letter_pkey
+ALTER TABLE ONLY public.platform_events_dead_letter
+    ADD CONSTRAINT platform_events_dead_letter_pkey PRIMARY KEY (id);
+
+-- constraint platform_events platform_events_pkey
+ALTER TABLE ONLY public.platform_events
+    ADD CONSTRAINT platform_events_pkey PRIMARY KEY (event_id, received_at);
+
+-- constraint platform_events_default platform_events_default_pkey
+ALTER TABLE ONLY public.platform_events_default
+    ADD CONSTRAINT platform_events_default_pkey PRIMARY KEY (event_id, received_at);
+
+-- constraint platform_events_quarantine platform_events_quarantine_pkey
+ALTER TABLE ONLY public.platform_events_quarantine
+    ADD CONSTRAINT platform_events_quarantine_pkey PRIMARY KEY (event_id);
+
+-- constraint platform_metrics_realtime platform_metrics_realtime_metric_name_dimensions_key
+ALTER TABLE ONLY public.platform_metrics_realtime
+    ADD CONSTRAINT platform_metrics_realtime_metric_name_dimensions_key UNIQUE (metric_name, dimensions);
+
+-- constraint platform_metrics_realtime platform_metrics_realtime_pkey
+ALTER TABLE ONLY public.platform_metrics_realtime
+    ADD CONSTRAINT platform_metrics_realtime_pkey PRIMARY KEY (metric_id);
+
+-- constraint schema_migrations schema_migrations_pkey
+ALTER TABLE ONLY public.schema_migrations
+    ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
+
+-- constraint user_erasure_audit user_erasure_audit_pkey
+ALTER TABLE ONLY public.user_erasure_audit
+    ADD CONSTRAINT user_erasure_audit_pkey PRIMARY KEY (erasure_id);
+
+-- constraint user_erasure_queue user_erasure_queue_pkey
+ALTER TABLE ONLY public.user_erasure_queue
+    ADD CONSTRAINT user_erasure_queue_pkey PRIMARY KEY (user_id);
+
+-- constraint warehouse_sync_status warehouse_sync_status_pkey
+ALTER TABLE ONLY public.warehouse_sync_status
+    ADD CONSTRAINT warehouse_sync_status_pkey PRIMARY KEY (sync_id);
+
+-- ================================================================================================
+-- Indexes
+-- ================================================================================================
+
+-- index event_aggregations_type_idx
+CREATE INDEX event_aggregations_type_idx ON public.event_aggregations USING btree (event_type, granularity, bucket_start);
+
+-- index platform_event_delivery_claimed_idx
+CREATE INDEX platform_event_delivery_claimed_idx ON public.platform_event_delivery USING btree (claimed_at) WHERE (claimed_at IS NOT NULL);
+
+-- index platform_event_delivery_due_idx
+CREATE INDEX platform_event_delivery_due_idx ON public.platform_event_delivery USING btree (next_attempt_at) WHERE (status = 'pending'::text);
+
+-- index platform_event_delivery_failed_idx
+CREATE INDEX platform_event_delivery_failed_idx ON public.platform_event_delivery USING btree (event_type) WHERE (status = 'failed'::text);
+
+-- index platform_event_delivery_status_time_idx
+CREATE INDEX platform_event_delivery_status_time_idx ON public.platform_event_delivery USING btree (status, received_at);
+
+-- index platform_events_dead_letter_anonymous_idx
+CREATE INDEX platform_events_dead_letter_anonymous_idx ON public.platform_events_dead_letter USING btree (anonymous_id) WHERE (anonymous_id IS NOT NULL);
+
+-- index platform_events_dead_letter_reason_idx
+CREATE INDEX platform_events_dead_letter_reason_idx ON public.platform_events_dead_letter USING btree (reason_code, received_at);
+
+-- index platform_events_dead_letter_received_idx
+CREATE INDEX platform_events_dead_letter_received_idx ON public.platform_events_dead_letter USING btree (received_at);
+
+-- index platform_events_dead_letter_user_idx
+CREATE INDEX platform_events_dead_letter_user_idx ON public.platform_events_dead_letter USING btree (user_id) WHERE (user_id IS NOT NULL);
+
+-- index platform_events_event_data_idx
+CREATE INDEX platform_events_event_data_idx ON ONLY public.platform_events USING gin (event_data jsonb_path_ops);
+
+-- index platform_events_default_event_data_idx
+CREATE INDEX platform_events_default_event_data_idx ON public.platform_events_default USING gin (event_data jsonb_path_ops);
+
+-- index platform_events_type_idx
+CREATE INDEX platform_events_type_idx ON ONLY public.platform_events USING btree (event_type, occurred_at);
+
+-- index platform_events_default_event_type_occurred_at_idx
+CREATE INDEX platform_events_default_event_type_occurred_at_idx ON public.platform_events_default USING btree (event_type, occurred_at);
+
+-- index platform_events_occurred_at_idx
+CREATE INDEX platform_events_occurred_at_idx ON ONLY public.platform_events USING btree (occurred_at);
+
+-- index platform_events_default_occurred_at_idx
+CREATE INDEX platform_events_default_occurred_at_idx ON public.platform_events_default USING btree (occurred_at);
+
+-- index platform_events_received_at_brin
+CREATE INDEX platform_events_received_at_brin ON ONLY public.platform_events USING brin (received_at) WITH (pages_per_range='32', autosummarize='on');
+
+-- index platform_events_default_received_at_idx
+CREATE INDEX platform_events_default_received_at_idx ON public.platform_events_default USING brin (received_at) WITH (pages_per_range='32', autosummarize='on');
+
+-- index platform_events_session_idx
+CREATE INDEX platform_events_session_idx ON ONLY public.platform_events USING btree (session_id, occurred_at, event_id) WHERE (session_id IS NOT NULL);
+
+-- index platform_events_default_session_id_occurred_at_event_id_idx
+CREATE INDEX platform_events_default_session_id_occurred_at_event_id_idx ON public.platform_events_default USING btree (session_id, occurred_at, event_id) WHERE (session_id IS NOT NULL);
+
+-- index platform_events_user_idx
+CREATE INDEX platform_events_user_idx ON ONLY public.platform_events USING btree (user_id, occurred_at) WHERE (user_id IS NOT NULL);
+
+-- index platform_events_default_user_id_occurred_at_idx
+CREATE INDEX platform_events_default_user_id_occurred_at_idx ON public.platform_events_default USING btree (user_id, occurred_at) WHERE (user_id IS NOT NULL);
+
+-- index platform_events_quarantine_received_idx
+CREATE INDEX platform_events_quarantine_received_idx ON public.platform_events_quarantine USING btree (received_at);
+
+-- index platform_events_quarantine_type_idx
+CREATE INDEX platform_events_quarantine_type_idx ON public.platform_events_quarantine USING btree (event_type, received_at);
+
+-- index platform_events_quarantine_user_idx
+CREATE INDEX platform_events_quarantine_user_idx ON public.platform_events_quarantine USING btree (user_id) WHERE (user_id IS NOT NULL);
+
+-- index platform_metrics_realtime_expires_idx
+CREATE INDEX platform_metrics_realtime_expires_idx ON public.platform_metrics_realtime USING btree (expires_at);
+
+-- index user_erasure_audit_user_key_idx
+CREATE INDEX user_erasure_audit_user_key_idx ON public.user_erasure_audit USING btree (user_key);
+
+-- index user_erasure_queue_due_idx
+CREATE INDEX user_erasure_queue_due_idx ON public.user_erasure_queue USING btree (next_attempt_at);
+
+-- index warehouse_sync_status_started_idx
+CREATE INDEX warehouse_sync_status_started_idx ON public.warehouse_sync_status USING btree (started_at);
+
+-- index warehouse_sync_status_warehouse_idx
+CREATE INDEX warehouse_sync_status_warehouse_idx ON public.warehouse_sync_status USING btree (warehouse_type, started_at);
+
+-- ================================================================================================
+-- Indexes of partitions
+-- ================================================================================================
+
+-- index attach platform_events_default_event_data_idx
+ALTER INDEX public.platform_events_event_data_idx ATTACH PARTITION public.platform_events_default_event_data_idx;
+
+-- index attach platform_events_default_event_type_occurred_at_idx
+ALTER INDEX public.platform_events_type_idx ATTACH PARTITION public.platform_events_default_event_type_occurred_at_idx;
+
+-- index attach platform_events_default_occurred_at_idx
+ALTER INDEX public.platform_events_occurred_at_idx ATTACH PARTITION public.platform_events_default_occurred_at_idx;
+
+-- index attach platform_events_default_pkey
+ALTER INDEX public.platform_events_pkey ATTACH PARTITION public.platform_events_default_pkey;
+
+-- index attach platform_events_default_received_at_idx
+ALTER INDEX public.platform_events_received_at_brin ATTACH PARTITION public.platform_events_default_received_at_idx;
+
+-- index attach platform_events_default_session_id_occurred_at_event_id_idx
+ALTER INDEX public.platform_events_session_idx ATTACH PARTITION public.platform_events_default_session_id_occurred_at_event_id_idx;
+
+-- index attach platform_events_default_user_id_occurred_at_idx
+ALTER INDEX public.platform_events_user_idx ATTACH PARTITION public.platform_events_default_user_id_occurred_at_idx;
+
+-- ================================================================================================
+-- Row-level security
+-- ================================================================================================
+
+-- policy platform_events app_reads_own_events
+CREATE POLICY app_reads_own_events ON public.platform_events FOR SELECT TO platform_events_app USING (((user_id IS NOT NULL) AND (user_id = NULLIF(current_setting('platform_events.user_id'::text, true), ''::text))));
+
+-- policy platform_event_delivery pipeline_manages_delivery
+CREATE POLICY pipeline_manages_delivery ON public.platform_event_delivery TO platform_events_pipeline USING (true) WITH CHECK (true);
+
+-- policy platform_events pipeline_manages_events
+CREATE POLICY pipeline_manages_events ON public.platform_events TO platform_events_pipeline USING (true) WITH CHECK (true);
+
+-- row security platform_event_delivery
+ALTER TABLE public.platform_event_delivery ENABLE ROW LEVEL SECURITY;
+
+-- row security platform_events
+ALTER TABLE public.platform_events ENABLE ROW LEVEL SECURITY;
+
+-- ================================================================================================
+-- Privileges
+-- ================================================================================================
+
+-- acl SCHEMA public
+GRANT USAGE ON SCHEMA public TO platform_events_app;
+GRANT USAGE ON SCHEMA public TO platform_events_ingest;
+GRANT USAGE ON SCHEMA public TO platform_events_pipeline;
+GRANT USAGE ON SCHEMA public TO platform_events_analyst;
+
+-- ================================================================================================
+-- Default privileges
+-- ================================================================================================
+
+-- default acl DEFAULT PRIVILEGES FOR FUNCTIONS
+ALTER DEFAULT PRIVILEGES REVOKE ALL ON FUNCTIONS FROM PUBLIC;
+
+-- ================================================================================================
+-- Seed rows, monthly partitions, migration records
+-- ================================================================================================
+
+-- What the migrations inserted (the event catalogue).
+INSERT INTO public.event_schemas (event_type, version, category, json_schema, retention, is_active, description) VALUES
+    ('filter.applied', '1', 'interaction', '{"type": "object", "title": "filter.applied", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["filter_name", "filter_value"], "properties": {"filter_name": {"type": "string", "description": "Filter"}, "filter_value": {"type": "string", "description": "Value chosen"}}, "additionalProperties": true}', '1 year', 'true', 'A search filter was applied.'),
+    ('message.sent', '1', 'interaction', '{"type": "object", "title": "message.sent", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["message_id", "conversation_id"], "properties": {"length": {"type": "integer", "minimum": 0, "description": "Length in characters"}, "message_id": {"type": "string", "description": "Message id"}, "recipient_id": {"type": "string", "description": "The recipient", "x-user-reference": true}, "conversation_id": {"type": "string", "description": "Conversation id"}}, "additionalProperties": true}', '1 year', 'true', 'A direct message was sent (content never stored).'),
+    ('mfa.enabled', '1', 'user_activity', '{"type": "object", "title": "mfa.enabled", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["method"], "properties": {"method": {"enum": ["totp", "sms", "webauthn"], "type": "string", "description": "Factor kind"}}, "additionalProperties": true}', '2 years', 'true', 'A user enabled a second factor.'),
+    ('milestone.approved', '1', 'transaction', '{"type": "object", "title": "milestone.approved", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["milestone_id", "project_id", "amount"], "properties": {"amount": {"type": "number", "minimum": 0, "description": "Amount released"}, "currency": {"type": "string", "maxLength": 3, "description": "ISO 4217 code"}, "project_id": {"type": "string", "description": "Project id"}, "milestone_id": {"type": "string", "description": "Milestone id"}, "freelancer_id": {"type": "string", "description": "Who is paid", "x-user-reference": true}}, "additionalProperties": true}', '7 years', 'true', 'A client approved a milestone; funds are released.'),
+    ('notification.clicked', '1', 'interaction', '{"type": "object", "title": "notification.clicked", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["notification_id", "notification_type"], "properties": {"channel": {"enum": ["email", "push", "in_app", "sms"], "type": "string", "description": "Delivery channel"}, "notification_id": {"type": "string", "description": "Notification id"}, "notification_type": {"type": "string", "description": "Kind of notification"}}, "additionalProperties": true}', '1 year', 'true', 'A notification was opened.'),
+    ('page.viewed', '1', 'interaction', '{"type": "object", "title": "page.viewed", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["path"], "properties": {"url": {"type": "string", "maxLength": 2000, "x-personal": true, "description": "Full URL (may carry personal data)"}, "name": {"type": "string", "maxLength": 500, "description": "Page name given by the caller"}, "path": {"type": "string", "maxLength": 2000, "description": "Path of the page"}, "title": {"type": "string", "maxLength": 500, "description": "Document title"}, "referrer": {"type": "string", "maxLength": 2000, "x-personal": true, "description": "Referring URL"}}, "additionalProperties": true}', '1 year', 'true', 'A page was viewed (Segment page).'),
+    ('password.changed', '1', 'user_activity', '{"type": "object", "title": "password.changed", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": [], "properties": {"method": {"enum": ["settings", "reset"], "type": "string", "description": "How"}}, "additionalProperties": true}', '2 years', 'true', 'A user changed their password.'),
+    ('payment.completed', '1', 'transaction', '{"type": "object", "title": "payment.completed", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["payment_id", "amount", "currency"], "properties": {"fee": {"type": "number", "minimum": 0, "description": "Platform fee"}, "amount": {"type": "number", "minimum": 0, "description": "Amount"}, "currency": {"type": "string", "maxLength": 3, "description": "ISO 4217 code"}, "payment_id": {"type": "string", "description": "Payment id"}, "project_id": {"type": "string", "description": "Project paid for"}}, "additionalProperties": true}', '7 years', 'true', 'A payment settled.'),
+    ('payment.initiated', '1', 'transaction', '{"type": "object", "title": "payment.initiated", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["payment_id", "amount", "currency"], "properties": {"amount": {"type": "number", "minimum": 0, "description": "Amount"}, "method": {"enum": ["card", "bank_transfer", "paypal", "wallet"], "type": "string", "description": "Payment method"}, "currency": {"type": "string", "maxLength": 3, "description": "ISO 4217 code"}, "payment_id": {"type": "string", "description": "Payment id"}, "project_id": {"type": "string", "description": "Project paid for"}}, "additionalProperties": true}', '7 years', 'true', 'A payment was started.'),
+    ('portfolio.created', '1', 'content', '{"type": "object", "title": "portfolio.created", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["portfolio_id", "title"], "properties": {"title": {"type": "string", "maxLength": 500, "description": "Title"}, "media_count": {"type": "integer", "minimum": 0, "description": "Attached media"}, "portfolio_id": {"type": "string", "description": "Portfolio item id"}}, "additionalProperties": true}', '7 years', 'true', 'A freelancer published a portfolio item.'),
+    ('profile.updated', '1', 'content', '{"type": "object", "title": "profile.updated", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["fields_changed"], "properties": {"fields_changed": {"type": "array", "description": "Names of the changed fields"}}, "additionalProperties": true}', '7 years', 'true', 'A user changed their profile.'),
+    ('profile.viewed', '1', 'interaction', '{"type": "object", "title": "profile.viewed", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["profile_id"], "properties": {"source": {"enum": ["search", "proposal", "direct", "recommendation"], "type": "string", "description": "Where the view came from"}, "profile_id": {"type": "string", "description": "The profile''s user", "x-user-reference": true}}, "additionalProperties": true}', '1 year', 'true', 'Someone viewed a profile.'),
+    ('project.created', '1', 'transaction', '{"type": "object", "title": "project.created", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["project_id", "title", "budget"], "properties": {"title": {"type": "string", "maxLength": 500, "description": "Project title"}, "budget": {"type": "number", "minimum": 0, "description": "Budget amount"}, "skills": {"type": "array", "description": "Required skills"}, "category": {"type": "string", "description": "Marketplace category"}, "currency": {"type": "string", "maxLength": 3, "description": "ISO 4217 code"}, "project_id": {"type": "string", "description": "Project id"}}, "additionalProperties": true}', '7 years', 'true', 'A client posted a project.'),
+    ('proposal.submitted', '1', 'transaction', '{"type": "object", "title": "proposal.submitted", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["proposal_id", "project_id", "bid_amount"], "properties": {"currency": {"type": "string", "maxLength": 3, "description": "ISO 4217 code"}, "client_id": {"type": "string", "description": "The project''s client", "x-user-reference": true}, "bid_amount": {"type": "number", "minimum": 0, "description": "Amount bid"}, "project_id": {"type": "string", "description": "Project id"}, "proposal_id": {"type": "string", "description": "Proposal id"}, "delivery_days": {"type": "integer", "minimum": 0, "description": "Proposed delivery time in days"}}, "additionalProperties": true}', '7 years', 'true', 'A freelancer bid on a project.'),
+    ('review.posted', '1', 'content', '{"type": "object", "title": "review.posted", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["review_id", "project_id", "rating"], "properties": {"rating": {"type": "integer", "maximum": 5, "minimum": 1, "description": "Stars, 1 to 5"}, "comment": {"type": "string", "maxLength": 5000, "x-personal": true, "description": "Review text"}, "review_id": {"type": "string", "description": "Review id"}, "project_id": {"type": "string", "description": "Project reviewed"}, "reviewee_id": {"type": "string", "description": "Who is reviewed", "x-user-reference": true}}, "additionalProperties": true}', '7 years', 'true', 'A review was published.'),
+    ('search.performed', '1', 'interaction', '{"type": "object", "title": "search.performed", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["query", "results_count"], "properties": {"query": {"type": "string", "maxLength": 1000, "x-personal": true, "description": "The search text (may hold personal data)"}, "filters": {"type": "object", "description": "Filters in effect"}, "results_count": {"type": "integer", "minimum": 0, "description": "Number of results"}, "search_time_ms": {"type": "number", "minimum": 0, "description": "Server time to answer"}}, "additionalProperties": true}', '1 year', 'true', 'A marketplace search.'),
+    ('session.started', '1', 'user_activity', '{"type": "object", "title": "session.started", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": [], "properties": {"referrer": {"type": "string", "maxLength": 2000, "x-personal": true, "description": "Referring URL"}, "landing_page": {"type": "string", "maxLength": 2000, "description": "First page"}}, "additionalProperties": true}', '2 years', 'true', 'A new client session began.'),
+    ('user.identified', '1', 'user_activity', '{"type": "object", "title": "user.identified", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": [], "properties": {"traits": {"type": "object", "x-personal": true, "description": "Traits sent with identify"}}, "additionalProperties": true}', '2 years', 'true', 'A user was identified (Segment identify); traits may hold personal data.'),
+    ('user.login', '1', 'user_activity', '{"type": "object", "title": "user.login", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["method"], "properties": {"method": {"enum": ["password", "oauth", "sso", "magic_link"], "type": "string", "description": "Authentication method"}, "success": {"type": "boolean", "description": "Whether the attempt succeeded"}, "mfa_used": {"type": "boolean", "description": "Whether a second factor was used"}}, "additionalProperties": true}', '2 years', 'true', 'A user signed in.'),
+    ('user.logout', '1', 'user_activity', '{"type": "object", "title": "user.logout", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": [], "properties": {"reason": {"enum": ["user", "timeout", "revoked"], "type": "string", "description": "Why"}}, "additionalProperties": true}', '2 years', 'true', 'A user signed out.');
+
+-- The months around today, as 0002 created them when migrating (later months are
+-- created by the scheduled jobs).
+SELECT count(*) FROM public.ensure_platform_event_partitions(3, 1);
+
+-- The migrations this file stands for, with the checksums `migrate` compares.
+INSERT INTO public.schema_migrations (version, name, checksum) VALUES
+    ('0001', 'event_store', '6519e6a811c0729c55ebee0907f314d97d15cf23281c6bc0aa930233a6610402'),
+    ('0002', 'partition_maintenance', '610edd3f9e2bd7c9bebeceb8176ce91321978c9a8ab074169a7aa159ef067ac6'),
+    ('0003', 'event_functions', '48879d6fbb0c4824477aa601bf9138323d785d8e26685175b695ed37fc73914c'),
+    ('0004', 'metrics_aggregation_retention', 'a977b6d3d494803ace5f3d7101630c5cad205d50c1f96b1c8657c49247becef6'),
+    ('0005', 'event_catalogue', 'fc29e46d8a8ade826a236faad72b9290e4cf29ba251160ecc20fde1b0d49e083'),
+    ('0006', 'roles_and_security', 'db473dcefea4b357801314f6c7e9e0b00207d1e56c8ad41588122e2d92eda615'),
+    ('0010', 'session_index', '91ab73ea1cd77575300b61ee2d86753232b2d4a1a206de6a70699337d29392a2'),
+    ('0020', 'bounded_retention_batches', '6a715f9295e91d0f37e4d208661e9d9fa72d05c0eecaf323fdab0e362ff3327d'),
+    ('0021', 'partition_retirement', '31aa60daa336cba6d60a4ef8d2e292ed92d8991da0936f2d730d1ebfe0d3128e'),
+    ('0022', 'user_erasure', '9fa0934597ba93e4b2dec72b96d44356c6ee36a9ac27ce921639d85b9bc7d904'),
+    ('0023', 'received_at_brin', '921bf65459c2fa8cbbffe074d9a20fc83d509f3eade84fe7b5d966b29a2c5f79'),
+    ('0030', 'set_based_batch_emit', '0c6799536f014cdf734fe1b3127ebe629960f1670b0ba71cc3a2053be0a5bc64'),
+    ('0031', 'segment_event_types', '9075bc91d0c887cec2a66fc97bd4ffa96d3c26c8d65480feaefac83f1abd4182'),
+    ('0032', 'ingest_quarantine', 'a762cec6b261768700c06351285f757928418390bd6b0ee61152d8375a1a3c32'),
+    ('0033', 'columnar_batch_emit', '6c5c8de36a7dfc517619eb8e8f77f368a417e14028946ce8afafe11eead3b8a3'),
+    ('0039', 'quarantine_promotion', '3ea721c61bc5a8eedb0a4d6488e8be796e2631e2a939fe1f2c81523b9b0caaf9'),
+    ('0040', 'custom_claim_plans', '7e2069dc1699738699156a98fed0f4bd8459b5813558f85ca6986a84abc37ddd'),
+    ('0041', 'ingest_dead_letter', 'b057d34535b0fe4e7c7e887f4835a30a9b2879c8175787e2e35e67c8906c3f78'),
+    ('0045', 'function_grants', '59ae349f1057a77b00a010a01c754b78421d5954f4240c9242cdb66253c0972d'),
+    ('0046', 'storable_values_at_emit', '067a61f66ae68ab0a9090a7233312994a9543afcbf0a3706f53362ccd8b391d7'),
+    ('0047', 'errors_without_values', 'ae7ba38c03b2009735413e2fbdd670b484217b7fa5055887e07d06d8d138e8a5');
