@@ -8,7 +8,7 @@
 -- migrations stay the one way a database changes. This file is the reading copy (grep finds the
 -- live body of a function here, not a stale one in an old migration) and a loadable snapshot:
 -- run as the schema owner on an empty database it builds the same database (the group roles
--- are created when missing) and records migrations 0001..0047 as applied, so `migrate`
+-- are created when missing) and records migrations 0001..0050 as applied, so `migrate`
 -- continues from there. tests/integration/test_schema_file.py compares its catalog with the
 -- migrations' (tables, columns, constraints, indexes, functions, triggers, views, sequences,
 -- grants, policies, partitioning, seed rows) on PostgreSQL 18 and 15, and fails when stale.
@@ -237,6 +237,112 @@ END;
 $$;
 REVOKE ALL ON FUNCTION public.apply_data_retention_policy(p_batch_size integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.apply_data_retention_policy(p_batch_size integer) TO platform_events_pipeline;
+
+-- function claim_delivery_batch(integer, interval, integer, text)
+-- created in 0050_durable_delivery_batches
+CREATE FUNCTION public.claim_delivery_batch(p_batch_size integer, p_lease interval, p_max_retries integer, p_holder text) RETURNS TABLE(batch_id uuid, lease_token uuid, attempt integer, event_id uuid, event_type text, event_category text, schema_version integer, user_id text, session_id text, occurred_at timestamp with time zone, received_at timestamp with time zone, event_data jsonb, metadata jsonb, retry_count integer)
+    LANGUAGE plpgsql
+    SET search_path TO 'public', 'pg_temp'
+    SET plan_cache_mode TO 'force_custom_plan'
+    AS $$
+DECLARE
+    v_batch   uuid;
+    v_token   uuid := gen_random_uuid();
+    v_attempt integer := 1;
+    v_members uuid[];
+    v_stuck   uuid[];
+    v_due     uuid[];
+    v_ids     uuid[];
+    v_retries integer[];
+    v_min     timestamptz;
+    v_max     timestamptz;
+BEGIN
+    IF p_batch_size IS NULL OR p_batch_size < 1 OR p_batch_size > 50000 THEN
+        RAISE EXCEPTION 'batch size must be between 1 and 50000, got %', p_batch_size
+            USING ERRCODE = '22023', COLUMN = 'batch_size';
+    END IF;
+    IF p_lease IS NULL OR p_lease <= interval '0' THEN
+        RAISE EXCEPTION 'lease must be positive' USING ERRCODE = '22023', COLUMN = 'lease';
+    END IF;
+
+    LOOP
+        v_batch := NULL;
+        UPDATE platform_event_delivery_batches b
+           SET lease_token = v_token, lease_expires_at = now() + p_lease, holder = p_holder,
+               attempt = b.attempt + 1, claimed_at = now()
+         WHERE b.batch_id = (SELECT x.batch_id FROM platform_event_delivery_batches x
+                              WHERE x.lease_expires_at <= now()
+                              ORDER BY x.lease_expires_at
+                              LIMIT 1
+                              FOR UPDATE SKIP LOCKED)
+        RETURNING b.batch_id, b.attempt, b.event_ids, b.received_lo, b.received_hi
+             INTO v_batch, v_attempt, v_members, v_min, v_max;
+        EXIT WHEN v_batch IS NULL;
+        SELECT array_agg(d.event_id ORDER BY d.event_id), array_agg(d.retry_count ORDER BY d.event_id)
+          INTO v_ids, v_retries
+          FROM unnest(v_members) AS m(event_id)
+          JOIN platform_event_delivery d ON d.event_id = m.event_id
+         WHERE d.batch_id = v_batch AND d.status = 'processing';
+        EXIT WHEN v_ids IS NOT NULL;
+        -- Nothing left in it (cannot happen through settle_delivery_batch): drop it, look again.
+        DELETE FROM platform_event_delivery_batches b WHERE b.batch_id = v_batch;
+    END LOOP;
+
+    IF v_batch IS NULL THEN
+        v_attempt := 1;
+        SELECT array_agg(s.event_id) INTO v_stuck
+          FROM (SELECT s.event_id FROM platform_event_delivery s
+                 WHERE s.claimed_at < now() - p_lease AND s.batch_id IS NULL
+                 FOR UPDATE SKIP LOCKED) s;
+        IF v_stuck IS NOT NULL THEN
+            UPDATE platform_event_delivery d
+               SET retry_count = d.retry_count + 1,
+                   status = CASE WHEN d.retry_count + 1 >= p_max_retries THEN 'failed' ELSE 'pending' END,
+                   next_attempt_at = now(),
+                   last_error = format('claim expired after %s without acknowledgement (worker died or timed out)',
+                                       p_lease),
+                   claimed_at = NULL
+             WHERE d.event_id = ANY (v_stuck) AND d.status = 'processing' AND d.batch_id IS NULL;
+        END IF;
+
+        SELECT array_agg(due.event_id) INTO v_due
+          FROM (SELECT s.event_id FROM platform_event_delivery s
+                 WHERE s.status = 'pending' AND s.next_attempt_at <= now()
+                 ORDER BY s.next_attempt_at
+                 LIMIT p_batch_size
+                 FOR UPDATE SKIP LOCKED) due;
+        IF v_due IS NULL THEN
+            RETURN;
+        END IF;
+        v_batch := gen_random_uuid();
+        WITH claimed AS (
+            UPDATE platform_event_delivery d
+               SET status = 'processing', claimed_at = now(), batch_id = v_batch
+             WHERE d.event_id = ANY (v_due)
+            RETURNING d.event_id, d.received_at, d.retry_count
+        )
+        SELECT array_agg(c.event_id), array_agg(c.retry_count), min(c.received_at), max(c.received_at)
+          INTO v_ids, v_retries, v_min, v_max
+          FROM claimed c;
+        INSERT INTO platform_event_delivery_batches
+               (batch_id, event_ids, received_lo, received_hi, lease_token, lease_expires_at, holder)
+        VALUES (v_batch, v_ids, v_min, v_max, v_token, now() + p_lease, p_holder);
+    END IF;
+
+    -- One primary-key probe per member within the batch's time range (0040).
+    RETURN QUERY
+    SELECT v_batch, v_token, v_attempt, r.event_id, e.event_type, e.event_category,
+           e.schema_version, e.user_id, e.session_id, e.occurred_at, e.received_at, e.event_data,
+           e.metadata, r.retry_count
+      FROM unnest(v_ids, v_retries) AS r(event_id, retry_count)
+      LEFT JOIN LATERAL (SELECT * FROM platform_events p
+                          WHERE p.event_id = r.event_id
+                            AND p.received_at BETWEEN v_min AND v_max) e ON true
+     ORDER BY e.received_at, r.event_id;
+END;
+$$;
+REVOKE ALL ON FUNCTION public.claim_delivery_batch(p_batch_size integer, p_lease interval, p_max_retries integer, p_holder text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.claim_delivery_batch(p_batch_size integer, p_lease interval, p_max_retries integer, p_holder text) TO platform_events_pipeline;
 
 -- function cleanup_expired_metrics()
 -- created in 0004_metrics_aggregation_retention
@@ -717,7 +823,7 @@ REVOKE ALL ON FUNCTION public.ensure_platform_event_partitions(p_months_ahead in
 GRANT ALL ON FUNCTION public.ensure_platform_event_partitions(p_months_ahead integer, p_months_back integer) TO platform_events_pipeline;
 
 -- function get_pending_events(integer, interval, integer)
--- created in 0003_event_functions; replaced in 0040_custom_claim_plans
+-- created in 0003_event_functions; replaced in 0040_custom_claim_plans, 0050_durable_delivery_batches
 CREATE FUNCTION public.get_pending_events(p_batch_size integer DEFAULT 100, p_visibility_timeout interval DEFAULT '00:05:00'::interval, p_max_retries integer DEFAULT 3) RETURNS TABLE(event_id uuid, event_type text, event_category text, schema_version integer, user_id text, session_id text, occurred_at timestamp with time zone, received_at timestamp with time zone, event_data jsonb, metadata jsonb, retry_count integer)
     LANGUAGE plpgsql
     SET search_path TO 'public', 'pg_temp'
@@ -742,7 +848,7 @@ BEGIN
 
     SELECT array_agg(s.event_id) INTO v_stuck
       FROM (SELECT s.event_id FROM platform_event_delivery s
-             WHERE s.claimed_at < now() - p_visibility_timeout
+             WHERE s.claimed_at < now() - p_visibility_timeout AND s.batch_id IS NULL
              FOR UPDATE SKIP LOCKED) s;
     IF v_stuck IS NOT NULL THEN
         UPDATE platform_event_delivery d
@@ -752,7 +858,7 @@ BEGIN
                last_error = format('claim expired after %s without acknowledgement (worker died or timed out)',
                                    p_visibility_timeout),
                claimed_at = NULL
-         WHERE d.event_id = ANY (v_stuck) AND d.status = 'processing';
+         WHERE d.event_id = ANY (v_stuck) AND d.status = 'processing' AND d.batch_id IS NULL;
     END IF;
 
     SELECT array_agg(due.event_id) INTO v_due
@@ -775,9 +881,6 @@ BEGIN
       INTO v_ids, v_retries, v_min, v_max
       FROM claimed c;
 
-    -- One primary-key probe per claimed id, within the claimed time range so only the partitions
-    -- involved are read. (Joined to the id array instead, the planner expected one row and
-    -- compared every fetched row with every id: 114 ms a batch in a million-event partition.)
     RETURN QUERY
     SELECT e.event_id, e.event_type, e.event_category, e.schema_version, e.user_id, e.session_id,
            e.occurred_at, e.received_at, e.event_data, e.metadata, r.retry_count
@@ -814,7 +917,7 @@ $$;
 REVOKE ALL ON FUNCTION public.install_user_erasure_trigger(p_table regclass, p_id_column text) FROM PUBLIC;
 
 -- function mark_event_processed(uuid[], boolean, text, integer, interval)
--- created in 0003_event_functions
+-- created in 0003_event_functions; replaced in 0050_durable_delivery_batches
 CREATE FUNCTION public.mark_event_processed(p_event_ids uuid[], p_success boolean, p_error text DEFAULT NULL::text, p_max_retries integer DEFAULT 3, p_backoff interval DEFAULT '00:00:30'::interval) RETURNS integer
     LANGUAGE plpgsql
     SET search_path TO 'public', 'pg_temp'
@@ -828,7 +931,7 @@ BEGIN
     IF p_success THEN
         UPDATE platform_event_delivery d
            SET status = 'delivered', processed_at = now(), last_error = NULL, claimed_at = NULL
-         WHERE d.event_id = ANY (p_event_ids) AND d.status <> 'delivered';
+         WHERE d.event_id = ANY (p_event_ids) AND d.status <> 'delivered' AND d.batch_id IS NULL;
     ELSE
         UPDATE platform_event_delivery d
            SET retry_count = d.retry_count + 1,
@@ -836,7 +939,7 @@ BEGIN
                next_attempt_at = now() + platform_events_backoff(d.retry_count + 1, p_backoff),
                last_error = left(coalesce(p_error, 'unknown error'), 2000),
                claimed_at = NULL
-         WHERE d.event_id = ANY (p_event_ids) AND d.status = 'processing';
+         WHERE d.event_id = ANY (p_event_ids) AND d.status = 'processing' AND d.batch_id IS NULL;
     END IF;
     GET DIAGNOSTICS v_count = ROW_COUNT;
     RETURN v_count;
@@ -846,7 +949,7 @@ REVOKE ALL ON FUNCTION public.mark_event_processed(p_event_ids uuid[], p_success
 GRANT ALL ON FUNCTION public.mark_event_processed(p_event_ids uuid[], p_success boolean, p_error text, p_max_retries integer, p_backoff interval) TO platform_events_pipeline;
 
 -- function mark_event_processed(uuid, boolean, text, integer, interval)
--- created in 0003_event_functions
+-- created in 0003_event_functions; replaced in 0050_durable_delivery_batches
 CREATE FUNCTION public.mark_event_processed(p_event_id uuid, p_success boolean, p_error text DEFAULT NULL::text, p_max_retries integer DEFAULT 3, p_backoff interval DEFAULT '00:00:30'::interval) RETURNS text
     LANGUAGE plpgsql
     SET search_path TO 'public', 'pg_temp'
@@ -1122,6 +1225,25 @@ BEGIN
 END;
 $$;
 REVOKE ALL ON FUNCTION public.platform_events_effective_user(p_user_id text, p_trusted boolean) FROM PUBLIC;
+
+-- function platform_events_fence_changed_batches()
+-- created in 0050_durable_delivery_batches
+CREATE FUNCTION public.platform_events_fence_changed_batches() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    UPDATE platform_event_delivery_batches b
+       SET lease_token = gen_random_uuid(), lease_expires_at = '-infinity',
+           fenced_reason = 'an event of the batch changed while in flight (erasure)'
+     WHERE b.batch_id IN (SELECT d.batch_id
+                            FROM platform_events_changed c
+                            JOIN platform_event_delivery d ON d.event_id = c.event_id
+                           WHERE d.batch_id IS NOT NULL);
+    RETURN NULL;
+END;
+$$;
+REVOKE ALL ON FUNCTION public.platform_events_fence_changed_batches() FROM PUBLIC;
 
 -- function platform_events_json_problem(jsonb)
 -- created in 0046_storable_values_at_emit
@@ -1483,6 +1605,93 @@ $$;
 REVOKE ALL ON FUNCTION public.quarantine_platform_events(p_events jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.quarantine_platform_events(p_events jsonb) TO platform_events_ingest;
 
+-- function settle_delivery_batch(uuid, uuid, uuid[], uuid[], text[], boolean[], integer, interval, boolean, text, text, text, interval, interval)
+-- created in 0050_durable_delivery_batches
+CREATE FUNCTION public.settle_delivery_batch(p_batch_id uuid, p_lease_token uuid, p_delivered uuid[], p_released uuid[], p_errors text[], p_final boolean[], p_max_retries integer, p_backoff interval, p_hold boolean, p_sink text, p_sink_state text, p_sink_error text, p_hold_base interval, p_hold_max interval) RETURNS timestamp with time zone
+    LANGUAGE plpgsql
+    SET search_path TO 'public', 'pg_temp'
+    SET plan_cache_mode TO 'force_custom_plan'
+    AS $$
+DECLARE
+    v_token    uuid;
+    v_failures integer := 0;
+    v_due      timestamptz;
+BEGIN
+    IF p_sink_state NOT IN ('ok', 'unavailable', 'throttled', 'misconfigured') THEN
+        RAISE EXCEPTION 'sink state must be ok, unavailable, throttled, misconfigured or NULL'
+            USING ERRCODE = '22023', COLUMN = 'sink_state';
+    END IF;
+    SELECT b.lease_token INTO v_token
+      FROM platform_event_delivery_batches b WHERE b.batch_id = p_batch_id FOR UPDATE;
+    IF v_token IS NULL OR v_token <> p_lease_token THEN
+        RAISE EXCEPTION 'the lease of delivery batch % passed to another worker', p_batch_id
+            USING ERRCODE = 'PE050', HINT = 'nothing was changed; stop working on this batch';
+    END IF;
+
+    IF cardinality(p_delivered) > 0 THEN
+        UPDATE platform_event_delivery d
+           SET status = 'delivered', processed_at = now(), last_error = NULL, claimed_at = NULL,
+               batch_id = NULL
+         WHERE d.event_id = ANY (p_delivered) AND d.batch_id = p_batch_id;
+    END IF;
+    IF cardinality(p_released) > 0 THEN
+        UPDATE platform_event_delivery d
+           SET retry_count = d.retry_count + 1,
+               status = CASE WHEN r.final OR d.retry_count + 1 >= p_max_retries THEN 'failed'
+                             ELSE 'pending' END,
+               next_attempt_at = now() + platform_events_backoff(d.retry_count + 1, p_backoff),
+               last_error = left(coalesce(r.error, 'unknown error'), 2000),
+               claimed_at = NULL,
+               batch_id = NULL
+          FROM unnest(p_released, p_errors, p_final) AS r(event_id, error, final)
+         WHERE d.event_id = r.event_id AND d.batch_id = p_batch_id;
+    END IF;
+
+    IF p_sink_state IS NULL THEN
+        NULL;  -- a batch given back unwritten: the sink's health is what the last write left
+    ELSIF p_sink_state = 'ok' THEN
+        -- A no-op (and no lock) while the sink is healthy, which is nearly always.
+        UPDATE platform_event_sink_health h
+           SET state = 'ok', consecutive_failures = 0, retry_at = NULL, recovered_at = now()
+         WHERE h.warehouse = p_sink AND h.state <> 'ok';
+    ELSE
+        INSERT INTO platform_event_sink_health AS h
+               (warehouse, state, last_error, failing_since, last_failure_at, consecutive_failures)
+        VALUES (p_sink, p_sink_state, left(p_sink_error, 2000), now(), now(), 1)
+        ON CONFLICT (warehouse) DO UPDATE
+           SET state = excluded.state, last_error = excluded.last_error,
+               failing_since = CASE WHEN h.state = 'ok' THEN now() ELSE h.failing_since END,
+               last_failure_at = now(),
+               consecutive_failures = h.consecutive_failures + 1
+        RETURNING h.consecutive_failures INTO v_failures;
+    END IF;
+
+    IF p_hold AND p_sink_state IS NULL THEN
+        -- Due when the sink is tried again, or at once when it is healthy.
+        v_due := coalesce((SELECT h.retry_at FROM platform_event_sink_health h
+                            WHERE h.warehouse = p_sink AND h.state <> 'ok'), now());
+    ELSIF p_hold THEN
+        v_due := now() + CASE WHEN v_failures = 0 THEN interval '0'
+                              ELSE least(p_hold_base * power(2, least(v_failures - 1, 20))::double precision,
+                                         p_hold_max) * (0.5 + random() / 2) END;
+    END IF;
+    IF p_hold THEN
+        UPDATE platform_event_delivery_batches b
+           SET lease_token = gen_random_uuid(), holder = NULL, lease_expires_at = v_due,
+               last_error = coalesce(left(p_sink_error, 2000), b.last_error)
+         WHERE b.batch_id = p_batch_id;
+        IF p_sink_state <> 'ok' THEN  -- (NULL: left as it is)
+            UPDATE platform_event_sink_health h SET retry_at = v_due WHERE h.warehouse = p_sink;
+        END IF;
+    ELSE
+        DELETE FROM platform_event_delivery_batches b WHERE b.batch_id = p_batch_id;
+    END IF;
+    RETURN v_due;
+END;
+$$;
+REVOKE ALL ON FUNCTION public.settle_delivery_batch(p_batch_id uuid, p_lease_token uuid, p_delivered uuid[], p_released uuid[], p_errors text[], p_final boolean[], p_max_retries integer, p_backoff interval, p_hold boolean, p_sink text, p_sink_state text, p_sink_error text, p_hold_base interval, p_hold_max interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.settle_delivery_batch(p_batch_id uuid, p_lease_token uuid, p_delivered uuid[], p_released uuid[], p_errors text[], p_final boolean[], p_max_retries integer, p_backoff interval, p_hold boolean, p_sink text, p_sink_state text, p_sink_error text, p_hold_base interval, p_hold_max interval) TO platform_events_pipeline;
+
 -- function update_realtime_metric(text, double precision, jsonb, interval, boolean)
 -- created in 0004_metrics_aggregation_retention
 CREATE FUNCTION public.update_realtime_metric(p_metric_name text, p_value double precision, p_dimensions jsonb DEFAULT '{}'::jsonb, p_ttl interval DEFAULT '01:00:00'::interval, p_increment boolean DEFAULT false) RETURNS double precision
@@ -1586,7 +1795,7 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.event_schemas TO platform_even
 GRANT SELECT ON TABLE public.event_schemas TO platform_events_analyst;
 
 -- table platform_event_delivery
--- created in 0001_event_store; altered in 0006_roles_and_security
+-- created in 0001_event_store; altered in 0006_roles_and_security, 0050_durable_delivery_batches
 CREATE TABLE public.platform_event_delivery (
     event_id uuid NOT NULL,
     received_at timestamp with time zone NOT NULL,
@@ -1597,12 +1806,37 @@ CREATE TABLE public.platform_event_delivery (
     claimed_at timestamp with time zone,
     last_error text,
     processed_at timestamp with time zone,
+    batch_id uuid,
     CONSTRAINT platform_event_delivery_retry_count_check CHECK ((retry_count >= 0)),
     CONSTRAINT platform_event_delivery_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'processing'::text, 'delivered'::text, 'failed'::text])))
 )
 WITH (fillfactor='80', autovacuum_vacuum_scale_factor='0.02', autovacuum_vacuum_insert_scale_factor='0.05', autovacuum_analyze_scale_factor='0.02');
 COMMENT ON TABLE public.platform_event_delivery IS 'Queue and delivery state of each event; event_id is the idempotency ledger.';
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.platform_event_delivery TO platform_events_pipeline;
+
+-- table platform_event_delivery_batches
+-- created in 0050_durable_delivery_batches
+CREATE TABLE public.platform_event_delivery_batches (
+    batch_id uuid NOT NULL,
+    event_ids uuid[] NOT NULL,
+    received_lo timestamp with time zone NOT NULL,
+    received_hi timestamp with time zone NOT NULL,
+    lease_token uuid NOT NULL,
+    lease_expires_at timestamp with time zone NOT NULL,
+    holder text,
+    attempt integer DEFAULT 1 NOT NULL,
+    checkpoint jsonb DEFAULT '{}'::jsonb NOT NULL,
+    last_error text,
+    fenced_reason text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    claimed_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT platform_event_delivery_batches_attempt_check CHECK ((attempt >= 1)),
+    CONSTRAINT platform_event_delivery_batches_checkpoint_check CHECK ((jsonb_typeof(checkpoint) = 'object'::text)),
+    CONSTRAINT platform_event_delivery_batches_holder_check CHECK ((length(holder) <= 200))
+)
+WITH (fillfactor='70');
+COMMENT ON TABLE public.platform_event_delivery_batches IS 'Delivery batches in flight: fixed members, a lease (token, expiry, holder; holder NULL = given back until lease_expires_at), the sink''s write checkpoint. batch_id is the warehouse load_id.';
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.platform_event_delivery_batches TO platform_events_pipeline;
 
 -- table platform_events
 -- created in 0001_event_store; altered in 0002_partition_maintenance, 0006_roles_and_security, 0021_partition_retirement
@@ -1634,6 +1868,24 @@ CREATE VIEW public.platform_event_partitions AS
      JOIN pg_class c ON ((c.oid = i.inhrelid)))
   WHERE (i.inhparent = ('public.platform_events'::regclass)::oid);
 GRANT SELECT ON TABLE public.platform_event_partitions TO platform_events_pipeline;
+
+-- table platform_event_sink_health
+-- created in 0050_durable_delivery_batches
+CREATE TABLE public.platform_event_sink_health (
+    warehouse text NOT NULL,
+    state text DEFAULT 'ok'::text NOT NULL,
+    last_error text,
+    failing_since timestamp with time zone,
+    last_failure_at timestamp with time zone,
+    consecutive_failures integer DEFAULT 0 NOT NULL,
+    retry_at timestamp with time zone,
+    recovered_at timestamp with time zone,
+    CONSTRAINT platform_event_sink_health_consecutive_failures_check CHECK ((consecutive_failures >= 0)),
+    CONSTRAINT platform_event_sink_health_state_check CHECK ((state = ANY (ARRAY['ok'::text, 'unavailable'::text, 'throttled'::text, 'misconfigured'::text]))),
+    CONSTRAINT platform_event_sink_health_warehouse_check CHECK ((warehouse = ANY (ARRAY['duckdb'::text, 'bigquery'::text, 'redshift'::text])))
+);
+COMMENT ON TABLE public.platform_event_sink_health IS 'Per warehouse: whether streaming can write to it, and since when it cannot (pipeline_status shows it).';
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.platform_event_sink_health TO platform_events_pipeline;
 
 -- table platform_events_dead_letter
 -- created in 0041_ingest_dead_letter
@@ -1827,7 +2079,7 @@ COMMENT ON TABLE public.user_erasure_queue IS 'Users whose erasure is due (fille
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.user_erasure_queue TO platform_events_pipeline;
 
 -- table warehouse_sync_status
--- created in 0001_event_store
+-- created in 0001_event_store; altered in 0050_durable_delivery_batches
 CREATE TABLE public.warehouse_sync_status (
     sync_id uuid DEFAULT gen_random_uuid() NOT NULL,
     warehouse_type text NOT NULL,
@@ -1841,6 +2093,7 @@ CREATE TABLE public.warehouse_sync_status (
     started_at timestamp with time zone DEFAULT now() NOT NULL,
     finished_at timestamp with time zone,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    batch_id uuid,
     CONSTRAINT warehouse_sync_status_events_failed_check CHECK ((events_failed >= 0)),
     CONSTRAINT warehouse_sync_status_events_synced_check CHECK ((events_synced >= 0)),
     CONSTRAINT warehouse_sync_status_status_check CHECK ((status = ANY (ARRAY['running'::text, 'success'::text, 'partial'::text, 'failed'::text]))),
@@ -1872,9 +2125,17 @@ ALTER TABLE ONLY public.event_aggregations
 ALTER TABLE ONLY public.event_schemas
     ADD CONSTRAINT event_schemas_pkey PRIMARY KEY (event_type, version);
 
+-- constraint platform_event_delivery_batches platform_event_delivery_batches_pkey
+ALTER TABLE ONLY public.platform_event_delivery_batches
+    ADD CONSTRAINT platform_event_delivery_batches_pkey PRIMARY KEY (batch_id);
+
 -- constraint platform_event_delivery platform_event_delivery_pkey
 ALTER TABLE ONLY public.platform_event_delivery
     ADD CONSTRAINT platform_event_delivery_pkey PRIMARY KEY (event_id);
+
+-- constraint platform_event_sink_health platform_event_sink_health_pkey
+ALTER TABLE ONLY public.platform_event_sink_health
+    ADD CONSTRAINT platform_event_sink_health_pkey PRIMARY KEY (warehouse);
 
 -- constraint platform_events_dead_letter platform_events_dead_letter_pkey
 ALTER TABLE ONLY public.platform_events_dead_letter
@@ -1923,8 +2184,11 @@ ALTER TABLE ONLY public.warehouse_sync_status
 -- index event_aggregations_type_idx
 CREATE INDEX event_aggregations_type_idx ON public.event_aggregations USING btree (event_type, granularity, bucket_start);
 
+-- index platform_event_delivery_batches_lease_idx
+CREATE INDEX platform_event_delivery_batches_lease_idx ON public.platform_event_delivery_batches USING btree (lease_expires_at);
+
 -- index platform_event_delivery_claimed_idx
-CREATE INDEX platform_event_delivery_claimed_idx ON public.platform_event_delivery USING btree (claimed_at) WHERE (claimed_at IS NOT NULL);
+CREATE INDEX platform_event_delivery_claimed_idx ON public.platform_event_delivery USING btree (claimed_at) WHERE ((claimed_at IS NOT NULL) AND (batch_id IS NULL));
 
 -- index platform_event_delivery_due_idx
 CREATE INDEX platform_event_delivery_due_idx ON public.platform_event_delivery USING btree (next_attempt_at) WHERE (status = 'pending'::text);
@@ -2033,6 +2297,13 @@ ALTER INDEX public.platform_events_session_idx ATTACH PARTITION public.platform_
 ALTER INDEX public.platform_events_user_idx ATTACH PARTITION public.platform_events_default_user_id_occurred_at_idx;
 
 -- ================================================================================================
+-- Triggers
+-- ================================================================================================
+
+-- trigger platform_events platform_events_fence_in_flight
+CREATE TRIGGER platform_events_fence_in_flight AFTER UPDATE ON public.platform_events REFERENCING NEW TABLE AS platform_events_changed FOR EACH STATEMENT EXECUTE FUNCTION public.platform_events_fence_changed_batches();
+
+-- ================================================================================================
 -- Row-level security
 -- ================================================================================================
 
@@ -2121,4 +2392,5 @@ INSERT INTO public.schema_migrations (version, name, checksum) VALUES
     ('0041', 'ingest_dead_letter', 'b057d34535b0fe4e7c7e887f4835a30a9b2879c8175787e2e35e67c8906c3f78'),
     ('0045', 'function_grants', '59ae349f1057a77b00a010a01c754b78421d5954f4240c9242cdb66253c0972d'),
     ('0046', 'storable_values_at_emit', '067a61f66ae68ab0a9090a7233312994a9543afcbf0a3706f53362ccd8b391d7'),
-    ('0047', 'errors_without_values', 'ae7ba38c03b2009735413e2fbdd670b484217b7fa5055887e07d06d8d138e8a5');
+    ('0047', 'errors_without_values', 'ae7ba38c03b2009735413e2fbdd670b484217b7fa5055887e07d06d8d138e8a5'),
+    ('0050', 'durable_delivery_batches', '571023cddaf35d72a2931c8f3d2ee63443fb89181013ed3421f658f130b1e749');
