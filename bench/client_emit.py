@@ -32,8 +32,9 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from platform_events.client import Event, PostgresTransport
-from platform_events.client.transport import CHUNK_SIZE, write_json_events
+from platform_events.client.transport import CHUNK_SIZE
 from platform_events.config import load_settings
+from platform_events.emit import write_json_events
 from platform_events.local import database_url
 from platform_events.traffic import generate
 

@@ -17,7 +17,7 @@ import time
 
 import psycopg
 
-from platform_events import db
+from platform_events import db, local
 from platform_events.config import load_settings
 
 PAYLOAD = (
@@ -108,7 +108,7 @@ def measure(
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     settings = load_settings()
-    with db.connect(settings, autocommit=True) as conn:
+    with db.connect(settings, autocommit=True, url=local.database_url(settings)) as conn:
         print(f"claim + acknowledge of {n} events, batches of 1000")
         results = {layout: measure(conn, layout, n, 1000) for layout in ("on the row", "beside")}
         for layout, (rate, wal) in results.items():

@@ -97,7 +97,7 @@ def _registrars() -> list[Callable[[Any], None]]:
 
 # Modules that add sub-commands through a ``register_commands(subparsers)`` function.
 COMMAND_MODULES: list[str] = [
-    "platform_events.client.commands",
+    "platform_events.generate_command",
     "platform_events.ingest.cli_commands",
     "platform_events.jobs.cli_commands",
     "platform_events.pipeline.cli_commands",
@@ -107,6 +107,11 @@ COMMAND_MODULES: list[str] = [
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from platform_events import db, local
+
+    # Without DATABASE_URL every command works on the embedded server, started when first needed
+    # (db knows no server of its own: the command line names this one).
+    db.resolve_unset_url_with(local.start)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

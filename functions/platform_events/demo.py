@@ -7,9 +7,9 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from platform_events import db, migrate
-from platform_events.client.commands import write_traffic
 from platform_events.config import Settings
 from platform_events.db import Conn
+from platform_events.generate_command import write_traffic
 from platform_events.queries import sql
 from platform_events.traffic import Marketplace
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from platform_events.client.events import Event
+from platform_events.events import Event
 
 # Relative traffic per hour of day (UTC), and per weekday (Monday first).
 HOURLY_WEIGHTS = (

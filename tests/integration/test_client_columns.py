@@ -16,8 +16,9 @@ import pytest
 from psycopg.rows import dict_row
 
 from platform_events.client import Event, EventResult, PostgresTransport, write_events
-from platform_events.client.transport import _chunks, write_json_events
+from platform_events.client.transport import _chunks
 from platform_events.db import Conn
+from platform_events.emit import write_json_events
 from tests.builders import VALID_DATA, counts
 
 

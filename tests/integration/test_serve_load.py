@@ -34,12 +34,16 @@ def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """A fresh embedded default under its own home, migrated, as `db start` + `migrate` leave it."""
     home = tmp_path_factory.mktemp("serve-load")
     settings = load_settings(platform_events_home=home, database_url=None)
-    with db.connect(settings, autocommit=True) as conn:
-        migrate.migrate(conn)
-    try:
-        yield settings
-    finally:
-        local.stop(settings)
+    with pytest.MonkeyPatch.context() as patch:
+        # Resolved as the command line registers it: without DATABASE_URL, the embedded server.
+        patch.setattr(db, "_unset_url", [])
+        db.resolve_unset_url_with(local.start)
+        with db.connect(settings, autocommit=True) as conn:
+            migrate.migrate(conn)
+        try:
+            yield settings
+        finally:
+            local.stop(settings)
 
 
 def _post(url: str, batch: list[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
@@ -99,13 +103,13 @@ def test_concurrent_resolutions_of_the_embedded_server_start_it_once(
     embedded: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[int] = []
-    real = local.database_url
 
     def counted(settings: Settings) -> str:
         calls.append(1)
-        return real(settings)
+        return local.start(settings)
 
-    monkeypatch.setattr(local, "database_url", counted)
+    monkeypatch.setattr(db, "_unset_url", [])
+    db.resolve_unset_url_with(counted)
     monkeypatch.setattr(db, "_urls", {})
     barrier = threading.Barrier(16)
 

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 import pytest
 
 from platform_events.client.batching import Debouncer, RetryPolicy
-from platform_events.client.device import detect_device
-from platform_events.client.events import Event, build_event
 from platform_events.client.transport import segment_message
+from platform_events.device import detect_device
 from platform_events.errors import InvalidEvent
+from platform_events.events import Event, build_event
 
 
 def test_retry_delays_grow_exponentially_with_jitter_under_the_cap() -> None:

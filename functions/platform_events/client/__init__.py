@@ -6,14 +6,10 @@ benchmarks and the traffic generator use it directly).
 
 from platform_events.client.analytics import Analytics
 from platform_events.client.batching import RetryPolicy
-from platform_events.client.events import Event, EventResult, build_event
 from platform_events.client.reads import EventFilters, EventPage, Page
-from platform_events.client.transport import (
-    HttpTransport,
-    PostgresTransport,
-    TransportError,
-    write_events,
-)
+from platform_events.client.transport import HttpTransport, PostgresTransport, TransportError
+from platform_events.emit import write_events
+from platform_events.events import Event, EventResult, build_event
 
 __all__ = [
     "Analytics",

@@ -24,13 +24,13 @@ from typing import Any, Literal
 from platform_events import db, logs
 from platform_events.client import reads
 from platform_events.client.batching import RetryPolicy
-from platform_events.client.device import detect_device
-from platform_events.client.events import build_event
 from platform_events.client.spool import Spool
 from platform_events.client.tracking import TrackingMixin
 from platform_events.client.transport import HttpTransport, PostgresTransport, Transport
 from platform_events.client.worker import BatchWorker, WorkerStats
 from platform_events.config import Settings, get_settings
+from platform_events.device import detect_device
+from platform_events.events import build_event
 from platform_events.local import database_url
 
 Mode = Literal["direct", "http"]

@@ -6,7 +6,7 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from platform_events.client.events import Event
+from platform_events.events import Event
 
 
 @dataclass(frozen=True)

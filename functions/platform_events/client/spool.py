@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from platform_events.client.events import Event
+from platform_events.events import Event
 
 _SUFFIX = ".events.jsonl"
 _CLAIMED = ".claimed-"

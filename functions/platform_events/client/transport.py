@@ -11,7 +11,6 @@ application role emits only for its session's user, see migrations/0003 and 0006
 from __future__ import annotations
 
 import base64
-import functools
 import gzip
 import itertools
 import json
@@ -25,21 +24,16 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 import psycopg
-from psycopg.rows import dict_row, tuple_row
-from psycopg.types.json import Jsonb
+from psycopg.rows import dict_row
 
-from platform_events.client.events import Event, EventResult, Status
 from platform_events.db import APPLICATION_NAME, Conn
-from platform_events.queries import sql
+from platform_events.emit import write_numbered
+from platform_events.events import Event, EventResult, Status
 
 # Events per statement: big enough to amortise the round trip and the statement's fixed cost,
 # small enough to keep memory flat and let two connections take turns (bench/client_emit.py:
 # 1,000 to 4,000 run within a few percent of each other).
 CHUNK_SIZE = 2_000
-
-# The payload columns travel as one JSON array each; str() for what JSON has no type for, as the
-# JSON-array path always did.
-_dumps = functools.partial(json.dumps, default=str)
 
 
 class TransportError(Exception):
@@ -71,80 +65,11 @@ def _chunks(events: Sequence[Event], size: int, parallel: int = 1) -> list[Seque
     return [events[i : i + step] for i in range(0, len(events), step)]
 
 
-def column_params(events: Sequence[Event]) -> tuple[object, ...]:
-    """The arguments of ``emit_platform_events_columns`` (migrations/0033) for ``events``."""
-    return (
-        [e.event_id for e in events],
-        [e.event_type for e in events],
-        [e.user_id for e in events],
-        [e.session_id for e in events],
-        [e.occurred_at for e in events],
-        Jsonb([e.event_data for e in events], dumps=_dumps),
-        Jsonb([e.metadata for e in events], dumps=_dumps),
-    )
-
-
-def write_events(conn: Conn, events: Sequence[Event]) -> list[EventResult]:
-    """Write ``events`` in one statement and return one result each, in order.
-
-    Same validation and idempotency as ``emit_platform_event``: an invalid event is answered
-    ``rejected`` with its error and never stops the others; an ``event_id`` already stored (or
-    repeated in the batch) is answered ``duplicate``. The events travel as typed binary arrays to
-    ``emit_platform_events_columns`` (migrations/0033), which answers exactly as the JSON-array
-    ``emit_platform_events`` does at a fraction of the server time. Runs in the connection's
-    current transaction mode.
-    """
-    return _write(conn, events, 0)
-
-
-def _write(conn: Conn, events: Sequence[Event], offset: int) -> list[EventResult]:
-    """:func:`write_events` numbering the results from ``offset + 1``."""
-    if not events:
-        return []
-    with conn.cursor(row_factory=tuple_row) as cur:
-        rows = cur.execute(sql("client_emit_columns"), column_params(events)).fetchall()
-    return [
-        EventResult(
-            ordinal=ordinal + offset,
-            event_id=event_id,
-            status=status,
-            error_code=code,
-            error_field=field,
-            error_message=message,
-        )
-        for ordinal, event_id, status, code, field, message in rows
-    ]
-
-
-def write_json_events(conn: Conn, events: Sequence[dict[str, Any]]) -> list[EventResult]:
-    """Write events given in the JSON shape (the ingest function's path) with ``emit_platform_events``.
-
-    For input that may not be typed yet (event ids and timestamps as text): a malformed one is
-    answered ``rejected`` (PE005) instead of failing the batch.
-    """
-    if not events:
-        return []
-    payload = json.dumps(list(events), default=str)
-    rows = conn.execute(sql("client_emit_batch"), (payload,)).fetchall()
-    return [_result(row) for row in rows]
-
-
-def _result(row: dict[str, Any]) -> EventResult:
-    return EventResult(
-        ordinal=int(row["ordinal"]),
-        event_id=row["event_id"],
-        status=row["status"],
-        error_code=row["error_code"],
-        error_field=row["error_field"],
-        error_message=row["error_message"],
-    )
-
-
 class PostgresTransport:
     """Direct mode: batches go to Postgres over ``parallel`` connections, ``CHUNK_SIZE`` at a time.
 
     ``send`` is the client's batched write path: each chunk is one ``emit_platform_events_columns``
-    statement (:func:`write_events`). With two connections one thread encodes and sends while
+    statement (:func:`platform_events.emit.write_events`). With two connections one thread encodes and sends while
     the other's statement runs, and the server's work runs on two cores: on the 2-core machine of
     bench/client_emit.py two connections write about 1.5 times as many events per second as one.
     Hand it thousands of events per call to keep both busy.
@@ -175,7 +100,7 @@ class PostgresTransport:
     def _send_chunk(self, chunk: tuple[int, Sequence[Event]]) -> list[EventResult]:
         offset, events = chunk
         try:
-            return _write(self._conn(), events, offset)
+            return write_numbered(self._conn(), events, offset)
         except psycopg.OperationalError as exc:
             # Connection lost or server restarting: drop the connection, let the caller retry.
             conn = getattr(self._local, "conn", None)

@@ -31,9 +31,9 @@ from dataclasses import asdict, dataclass
 
 from platform_events import logs
 from platform_events.client.batching import Debouncer, RetryPolicy
-from platform_events.client.events import Event, EventResult
 from platform_events.client.spool import Spool, SpoolFull
 from platform_events.client.transport import Transport, TransportError
+from platform_events.events import Event, EventResult
 
 log = logging.getLogger(__name__)
 

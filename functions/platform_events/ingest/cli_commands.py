@@ -1,4 +1,5 @@
-"""Ingest commands of ``platform-events``: ``rejected``, the dead letter of ``ingest_events``."""
+"""Ingest commands of ``platform-events``: ``rejected``, the dead letter of ``ingest_events``, and
+``quarantine``, the events it held back for an unknown type."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import argparse
 import json
 from typing import Any
 
+from tqdm import tqdm
+
 from platform_events import db
 from platform_events.config import Settings
-from platform_events.ingest import deadletter
+from platform_events.ingest import deadletter, quarantine
 
 
 def _positive(text: str) -> int:
@@ -36,7 +39,38 @@ def _rejected(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _quarantine(args: argparse.Namespace, settings: Settings) -> int:
+    with db.connection(settings, autocommit=True) as conn:
+        if args.promote:
+            with tqdm(unit=" events", desc="promote", disable=args.json) as bar:
+                result: Any = quarantine.promote(conn, args.event_type, on_chunk=bar.update)
+        else:
+            result = quarantine.summary(conn, args.event_type)
+    if args.json or args.promote:
+        print(json.dumps(result, indent=2, default=str))
+        return 0
+    if not result:
+        print("the quarantine is empty")
+    for row in result:
+        mark = "promotable" if row["promotable"] else "no schema yet"
+        print(f"{row['events']:>8}  {row['event_type']}  ({mark}): {row['reason']}")
+    return 0
+
+
 def register_commands(commands: Any) -> None:
+    p = commands.add_parser(
+        "quarantine",
+        help="events ingest_events held back for an unknown type; promote them once known",
+    )
+    p.add_argument("--event-type", help="only this type")
+    p.add_argument(
+        "--promote",
+        action="store_true",
+        help="move the events whose type now has an active schema into the event store",
+    )
+    p.add_argument("--json", action="store_true", help="the summary as JSON")
+    p.set_defaults(handler=_quarantine)
+
     p = commands.add_parser(
         "rejected", help="messages ingest_events rejected (the dead letter, kept 30 days)"
     )

@@ -17,9 +17,9 @@ from typing import Any
 
 import psycopg
 
-from platform_events.client.events import EventResult
-from platform_events.client.transport import write_json_events
 from platform_events.db import Conn
+from platform_events.emit import write_json_events
+from platform_events.events import EventResult
 from platform_events.ingest import deadletter, segment
 from platform_events.queries import sql
 

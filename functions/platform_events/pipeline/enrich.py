@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from platform_events.client.device import detect_device
+from platform_events.device import detect_device
 
 
 @dataclass(frozen=True)

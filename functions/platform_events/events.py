@@ -1,4 +1,5 @@
-"""The plain data the client moves around: one event to write, and what the store answered."""
+"""The plain data events travel as: one event to write, and what the store answered (shared by the
+client, ingest and the traffic generator, so it imports none of them)."""
 
 from __future__ import annotations
 

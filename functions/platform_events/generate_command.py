@@ -1,20 +1,21 @@
-"""``platform-events generate``: realistic traffic written through the client's batched path."""
+"""``platform-events generate``: realistic traffic written through the client's batched path.
+
+A command of the command line that uses the client SDK as an application would (the demo runs
+it too), so the SDK package holds no command and imports nothing of ingest.
+"""
 
 from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import time
 from typing import Any
 
 from tqdm import tqdm
 
-from platform_events import db
-from platform_events.client.events import count_statuses
 from platform_events.client.transport import PostgresTransport
 from platform_events.config import Settings
-from platform_events.ingest import quarantine
+from platform_events.events import count_statuses
 from platform_events.local import database_url
 from platform_events.traffic import generate
 
@@ -61,24 +62,6 @@ def _generate(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if result["rejected"] else 0
 
 
-def _quarantine(args: argparse.Namespace, settings: Settings) -> int:
-    with db.connection(settings, autocommit=True) as conn:
-        if args.promote:
-            with tqdm(unit=" events", desc="promote", disable=args.json) as bar:
-                result: Any = quarantine.promote(conn, args.event_type, on_chunk=bar.update)
-        else:
-            result = quarantine.summary(conn, args.event_type)
-    if args.json or args.promote:
-        print(json.dumps(result, indent=2, default=str))
-        return 0
-    if not result:
-        print("the quarantine is empty")
-    for row in result:
-        mark = "promotable" if row["promotable"] else "no schema yet"
-        print(f"{row['events']:>8}  {row['event_type']}  ({mark}): {row['reason']}")
-    return 0
-
-
 def register_commands(commands: Any) -> None:
     p = commands.add_parser(
         "generate", help="write realistic marketplace traffic through the batched client path"
@@ -87,16 +70,3 @@ def register_commands(commands: Any) -> None:
     p.add_argument("--days", type=int, default=7, help="days of traffic before now (default 7)")
     p.add_argument("--seed", type=int, default=7, help="random seed; same seed, same events")
     p.set_defaults(handler=_generate)
-
-    p = commands.add_parser(
-        "quarantine",
-        help="events ingest_events held back for an unknown type; promote them once known",
-    )
-    p.add_argument("--event-type", help="only this type")
-    p.add_argument(
-        "--promote",
-        action="store_true",
-        help="move the events whose type now has an active schema into the event store",
-    )
-    p.add_argument("--json", action="store_true", help="the summary as JSON")
-    p.set_defaults(handler=_quarantine)

@@ -1,4 +1,7 @@
-"""Device detection from a user agent: device type, browser and OS (ua-parser's regexes)."""
+"""Device detection from a user agent: device type, browser and OS (ua-parser's regexes).
+
+Shared by the client (at the call) and the pipeline's enrichment, so it imports neither.
+"""
 
 from __future__ import annotations
 
