@@ -375,6 +375,15 @@ locals {
       fanout        = fn.fanout ? var.stream_max_parallel : 0
     })
   }
+  # Who may call a function besides the scheduler: the registry names the list (invokers).
+  invoker_lists = {
+    ingest    = var.ingest_invoker_members
+    operators = var.operator_members
+  }
+  invoker_members = {
+    for key, fn in local.jobs.functions : key => local.invoker_lists[fn.invokers]
+    if try(fn.invokers, null) != null
+  }
   functions = {
     for key, fn in local.function_defaults : key => merge(fn, {
       database_pool_size = lookup(var.database_pool_sizes, key, fn.database_pool_size)
@@ -507,13 +516,8 @@ module "functions" {
     project_id = var.project_id
     dataset_id = one(module.warehouse[*].dataset_id)
   } : null
-  ingest_write_keys = var.ingest_write_keys
-  invoker_members = {
-    ingest    = var.ingest_invoker_members
-    reprocess = var.operator_members
-    erasure   = var.operator_members
-    status    = var.operator_members
-  }
+  ingest_write_keys   = var.ingest_write_keys
+  invoker_members     = local.invoker_members
   kms_key_name        = var.kms_key_name
   deletion_protection = var.deletion_protection
   labels              = local.labels

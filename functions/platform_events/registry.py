@@ -28,6 +28,9 @@ REGENERATE = ".venv/bin/python -m platform_events.registry"
 
 DatabaseUser = Literal["pipeline", "ingest", "owner"]
 Secret = Literal["write_keys", "erasure_key", "login_passwords"]
+# Who may call the function besides Cloud Scheduler: terraform.tf's ingest_invoker_members or
+# operator_members (roles/run.invoker).
+Invokers = Literal["ingest", "operators"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class Resources:
     warehouse_access: bool = False
     secrets: tuple[Secret, ...] = ()
     fanout: bool = False
+    invokers: Invokers | None = None
 
 
 @dataclass(frozen=True)
@@ -177,7 +181,16 @@ JOBS: tuple[Job, ...] = (
         "erasure",
         "erase_user",
         "GDPR erasure of one user (Postgres and warehouse)",
-        Resources("512Mi", 540, 1, "pipeline", 2, warehouse_access=True, secrets=("erasure_key",)),
+        Resources(
+            "512Mi",
+            540,
+            1,
+            "pipeline",
+            2,
+            warehouse_access=True,
+            secrets=("erasure_key",),
+            invokers="operators",
+        ),
         request=f"{_JOBS}.gdpr:EraseRequest",
         run=f"{_JOBS}.gdpr:run",
         cli="erase-user",
@@ -188,7 +201,7 @@ JOBS: tuple[Job, ...] = (
         "status",
         "pipeline_status",
         "backlog, oldest pending age, failures, recent syncs",
-        Resources("512Mi", 60, 2, "pipeline", 2),
+        Resources("512Mi", 60, 2, "pipeline", 2, invokers="operators"),
         request=f"{_JOBS}.status:StatusRequest",
         run=f"{_JOBS}.status:run",
         cli="status",
@@ -199,7 +212,7 @@ JOBS: tuple[Job, ...] = (
         "reprocess",
         "reprocess_events",
         "failed events back to pending; re-send a range",
-        Resources("512Mi", 900, 1, "pipeline", 2),
+        Resources("512Mi", 900, 1, "pipeline", 2, invokers="operators"),
         request=f"{_JOBS}.reprocess:ReprocessRequest",
         run=f"{_JOBS}.reprocess:run",
         cli="reprocess",
@@ -230,6 +243,7 @@ JOBS: tuple[Job, ...] = (
             min_instances=1,
             concurrency=40,
             secrets=("write_keys",),
+            invokers="ingest",
         ),
         handler="platform_events.ingest.http:respond_flask",
     ),
@@ -279,6 +293,8 @@ def _function(job: Job) -> dict[str, Any]:
         fn["warehouse_access"] = True
     if r.secrets:
         fn["secrets"] = list(r.secrets)
+    if r.invokers is not None:
+        fn["invokers"] = r.invokers
     return fn
 
 

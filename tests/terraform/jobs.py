@@ -21,6 +21,8 @@ TERRAFORM_LINES = (
     "max_instances = fn.fanout ? var.stream_max_parallel : fn.max_instances",
     "fanout        = fn.fanout ? var.stream_max_parallel : 0",
     "schedules = local.jobs.schedules",
+    "for key, fn in local.jobs.functions : key => local.invoker_lists[fn.invokers]",
+    "if try(fn.invokers, null) != null",
 )
 
 
