@@ -67,6 +67,9 @@ class Schedule:
 
 @dataclass(frozen=True)
 class Job:
+    """One deployed function. Its HTTP route is ``/<entry_point>``, deployed (the function's URL)
+    and on ``serve``; ``name`` is its Terraform key (2-9 characters: it ends resource names)."""
+
     name: str
     entry_point: str
     help: str
@@ -82,11 +85,6 @@ class Job:
     # Mounted by ``serve`` (the migration step is not: ``platform-events migrate`` does it locally).
     served: bool = True
 
-    @property
-    def route(self) -> str:
-        """The HTTP path ``serve`` answers on: the deployed function's name."""
-        return f"/{self.entry_point}"
-
     def model(self) -> type[BaseModel]:
         if self.request is None:
             raise TypeError(f"job {self.name!r} has no JSON request model")
@@ -96,20 +94,20 @@ class Job:
         return found
 
     def runner(self) -> Callable[[Any, Any], dict[str, Any]]:
-        if self.run is None:
-            raise TypeError(f"job {self.name!r} has no run function")
-        found = _resolve(self.run)
-        if not callable(found):
-            raise TypeError(f"{self.run} is not callable")
-        return found  # type: ignore[no-any-return]
+        return _callable(self.run, f"job {self.name!r} has no run function")
 
     def flask_handler(self) -> Callable[[Any], Any]:
-        if self.handler is None:
-            raise TypeError(f"job {self.name!r} has no handler")
-        found = _resolve(self.handler)
-        if not callable(found):
-            raise TypeError(f"{self.handler} is not callable")
-        return found  # type: ignore[no-any-return]
+        return _callable(self.handler, f"job {self.name!r} has no handler")
+
+
+def _callable(reference: str | None, missing: str) -> Callable[..., Any]:
+    if reference is None:
+        raise TypeError(missing)
+    found = _resolve(reference)
+    if not callable(found):
+        raise TypeError(f"{reference} is not callable")
+    function: Callable[..., Any] = found
+    return function
 
 
 def _resolve(reference: str) -> Any:
