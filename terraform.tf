@@ -365,97 +365,24 @@ locals {
     "vpcaccess.googleapis.com",
   ])
 
-  # One function per entry point of functions/main.py (tests/unit/test_terraform_structure.py
-  # checks the two lists are the same). database_pool_size: connections per instance (ingest's 40
-  # concurrent requests each hold one only for an INSERT; the stream's three stages, claim, enrich
-  # and deliver, hold one each, plus one for the run's bookkeeping).
+  # The functions and their schedules, from the job registry (functions/platform_events/registry.py
+  # writes infra/jobs.json; tests/unit/test_registry.py fails when the file is stale). A fan-out
+  # function (the stream) runs up to var.stream_max_parallel instances, invoking itself.
+  jobs = jsondecode(file("${path.root}/infra/jobs.json"))
   function_defaults = {
-    stream = {
-      entry_point = "stream_platform_events"
-      # Its three stages run in threads: enrichment computes while claiming and delivering wait
-      # on PostgreSQL and the warehouse. 2 vCPU, 2 GiB (Cloud Run: 2 vCPU take up to 8 GiB).
-      cpu                = "2"
-      memory             = "2Gi"
-      timeout_seconds    = 300
-      max_instances      = var.stream_max_parallel
-      fanout             = var.stream_max_parallel
-      database_user      = "pipeline"
-      database_pool_size = 4
-      warehouse_access   = true
-    }
-    aggregate = {
-      entry_point        = "aggregate_events"
-      memory             = "512Mi"
-      timeout_seconds    = 540
-      max_instances      = 1
-      database_user      = "pipeline"
-      database_pool_size = 2
-    }
-    cleanup = {
-      entry_point        = "cleanup_metrics"
-      memory             = "512Mi"
-      timeout_seconds    = 300
-      max_instances      = 1
-      database_user      = "pipeline"
-      database_pool_size = 2
-    }
-    retention = {
-      entry_point        = "apply_retention"
-      memory             = "1Gi"
-      timeout_seconds    = 1800
-      max_instances      = 1
-      database_user      = "pipeline"
-      database_pool_size = 2
-      warehouse_access   = true
-    }
-    reprocess = {
-      entry_point        = "reprocess_events"
-      memory             = "512Mi"
-      timeout_seconds    = 900
-      max_instances      = 1
-      database_user      = "pipeline"
-      database_pool_size = 2
-    }
-    erase = {
-      entry_point        = "erase_user"
-      memory             = "512Mi"
-      timeout_seconds    = 540
-      max_instances      = 1
-      database_user      = "pipeline"
-      database_pool_size = 2
-      warehouse_access   = true
-      secrets            = ["erasure_key"]
-    }
-    status = {
-      entry_point        = "pipeline_status"
-      memory             = "512Mi"
-      timeout_seconds    = 60
-      max_instances      = 2
-      database_user      = "pipeline"
-      database_pool_size = 2
-    }
-    # The migration step only (infra/migrations calls it): the owner's password and the logins'.
-    migrate = {
-      entry_point     = "migrate_database"
-      memory          = "512Mi"
-      timeout_seconds = 1800
-      max_instances   = 1
-      database_user   = "owner"
-      secrets         = ["login_passwords"]
-      # One run at a time, one connection (the migration lock's session).
-      database_pool_size = 1
-    }
-    ingest = {
-      entry_point        = "ingest_events"
-      memory             = "512Mi"
-      timeout_seconds    = 60
-      max_instances      = 20
-      min_instances      = 1
-      concurrency        = 40
-      database_user      = "ingest"
-      database_pool_size = 5
-      secrets            = ["write_keys"]
-    }
+    for key, fn in local.jobs.functions : key => merge(fn, {
+      max_instances = fn.fanout ? var.stream_max_parallel : fn.max_instances
+      fanout        = fn.fanout ? var.stream_max_parallel : 0
+    })
+  }
+  # Who may call a function besides the scheduler: the registry names the list (invokers).
+  invoker_lists = {
+    ingest    = var.ingest_invoker_members
+    operators = var.operator_members
+  }
+  invoker_members = {
+    for key, fn in local.jobs.functions : key => local.invoker_lists[fn.invokers]
+    if try(fn.invokers, null) != null
   }
   functions = {
     for key, fn in local.function_defaults : key => merge(fn, {
@@ -463,16 +390,9 @@ locals {
     })
   }
 
-  # The seed's four schedules, plus the erasure queue (platform_events.scheduler.SCHEDULES) and the
-  # status probe the backlog-age and failed-events alerts read.
-  schedules = {
-    stream    = { cron = "* * * * *", function = "stream", attempt_deadline = "320s", retry_count = 0 }
-    aggregate = { cron = "0 * * * *", function = "aggregate", attempt_deadline = "560s" }
-    cleanup   = { cron = "*/15 * * * *", function = "cleanup", attempt_deadline = "320s" }
-    retention = { cron = "0 2 * * *", function = "retention", attempt_deadline = "1800s" }
-    erasure   = { cron = "*/15 * * * *", function = "erase", attempt_deadline = "560s" }
-    status    = { cron = "*/5 * * * *", function = "status", attempt_deadline = "80s" }
-  }
+  # The seed's four schedules, plus the erasure queue and the status probe the backlog-age and
+  # failed-events alerts read (platform_events.scheduler.SCHEDULES runs the same ones locally).
+  schedules = local.jobs.schedules
 
   scheduler_job_prefix = "${var.name}-"
 
@@ -596,13 +516,8 @@ module "functions" {
     project_id = var.project_id
     dataset_id = one(module.warehouse[*].dataset_id)
   } : null
-  ingest_write_keys = var.ingest_write_keys
-  invoker_members = {
-    ingest    = var.ingest_invoker_members
-    reprocess = var.operator_members
-    erase     = var.operator_members
-    status    = var.operator_members
-  }
+  ingest_write_keys   = var.ingest_write_keys
+  invoker_members     = local.invoker_members
   kms_key_name        = var.kms_key_name
   deletion_protection = var.deletion_protection
   labels              = local.labels

@@ -1,73 +1,43 @@
-"""Cloud Functions (gen2) HTTP entry points: parse the request, call one job, answer JSON.
+"""Cloud Functions (gen2) HTTP entry points, one per job of platform_events.registry.
 
-Every function here is deployed by infra/functions (one per entry point, see terraform.tf) and
+Every function here is deployed by infra/functions (one per entry point, from infra/jobs.json) and
 served locally by ``platform-events serve`` on the same routes. No logic lives in this file.
+
+The entry points are generated: functions-framework loads this file and looks each target up with
+``getattr(module, target)`` (it must be a plain function; ``functions_framework.http`` records it
+by ``__name__``), so a module-level name per registry entry is all it needs, and adding a job to
+the registry adds its function here without a second list to keep in step.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import functions_framework
 
-from platform_events import logs, web
+from platform_events import logs, registry, web
 from platform_events.config import get_settings
-from platform_events.ingest import http as ingest_http
-from platform_events.jobs import aggregate, cleanup, gdpr, migrations, reprocess, retention, status
-from platform_events.pipeline import stream
 
 logs.configure(get_settings().log_level)
 
 
-@functions_framework.http
-def ingest_events(request: Any) -> Any:
-    """Segment's tracking API (/v1/batch, /v1/track, /v1/identify, /v1/page); see ingest/handler."""
-    return ingest_http.respond_flask(request)
+def _entry_point(job: registry.Job) -> Callable[[Any], Any]:
+    if job.handler is not None:
+        handler = job.flask_handler()
+
+        def function(request: Any) -> Any:
+            return handler(request)
+    else:
+        model, run = job.model(), job.runner()
+
+        def function(request: Any) -> Any:
+            return web.handle(request, model, run, job.entry_point)
+
+    function.__name__ = function.__qualname__ = job.entry_point
+    function.__doc__ = f"{job.help[0].upper()}{job.help[1:]}; the {job.name} job."
+    return functions_framework.http(function)
 
 
-@functions_framework.http
-def stream_platform_events(request: Any) -> Any:
-    """Claim, enrich and deliver pending events to the warehouse (every minute); see pipeline/stream."""
-    return web.handle(request, stream.StreamRequest, stream.run, "stream_platform_events")
-
-
-@functions_framework.http
-def aggregate_events(request: Any) -> Any:
-    """Recompute hourly/daily/weekly aggregations (scheduled hourly); see jobs/aggregate."""
-    return web.handle(request, aggregate.AggregateRequest, aggregate.run, "aggregate_events")
-
-
-@functions_framework.http
-def cleanup_metrics(request: Any) -> Any:
-    """Remove expired real-time metrics, ensure partitions (every 15 min); see jobs/cleanup."""
-    return web.handle(request, cleanup.CleanupRequest, cleanup.run, "cleanup_metrics")
-
-
-@functions_framework.http
-def apply_retention(request: Any) -> Any:
-    """Per-type retention in Postgres and the warehouse (daily 02:00); see jobs/retention."""
-    return web.handle(request, retention.RetentionRequest, retention.run, "apply_retention")
-
-
-@functions_framework.http
-def reprocess_events(request: Any) -> Any:
-    """Failed events back to pending; a range re-sent and re-aggregated; see jobs/reprocess."""
-    return web.handle(request, reprocess.ReprocessRequest, reprocess.run, "reprocess_events")
-
-
-@functions_framework.http
-def erase_user(request: Any) -> Any:
-    """GDPR erasure of one user, or of the queued ones; see jobs/gdpr."""
-    return web.handle(request, gdpr.EraseRequest, gdpr.run, "erase_user")
-
-
-@functions_framework.http
-def pipeline_status(request: Any) -> Any:
-    """Backlog, oldest pending age, failures, syncs; see jobs/status."""
-    return web.handle(request, status.StatusRequest, status.run, "pipeline_status")
-
-
-@functions_framework.http
-def migrate_database(request: Any) -> Any:
-    """Apply migrations/ and set up the login users (the deployment's step); see jobs/migrations."""
-    return web.handle(request, migrations.MigrateRequest, migrations.run, "migrate_database")
+for _job in registry.JOBS:
+    globals()[_job.entry_point] = _entry_point(_job)

@@ -26,6 +26,8 @@ from urllib.parse import urlsplit
 import grpc
 import hcl2
 
+from tests.terraform import jobs as terraform_jobs
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
 ROLES: dict[str, dict[str, list[str]]] = json.loads(
@@ -305,13 +307,10 @@ def _resources(path: Path) -> Iterator[tuple[str, str, dict[str, Any]]]:
 
 
 def terraform_functions() -> dict[str, dict[str, Any]]:
-    """``local.function_defaults`` of terraform.tf (``local.functions`` is it with the pool-size
-    overrides): key => entry point, database user, secrets, ..."""
-    merged: dict[str, Any] = {}
-    for block in _hcl(ROOT / "terraform.tf").get("locals", []):
-        merged.update(block)
-    functions: dict[str, dict[str, Any]] = merged["function_defaults"]
-    return functions
+    """``local.function_defaults`` of terraform.tf, from the job registry's infra/jobs.json
+    (``local.functions`` is it with the pool-size overrides): key => entry point, database user,
+    secrets, ..."""
+    return terraform_jobs.function_defaults()
 
 
 # infra/functions' for_each expressions over the function map, evaluated for a BigQuery warehouse.

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from platform_events import logs
+from platform_events import logs, registry
 from platform_events.config import ConfigError, Settings, load_settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["start", "stop", "url"])
     p.set_defaults(handler=_db)
 
-    p = commands.add_parser("migrate", help="apply pending migrations to $DATABASE_URL")
+    p = registry.add_command(commands, "migrate")
     p.add_argument(
         "--examples", action="store_true", help="also apply migrations/examples (projects, reviews)"
     )

@@ -1,19 +1,8 @@
 """Schedules: ``scheduler local`` runs the seed's schedules against ``serve``; ``scheduler
 run|pause|resume JOB`` drives the deployed Cloud Scheduler jobs.
 
-The schedules (UTC), as in the seed plus the erasure queue and the status probe (the same as
-``local.schedules`` in terraform.tf; a test compares them):
-
-=========== ================ ==========================================================
-job         cron             function
-=========== ================ ==========================================================
-stream      ``* * * * *``    stream_platform_events
-aggregate   ``0 * * * *``    aggregate_events
-cleanup     ``*/15 * * * *`` cleanup_metrics
-retention   ``0 2 * * *``    apply_retention (also purges the 30-day ingest quarantine)
-erasure     ``*/15 * * * *`` erase_user (drains the queue the users-table trigger fills)
-status      ``*/5 * * * *``  pipeline_status (its logged summary feeds the alerts)
-=========== ================ ==========================================================
+The schedules (UTC) are the registry's (platform_events.registry: the seed's four, the erasure
+queue and the status probe); Terraform deploys the same ones from infra/jobs.json.
 
 Deployed job ids are ``$SCHEDULER_JOB_PREFIX`` + job (``platform-events-stream``...), in
 ``$SCHEDULER_PROJECT_ID`` (default BIGQUERY_PROJECT_ID) and ``$SCHEDULER_LOCATION``.
@@ -34,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from platform_events import registry
 from platform_events.config import ConfigError, Settings
 
 log = logging.getLogger(__name__)
@@ -119,14 +109,10 @@ class Schedule:
     body: dict[str, Any]
 
 
-SCHEDULES: tuple[Schedule, ...] = (
-    Schedule("stream", "* * * * *", "stream_platform_events", {}),
-    Schedule("aggregate", "0 * * * *", "aggregate_events", {}),
-    Schedule("cleanup", "*/15 * * * *", "cleanup_metrics", {}),
-    Schedule("retention", "0 2 * * *", "apply_retention", {}),
-    Schedule("erasure", "*/15 * * * *", "erase_user", {}),
-    # Its logged summary (backlog, oldest pending age, failures) feeds the monitoring alerts.
-    Schedule("status", "*/5 * * * *", "pipeline_status", {}),
+SCHEDULES: tuple[Schedule, ...] = tuple(
+    Schedule(job.name, job.schedule.cron, job.entry_point, {})
+    for job in registry.scheduled()
+    if job.schedule is not None
 )
 JOBS = tuple(s.job for s in SCHEDULES)
 

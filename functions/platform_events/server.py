@@ -29,9 +29,8 @@ from typing import Any
 from pydantic import BaseModel
 from werkzeug.wrappers import Request, Response
 
-from platform_events import db, web
+from platform_events import db, registry, web
 from platform_events.config import Settings
-from platform_events.jobs import aggregate, cleanup, gdpr, reprocess, retention, status
 from platform_events.jobs.local_secrets import auth_token
 
 log = logging.getLogger(__name__)
@@ -48,26 +47,12 @@ class Route:
 
 
 def routes() -> dict[str, Route]:
-    """Every JSON function by its deployed name."""
-    table = {
-        "aggregate_events": Route(aggregate.AggregateRequest, aggregate.run),
-        "cleanup_metrics": Route(cleanup.CleanupRequest, cleanup.run),
-        "apply_retention": Route(retention.RetentionRequest, retention.run),
-        "reprocess_events": Route(reprocess.ReprocessRequest, reprocess.run),
-        "erase_user": Route(gdpr.EraseRequest, gdpr.run),
-        "pipeline_status": Route(status.StatusRequest, status.run),
+    """Every JSON function ``serve`` mounts, by its deployed name (platform_events.registry)."""
+    return {
+        job.entry_point: Route(job.model(), job.runner())
+        for job in registry.json_jobs()
+        if job.served
     }
-    table.update(_stream_route())
-    return table
-
-
-def _stream_route() -> dict[str, Route]:
-    # Streaming (issue #5) is mounted once its module exists in this checkout.
-    try:
-        from platform_events.pipeline import stream  # type: ignore[import-not-found,unused-ignore]
-    except ModuleNotFoundError:
-        return {}
-    return {"stream_platform_events": Route(stream.StreamRequest, stream.run)}
 
 
 def authorized(header: str | None, token: str) -> bool:
@@ -95,6 +80,7 @@ def create_app(settings: Settings, *, token: str | None = None) -> WsgiApp:
     secret = token or auth_token(settings)
     table = routes()
     ingest = ingest_http.wsgi_app(settings)
+    ingest_route = registry.get("ingest").entry_point
     from platform_events import console  # the console at / (its own sign-in: cookie or bearer)
 
     console_app = console.wsgi_app(settings, secret)
@@ -104,7 +90,7 @@ def create_app(settings: Settings, *, token: str | None = None) -> WsgiApp:
         name = request.path.strip("/").split("/", 1)[0]
         if name == "healthz":
             return _json({"ok": True}, 200)(environ, start_response)
-        if name == "ingest_events":
+        if name == ingest_route:
             return ingest(environ, start_response)
         if console.handles(request.path):
             return console_app(environ, start_response)

@@ -61,11 +61,11 @@ CALLS: dict[str, tuple[str, dict[str, Any]]] = {
     "status": ("/", {}),
     "reprocess": ("/", {"failed": True}),
     "retention": ("/", {}),
-    "erase": ("/", {"user_id": "u-erase"}),
+    "erasure": ("/", {"user_id": "u-erase"}),
     "migrate": ("/", {"logins": []}),
 }
 # Order: ingest and stream first, so retention and erasure find delivered rows in the warehouse.
-ORDER = ["ingest", "stream", "aggregate", "cleanup", "status", "reprocess", "retention", "erase"]
+ORDER = ["ingest", "stream", "aggregate", "cleanup", "status", "reprocess", "retention", "erasure"]
 ORDER += [key for key in FUNCTIONS if key not in ORDER]
 
 
@@ -174,7 +174,7 @@ def test_the_function_did_its_work(key: str, recorded: dict[str, dict[str, Any]]
 def test_the_warehouse_functions_really_called_bigquery(
     recorded: dict[str, dict[str, Any]],
 ) -> None:
-    for key in ("stream", "retention", "erase"):
+    for key in ("stream", "retention", "erasure"):
         assert any("/bigquery/v2/" in url for _, url, _ in recorded[key]["recorder"].rest), key
     assert recorded["stream"]["answer"]["delivered"] >= 1
 

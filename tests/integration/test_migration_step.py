@@ -41,6 +41,7 @@ from werkzeug.serving import make_server
 
 from platform_events import cloudsql, db, local, logins, migrate
 from platform_events.config import get_settings, load_settings
+from tests.terraform import jobs as terraform_jobs
 
 ROOT = Path(__file__).resolve().parents[2]
 TRIGGER = ROOT / "infra" / "migrations" / "trigger.sh"
@@ -99,7 +100,7 @@ def terraform_default_logins() -> tuple[str, list[dict[str, str]]]:
     ]
     functions_main = (ROOT / "infra" / "functions" / "main.tf").read_text(encoding="utf-8")
     assert 'account_id   = "${var.name}-${each.key}"' in functions_main
-    functions = _locals(ROOT / "terraform.tf")["function_defaults"]
+    functions = terraform_jobs.function_defaults()
     iam_logins = [
         {
             # trimsuffix(email, ".gserviceaccount.com") of the function's service account

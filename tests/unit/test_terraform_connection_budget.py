@@ -15,6 +15,7 @@ vCPUs.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -25,6 +26,7 @@ import hcl2
 import pytest
 
 from tests.terraform import cli as terraform_cli
+from tests.terraform import jobs as terraform_jobs
 from tests.terraform.hcl import matching
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,7 +109,7 @@ def _inputs(tfvars: str) -> tuple[int, int]:
         return value
 
     demand = 0
-    for key, fn in _locals(root)["function_defaults"].items():
+    for key, fn in terraform_jobs.function_defaults().items():
         pool = (values["database_pool_sizes"] or {}).get(key, fn["database_pool_size"])
         demand += resolve(fn["max_instances"]) * resolve(pool)
     budget = values["database_max_connections"] - values["database_reserved_connections"]
@@ -136,12 +138,20 @@ def _block(text: str, header: str) -> str:
     return text[start : matching(text, brace, "{", "}")]
 
 
+def _line(text: str, header: str) -> str:
+    """The one line that starts with header."""
+    start = text.index(header)
+    return text[start : text.index("\n", start)]
+
+
 def _scratch(directory: Path) -> None:
     root = (ROOT / "terraform.tf").read_text(encoding="utf-8")
     variables = (FUNCTIONS / "variables.tf").read_text(encoding="utf-8")
     call = _module_call()
     module = directory / "functions"
     module.mkdir(parents=True)
+    (directory / "infra").mkdir()
+    (directory / "infra" / "jobs.json").write_bytes(terraform_jobs.JOBS_JSON.read_bytes())
     root_variables = [
         _block(root, f'variable "{name}" {{')
         for name in (
@@ -156,6 +166,8 @@ def _scratch(directory: Path) -> None:
             [
                 *root_variables,
                 "locals {\n"
+                + _line(root, "  jobs = ")
+                + "\n"
                 + _block(root, "  function_defaults = {")
                 + "\n"
                 + _block(root, "  functions = {")
@@ -216,7 +228,9 @@ def test_terraform_refuses_a_fanout_beyond_max_instances(terraform: str, tmp_pat
     main = tmp_path / "main.tf"
     text = main.read_text(encoding="utf-8")
     # max_instances follows stream_max_parallel in terraform.tf; a hand edit that breaks it:
-    edited = text.replace("max_instances      = var.stream_max_parallel", "max_instances = 2")
+    edited = text.replace(
+        "max_instances = fn.fanout ? var.stream_max_parallel", "max_instances = fn.fanout ? 2"
+    )
     assert edited != text
     main.write_text(edited, encoding="utf-8")
     result = _plan(tmp_path, "", terraform)
@@ -230,15 +244,13 @@ def test_terraform_refuses_a_fanout_beyond_max_instances(terraform: str, tmp_pat
 def test_terraform_refuses_memory_cloud_run_does_not_allow_for_the_vcpus(
     cpu: str, memory: str, terraform: str, tmp_path: Path
 ) -> None:
-    # The same scratch configuration carries the functions variable's validations verbatim.
+    # The same scratch configuration carries the functions variable's validations verbatim;
+    # the stream's resources come from the registry's JSON, edited here.
     _scratch(tmp_path)
-    main = tmp_path / "main.tf"
-    text = main.read_text(encoding="utf-8")
-    edited = text.replace('cpu                = "2"', f'cpu = "{cpu}"').replace(
-        'memory             = "2Gi"', f'memory = "{memory}"'
-    )
-    assert edited.count(f'cpu = "{cpu}"') == 1 and edited.count(f'memory = "{memory}"') == 1
-    main.write_text(edited, encoding="utf-8")
+    jobs_json = tmp_path / "infra" / "jobs.json"
+    jobs = json.loads(jobs_json.read_text(encoding="utf-8"))
+    jobs["functions"]["stream"] |= {"cpu": cpu, "memory": memory}
+    jobs_json.write_text(json.dumps(jobs), encoding="utf-8")
     result = _plan(tmp_path, "", terraform)
     assert result.returncode != 0
     output = result.stdout + result.stderr

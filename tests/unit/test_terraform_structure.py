@@ -5,20 +5,23 @@ DESIGN.md and the Python side (entry points of functions/main.py, schedules, set
 
 from __future__ import annotations
 
-import ast
+import importlib.util
 import json
 import re
 import shutil
 import subprocess
+import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import hcl2
 import pytest
+from functions_framework import _function_registry
 
 from platform_events import scheduler
 from platform_events.config import Settings
+from tests.terraform import jobs as terraform_jobs
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
@@ -144,16 +147,20 @@ def _walk(value: Any) -> Iterator[tuple[str, Any]]:
 
 
 def _entry_points() -> set[str]:
-    """Names of the top-level functions of functions/main.py decorated with functions_framework.http."""
+    """Names functions/main.py exposes as HTTP functions, loaded as functions-framework loads it
+    (its entry points are generated from the job registry, so parsing the file would find none)."""
     assert MAIN_PY.is_file(), f"{MAIN_PY} is missing: the function map cannot be checked"
-    tree = ast.parse(MAIN_PY.read_text(encoding="utf-8"))
-    names = set()
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef):
-            for decorator in node.decorator_list:
-                if ast.unparse(decorator) in ("functions_framework.http", "http"):
-                    names.add(node.name)
-    return names
+    spec = importlib.util.spec_from_file_location("main_entry_points", MAIN_PY)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return {
+        name
+        for name, value in vars(module).items()
+        if isinstance(value, types.FunctionType)
+        and _function_registry.REGISTRY_MAP.get(value.__name__) == "http"
+        and value.__name__ == name
+    }
 
 
 # --- Files ---------------------------------------------------------------------------------------
@@ -316,14 +323,14 @@ def test_warehouse_schemas_come_from_the_json_files_the_sink_reads(root: Tf) -> 
 
 
 def test_one_function_per_entry_point_of_main_py(root: Tf) -> None:
-    functions = _locals(root)["function_defaults"]
+    functions = terraform_jobs.function_defaults()
     mapped = [fn["entry_point"] for fn in functions.values()]
     assert len(mapped) == len(set(mapped)), "an entry point is deployed twice"
     assert set(mapped) == _entry_points()
 
 
 def test_each_function_sets_memory_timeout_and_max_instances(root: Tf) -> None:
-    for key, fn in _locals(root)["function_defaults"].items():
+    for key, fn in terraform_jobs.function_defaults().items():
         assert re.fullmatch(r"\d+(Mi|Gi)", fn["memory"]), key
         assert 1 <= fn["timeout_seconds"] <= 3600, key
         assert _value(root, fn["max_instances"]) >= 1, key
@@ -350,7 +357,7 @@ def _mib(memory: str) -> int:
 
 
 def test_each_function_has_memory_cloud_run_allows_for_its_vcpus(root: Tf) -> None:
-    for key, fn in _locals(root)["function_defaults"].items():
+    for key, fn in terraform_jobs.function_defaults().items():
         cpu = fn.get("cpu", "1")
         least, most = CLOUD_RUN_MEMORY_MIB[cpu]
         assert max(least, 512) <= _mib(fn["memory"]) <= most, (
@@ -362,7 +369,7 @@ def test_each_function_has_memory_cloud_run_allows_for_its_vcpus(root: Tf) -> No
 
 
 def test_the_stream_function_has_a_vcpu_per_busy_stage_and_may_fan_out_to_itself(root: Tf) -> None:
-    stream = _locals(root)["function_defaults"]["stream"]
+    stream = terraform_jobs.function_defaults()["stream"]
     # Claiming, enriching and delivering overlap in three threads (pipeline/stream.py): one vCPU
     # would serialise the enrichment with the other two stages' Python work.
     assert int(stream["cpu"]) >= 2
@@ -483,7 +490,7 @@ def test_invoker_member_variables_refuse_public_principals(parsed: dict[Path, Tf
 
 
 def test_the_four_seed_schedules_are_deployed(root: Tf) -> None:
-    schedules = _locals(root)["schedules"]
+    schedules = terraform_jobs.schedules()
     crons = {key: schedule["cron"] for key, schedule in schedules.items()}
     assert set(crons.values()) >= SEED_CRONS
     assert crons["stream"] == "* * * * *"
@@ -493,8 +500,8 @@ def test_the_four_seed_schedules_are_deployed(root: Tf) -> None:
 
 
 def test_schedules_match_the_python_scheduler_and_target_deployed_functions(root: Tf) -> None:
-    schedules = _locals(root)["schedules"]
-    functions = _locals(root)["function_defaults"]
+    schedules = terraform_jobs.schedules()
+    functions = terraform_jobs.function_defaults()
     assert set(schedules) == {s.job for s in scheduler.SCHEDULES}
     for schedule in scheduler.SCHEDULES:
         deployed = schedules[schedule.job]

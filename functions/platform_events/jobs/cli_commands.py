@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from platform_events import registry
 from platform_events.config import Settings
 from platform_events.errors import InvalidRequest
 from platform_events.scheduler import JOBS
@@ -196,7 +197,7 @@ def _time(text: str) -> datetime:
 
 def register_commands(commands: Any) -> None:
     """Add the operations commands to the ``platform-events`` parser."""
-    p = commands.add_parser("aggregate", help="recompute hourly/daily/weekly aggregations")
+    p = registry.add_command(commands, "aggregate")
     p.add_argument("--since", type=_time, help="backfill from (ISO 8601, UTC if naive)")
     p.add_argument("--until", type=_time, help="backfill until (default now)")
     p.add_argument(
@@ -207,10 +208,10 @@ def register_commands(commands: Any) -> None:
     )
     p.set_defaults(handler=_aggregate)
 
-    p = commands.add_parser("cleanup", help="remove expired real-time metrics, ensure partitions")
+    p = registry.add_command(commands, "cleanup")
     p.set_defaults(handler=_cleanup)
 
-    p = commands.add_parser("retention", help="apply per-type retention (Postgres and warehouse)")
+    p = registry.add_command(commands, "retention")
     p.add_argument("--dry-run", action="store_true", help="report what would go, change nothing")
     p.add_argument("--batch-size", type=int, help="events per type per batch (default 5000)")
     p.add_argument(
@@ -220,7 +221,7 @@ def register_commands(commands: Any) -> None:
     p.add_argument("--no-warehouse", action="store_true", help="leave the warehouse alone")
     p.set_defaults(handler=_retention)
 
-    p = commands.add_parser("reprocess", help="failed events back to pending; re-send a range")
+    p = registry.add_command(commands, "reprocess")
     p.add_argument("--failed", action="store_true", help="put failed events back to pending")
     p.add_argument("--from", dest="from_", type=_time, help="range start (occurred_at)")
     p.add_argument("--to", type=_time, help="range end, exclusive")
@@ -229,7 +230,7 @@ def register_commands(commands: Any) -> None:
     p.add_argument("--no-reaggregate", action="store_true", help="do not re-aggregate the range")
     p.set_defaults(handler=_reprocess)
 
-    p = commands.add_parser("erase-user", help="GDPR erasure of one user (Postgres and warehouse)")
+    p = registry.add_command(commands, "erasure")
     p.add_argument("user_id", nargs="?", help="the user id")
     p.add_argument(
         "--check", action="store_true", help="show the audit rows of USER_ID, erase nothing"
@@ -242,16 +243,14 @@ def register_commands(commands: Any) -> None:
     p.add_argument("--output", "-o", help="file to write (default stdout)")
     p.set_defaults(handler=_export)
 
-    p = commands.add_parser("status", help="backlog, oldest pending age, failures, recent syncs")
+    p = registry.add_command(commands, "status")
     p.add_argument("--json", action="store_true", help="JSON on stdout")
     p.set_defaults(handler=_status)
 
     p = commands.add_parser("serve", help="every HTTP function on one local server")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)
-    p.add_argument(
-        "--workers", type=int, default=1, help="gunicorn worker processes (default 1)"
-    )
+    p.add_argument("--workers", type=int, default=1, help="gunicorn worker processes (default 1)")
     p.add_argument(
         "--threads",
         type=int,

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from typing import Any
 
+from platform_events import registry
 from platform_events.config import Settings
 from platform_events.errors import InvalidRequest
 from platform_events.web import parse_model
@@ -83,9 +84,7 @@ def _stream(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def register_commands(commands: Any) -> None:
-    p = commands.add_parser(
-        "stream", help="deliver pending events to the warehouse once (what the function does)"
-    )
+    p = registry.add_command(commands, "stream")
     p.add_argument("--sink", choices=["duckdb", "bigquery", "redshift"], help="default WAREHOUSE")
     p.add_argument("--batch-size", type=int, help="events per batch (default STREAM_BATCH_SIZE)")
     p.add_argument("--max-seconds", type=float, help="time budget (default STREAM_MAX_SECONDS)")
