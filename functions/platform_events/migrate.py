@@ -14,19 +14,12 @@ from pathlib import Path
 
 import psycopg
 
+from platform_events.errors import MigrationError, SchemaOutOfDate
 from platform_events.queries import sql
 
 # Any fixed 64-bit number shared by every migrator of every version of this project.
 MIGRATION_LOCK_ID = 7_243_905_118_220_517_001
 _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
-
-
-class MigrationError(RuntimeError):
-    """A migration is malformed, was edited after being applied, or failed to apply."""
-
-
-class SchemaOutOfDate(RuntimeError):
-    """The database lacks migrations this code needs; run `platform-events migrate`."""
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from platform_events.config import ConfigError, Settings
+from platform_events.config import Settings
+from platform_events.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
