@@ -149,6 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def print_json(value: Any) -> None:
+    """The JSON answer of a command on stdout, for scripts: every command's one printer."""
     print(json.dumps(value, indent=2, default=str))
 
 

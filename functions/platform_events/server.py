@@ -33,6 +33,7 @@ from platform_events import db, web
 from platform_events.config import Settings
 from platform_events.jobs import aggregate, cleanup, gdpr, reprocess, retention, status
 from platform_events.jobs.local_secrets import auth_token
+from platform_events.pipeline import stream
 
 log = logging.getLogger(__name__)
 
@@ -49,25 +50,15 @@ class Route:
 
 def routes() -> dict[str, Route]:
     """Every JSON function by its deployed name."""
-    table = {
+    return {
         "aggregate_events": Route(aggregate.AggregateRequest, aggregate.run),
         "cleanup_metrics": Route(cleanup.CleanupRequest, cleanup.run),
         "apply_retention": Route(retention.RetentionRequest, retention.run),
         "reprocess_events": Route(reprocess.ReprocessRequest, reprocess.run),
         "erase_user": Route(gdpr.EraseRequest, gdpr.run),
         "pipeline_status": Route(status.StatusRequest, status.run),
+        "stream_platform_events": Route(stream.StreamRequest, stream.run),
     }
-    table.update(_stream_route())
-    return table
-
-
-def _stream_route() -> dict[str, Route]:
-    # Streaming (issue #5) is mounted once its module exists in this checkout.
-    try:
-        from platform_events.pipeline import stream  # type: ignore[import-not-found,unused-ignore]
-    except ModuleNotFoundError:
-        return {}
-    return {"stream_platform_events": Route(stream.StreamRequest, stream.run)}
 
 
 def authorized(header: str | None, token: str) -> bool:

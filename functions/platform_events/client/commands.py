@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import time
 from typing import Any
 
 from tqdm import tqdm
 
 from platform_events import db
+from platform_events.cli import print_json
 from platform_events.client.events import count_statuses
 from platform_events.client.transport import PostgresTransport
 from platform_events.config import Settings
@@ -69,7 +69,7 @@ def _quarantine(args: argparse.Namespace, settings: Settings) -> int:
         else:
             result = quarantine.summary(conn, args.event_type)
     if args.json or args.promote:
-        print(json.dumps(result, indent=2, default=str))
+        print_json(result)
         return 0
     if not result:
         print("the quarantine is empty")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from platform_events import db
+from platform_events.cli import print_json
 from platform_events.config import Settings
 from platform_events.ingest import deadletter
 
@@ -22,7 +22,7 @@ def _rejected(args: argparse.Namespace, settings: Settings) -> int:
     with db.connection(settings, autocommit=True) as conn:
         rows = deadletter.listing(conn, reason=args.reason, limit=args.limit)
     if args.json:
-        print(json.dumps(rows, indent=2, default=str))
+        print_json(rows)
         return 0
     if not rows:
         print("no rejected message" + (f" with reason {args.reason}" if args.reason else ""))

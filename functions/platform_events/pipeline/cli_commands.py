@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
+from platform_events.cli import print_json
 from platform_events.config import Settings
 from platform_events.errors import InvalidRequest
 from platform_events.web import parse_model
@@ -42,7 +42,7 @@ def _stream(args: argparse.Namespace, settings: Settings) -> int:
             )
         finally:
             sink.close()
-    print(json.dumps(result, indent=2, default=str))
+    print_json(result)
     return 0
 
 
