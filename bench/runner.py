@@ -17,7 +17,8 @@ from bench import sections
 from bench.report import Progress, Report
 from bench.server import load_average, machine, open_server, versions
 from bench.sizes import FULL, QUICK, Sizes, with_overrides
-from platform_events.config import ConfigError, load_settings
+from platform_events.config import load_settings
+from platform_events.errors import ConfigError
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 QUICK_RESULTS = Path(__file__).resolve().parent / "data" / "results-quick.json"

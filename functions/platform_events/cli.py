@@ -1,20 +1,23 @@
 """The ``platform-events`` command line (also ``python -m platform_events``).
 
 Each command parses its options, builds Settings once, and calls one function of the package;
-nothing here holds logic of its own. Commands print human-readable output on stdout and JSON logs
-on stderr; ``--json`` variants print JSON on stdout for scripts.
+nothing here holds logic of its own. Commands print human-readable output on stdout and logs on
+stderr (JSON for machines; on a terminal only warnings, as plain lines: logs.configure);
+``--json`` variants print JSON on stdout for scripts.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from platform_events import logs, registry
-from platform_events.config import ConfigError, Settings, load_settings
+from platform_events.config import Settings, load_settings
+from platform_events.errors import ConfigError, EmbeddedPostgresError
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -25,7 +28,7 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "start":
         try:
             print(local.start(settings))
-        except local.EmbeddedPostgresError as exc:
+        except EmbeddedPostgresError as exc:
             print(f"platform-events: {exc}", file=sys.stderr)
             return 1
     elif args.action == "stop":
@@ -58,8 +61,31 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     return demo.run(settings, users=args.users, days=args.days)
 
 
+# Docstrings are reStructuredText (``literal``, :func:`name`); a terminal shows plain text.
+_RST_ROLE = re.compile(r":[a-z]+(?::[a-z]+)?:`~?([^`]+)`")
+_RST_LITERAL = re.compile(r"``([^`]+)``")
+
+
+def plain_text(text: str) -> str:
+    """``text`` with its reStructuredText markup (inline literals, roles) reduced to the words."""
+    return _RST_LITERAL.sub(r"\1", _RST_ROLE.sub(r"\1", text))
+
+
+class Parser(argparse.ArgumentParser):
+    """The parser of every command: help rendered as plain text, whatever docstring it came from.
+
+    Sub-command parsers are made with the parent's class, so this one place covers them all.
+    """
+
+    def format_help(self) -> str:
+        return plain_text(super().format_help())
+
+    def format_usage(self) -> str:
+        return plain_text(super().format_usage())
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="platform-events", description=__doc__.splitlines()[0])
+    parser = Parser(prog="platform-events", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = commands.add_parser("db", help="the embedded PostgreSQL server")
@@ -128,6 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def print_json(value: Any) -> None:
+    """The JSON answer of a command on stdout, for scripts: every command's one printer."""
     print(json.dumps(value, indent=2, default=str))
 
 

@@ -12,19 +12,14 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from platform_events.errors import ConfigError
+
 WarehouseKind = Literal["duckdb", "bigquery", "redshift"]
 
 
 def _default_home() -> Path:
     # The repository checkout when running from source, else the current directory.
     return Path.cwd() / ".local"
-
-
-class ConfigError(RuntimeError):
-    """A setting is missing or invalid; the message names the environment variable."""
-
-    # Messages name variables and pydantic's rule, never the value: logs may show them.
-    log_safe = True
 
 
 class Settings(BaseSettings):

@@ -23,7 +23,8 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from platform_events import cloudsql
-from platform_events.config import ConfigError, Settings
+from platform_events.config import Settings
+from platform_events.errors import ConfigError
 
 APPLICATION_NAME = "platform-events"
 # How long a request waits for a pooled connection before it is answered "unavailable".

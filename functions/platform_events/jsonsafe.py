@@ -29,6 +29,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from platform_events.errors import InvalidJson
+
 MAX_DEPTH = 64
 MAX_INT_DIGITS = 20
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -47,14 +49,6 @@ class Problem:
     path: str
     code: str
     message: str
-
-
-class InvalidJson(ValueError):
-    """The body is not JSON at all (or nests too deeply to parse); ``code`` says which."""
-
-    def __init__(self, message: str, code: str = "invalid_json") -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def _parse_int(text: str) -> int | BigNumber:

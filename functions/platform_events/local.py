@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from platform_events.config import Settings
+from platform_events.errors import EmbeddedPostgresError
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +43,6 @@ RECOVERY_WAIT_S = 900.0
 # How long start() keeps trying before it says what to do: the killed server's backends must
 # notice their postmaster is gone and exit before a new one may use the data directory.
 START_WAIT_S = 60.0
-
-
-class EmbeddedPostgresError(RuntimeError):
-    """The embedded server could not be started or stopped; the message says where its log is."""
-
-    # Messages name paths, pg_ctl outcomes and what to do; never data.
-    log_safe = True
 
 
 def _embedded() -> Any:

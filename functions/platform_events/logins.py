@@ -26,6 +26,7 @@ from psycopg import sql as psql
 from pydantic import SecretStr
 
 from platform_events.db import Conn
+from platform_events.errors import LoginError
 from platform_events.queries import sql
 
 # The NOLOGIN group roles of migrations/0006_roles_and_security.sql.
@@ -39,10 +40,6 @@ GROUP_ROLES = frozenset(
 )
 
 Auth = Literal["password", "iam"]
-
-
-class LoginError(RuntimeError):
-    """A login user cannot be set up as asked; the message names it and what to fix."""
 
 
 @dataclass(frozen=True)

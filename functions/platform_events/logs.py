@@ -1,5 +1,8 @@
 """Structured logging: one JSON object per line, in the shape Cloud Logging reads.
 
+On a terminal (a person, not a log reader) ``configure`` logs plain lines and only warnings, so a
+command's own report stands alone; everywhere else (deployed, piped, a file) the JSON below.
+
 ``severity`` and ``message`` are the fields Cloud Logging maps; anything passed with
 ``extra={"fields": {...}}`` is merged in. Callers log counts and durations, never payloads,
 secrets or personal data.
@@ -236,11 +239,56 @@ def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
         )
 
 
-def configure(level: str = "INFO", stream: Any = None) -> None:
-    """Route every logger to one JSON handler, and uncaught exceptions to it (idempotent)."""
+class HumanFormatter(logging.Formatter):
+    """One plain line per record for a person at a terminal: ``warning: message (key=value)``.
+
+    Redacted as JsonFormatter is: an exception shows its error_fields and safe_traceback only.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = getattr(record, "fields", None)
+        shown = dict(fields) if isinstance(fields, dict) else {}
+        trace = str(shown.pop("stack_trace", ""))  # log_error's: a block below the line
+        if record.exc_info and record.exc_info[1] is not None:
+            shown.update(error_fields(record.exc_info[1]))
+            trace = safe_traceback(record.exc_info[1])
+        trace = "\n" + trace.rstrip("\n") if trace else ""
+        details = ", ".join(f"{key}={value}" for key, value in shown.items())
+        line = f"{record.levelname.lower()}: {_message(record)}"
+        return (f"{line} ({details})" if details else line) + trace
+
+    def formatException(self, ei: Any) -> str:
+        return safe_traceback(ei[1]) if ei and ei[1] is not None else ""
+
+
+def _is_terminal(stream: Any) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty()) if callable(isatty) else False
+    except ValueError:  # a closed stream
+        return False
+
+
+def configure(level: str = "INFO", stream: Any = None, *, human: bool | None = None) -> None:
+    """Route every logger to one handler, and uncaught exceptions to it (idempotent).
+
+    Machines read the logs (Cloud Logging, a pipe, a file): one JSON object per line at ``level``.
+    A person at a terminal (``human``, by default whether ``stream`` is a TTY) reads the command's
+    own report: plain lines, and INFO raised to WARNING so nothing comes between it and its
+    tables (DEBUG stays DEBUG: it was asked for). Redaction is the same for both.
+    """
     root = logging.getLogger()
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter())
+    target = stream or sys.stderr
+    handler = logging.StreamHandler(target)
+    if human is None:
+        human = _is_terminal(target)
+    if human:
+        handler.setFormatter(HumanFormatter())
+        numeric = logging.getLevelName(level.upper()) if isinstance(level, str) else level
+        if isinstance(numeric, int) and numeric > logging.DEBUG:
+            level = logging.getLevelName(max(numeric, logging.WARNING))
+    else:
+        handler.setFormatter(JsonFormatter())
     root.handlers[:] = [handler]
     root.setLevel(level)
     install_redaction()

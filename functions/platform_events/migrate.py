@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psycopg
 
+from platform_events.errors import MigrationError, SchemaOutOfDate
 from platform_events.queries import sql
 
 # Any fixed 64-bit number shared by every migrator of every version of this project.
@@ -22,14 +23,6 @@ _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 # The current schema in one file, generated from the migrations (tests/schema_file.py); read by
 # people and tests, never applied by migrate.
 SCHEMA_FILE_NAME = "schema.sql"
-
-
-class MigrationError(RuntimeError):
-    """A migration is malformed, was edited after being applied, or failed to apply."""
-
-
-class SchemaOutOfDate(RuntimeError):
-    """The database lacks migrations this code needs; run `platform-events migrate`."""
 
 
 @dataclass(frozen=True)

@@ -20,85 +20,45 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from platform_events import registry
-from platform_events.config import ConfigError, Settings
+from platform_events.config import Settings
+from platform_events.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Cron:
-    """A five-field cron expression (minute hour day-of-month month day-of-week), in UTC.
+    """A five-field unix-cron expression (minute hour day-of-month month day-of-week), in UTC, as
+    Cloud Scheduler reads its schedules; croniter evaluates it (0 or 7 is Sunday, and when both
+    day fields are restricted either matching is enough, as cron does).
 
-    Fields accept ``*``, ``*/n``, ``a``, ``a-b``, ``a-b/n`` and comma lists; day-of-week 0 or 7 is
-    Sunday. When both day fields are restricted, either matching is enough (as cron does).
+    Only ``scheduler local`` evaluates schedules (deployed, Cloud Scheduler does), so croniter is
+    imported here, late: the deployed functions do not need it.
     """
 
-    minutes: frozenset[int]
-    hours: frozenset[int]
-    days: frozenset[int]
-    months: frozenset[int]
-    weekdays: frozenset[int]
-    days_any: bool
-    weekdays_any: bool
+    text: str
 
     @classmethod
     def parse(cls, text: str) -> Cron:
-        parts = text.split()
-        if len(parts) != 5:
-            raise ValueError(f"cron {text!r}: five fields expected")
-        bounds = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)]
-        sets = [_field(part, lo, hi, text) for part, (lo, hi) in zip(parts, bounds, strict=True)]
-        weekdays = frozenset(d % 7 for d in sets[4])
-        return cls(sets[0], sets[1], sets[2], sets[3], weekdays, parts[2] == "*", parts[4] == "*")
+        from croniter import croniter
 
-    def matches(self, at: datetime) -> bool:
-        if (
-            at.minute not in self.minutes
-            or at.hour not in self.hours
-            or at.month not in self.months
-        ):
-            return False
-        day_ok = at.day in self.days
-        weekday_ok = (at.isoweekday() % 7) in self.weekdays
-        if self.days_any or self.weekdays_any:
-            return day_ok and weekday_ok
-        return day_ok or weekday_ok
+        # croniter also takes a seconds field and a year field; unix-cron has five fields.
+        if len(text.split()) != 5:
+            raise ValueError(f"cron {text!r}: five fields expected")
+        if not croniter.is_valid(text):
+            raise ValueError(f"cron {text!r}: not a valid cron expression")
+        return cls(text)
 
     def next_after(self, at: datetime) -> datetime:
         """The first matching minute strictly after ``at``."""
-        candidate = at.astimezone(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
-        for _ in range(366 * 24 * 60):
-            if self.matches(candidate):
-                return candidate
-            candidate += timedelta(minutes=1)
-        raise ValueError("cron expression never matches within a year")
+        from croniter import croniter
 
-
-def _field(part: str, lo: int, hi: int, text: str) -> frozenset[int]:
-    values: set[int] = set()
-    for item in part.split(","):
-        step = 1
-        if "/" in item:
-            item, step_text = item.split("/", 1)
-            step = int(step_text)
-            if step < 1:
-                raise ValueError(f"cron {text!r}: step must be positive")
-        if item == "*":
-            start, end = lo, hi
-        elif "-" in item:
-            a, b = item.split("-", 1)
-            start, end = int(a), int(b)
-        else:
-            start = int(item)
-            end = hi if step > 1 else start
-        if not (lo <= start <= end <= hi):
-            raise ValueError(f"cron {text!r}: {item} is outside {lo}-{hi}")
-        values.update(range(start, end + 1, step))
-    return frozenset(values)
+        following: datetime = croniter(self.text, at.astimezone(UTC)).get_next(datetime)
+        return following
 
 
 @dataclass(frozen=True)

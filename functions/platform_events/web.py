@@ -18,8 +18,15 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from platform_events import jsonsafe, logs
-from platform_events.config import ConfigError, Settings, get_settings
-from platform_events.errors import InvalidEvent, InvalidRequest
+from platform_events.config import Settings, get_settings
+from platform_events.errors import (
+    BadInput,
+    Conflict,
+    InvalidRequest,
+    Misconfigured,
+    NotFound,
+    Transient,
+)
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +81,7 @@ def read_json(raw: bytes, content_type: str | None = None) -> Any:
         )
     if not raw.strip():
         return {}
-    try:
-        body = jsonsafe.loads(raw)
-    except jsonsafe.InvalidJson as exc:
-        raise InvalidRequest(str(exc), field="body", code=exc.code) from None
+    body = jsonsafe.loads(raw)  # InvalidJson is BadInput: a 400 naming the body
     unstorable = jsonsafe.problem(body)
     if unstorable is not None:
         raise InvalidRequest(unstorable.message, field=unstorable.path, code=unstorable.code)
@@ -102,6 +106,37 @@ def read_body(stream: Any, limit: int = MAX_BODY_BYTES) -> bytes:
     return b"".join(parts)
 
 
+def error_response(exc: Exception, job_name: str) -> JsonResponse:
+    """The answer to a job's exception, by its category (errors.py), never by its class.
+
+    Bad input, not found and conflict tell the caller what it sent; misconfiguration says what to
+    fix (500: the deployment, not the call, is wrong). A transient or unexpected error keeps its
+    details (hosts, warehouse text) in the log under an incident id.
+    """
+    if isinstance(exc, BadInput):
+        log.warning(
+            "rejected request",
+            extra={"fields": {"job": job_name, "field": exc.field, "code": exc.code}},
+        )
+        return JsonResponse({"error": exc.to_dict()}, 400)
+    if isinstance(exc, NotFound):
+        return JsonResponse(error_body("not_found", str(exc), None), 404)
+    if isinstance(exc, Conflict):
+        return JsonResponse(error_body("conflict", str(exc), None), 409)
+    if isinstance(exc, Misconfigured):
+        logs.log_error(log, "configuration error", exc, traceback_too=False, job=job_name)
+        return JsonResponse(error_body("configuration", str(exc), None), 500)
+    incident = uuid.uuid4().hex[:12]
+    if isinstance(exc, Transient):
+        logs.log_error(log, "job unavailable", exc, job=job_name, incident=incident)
+        message = f"a dependency is unavailable, retry later; see logs for incident {incident}"
+        return JsonResponse(error_body("unavailable", message, None), 503)
+    logs.log_error(log, "job failed", exc, job=job_name, incident=incident)
+    return JsonResponse(
+        error_body("internal", f"the job failed; see logs for incident {incident}", None), 500
+    )
+
+
 def run_job(
     model: type[M],
     job: Callable[[M, Settings], dict[str, Any]],
@@ -113,25 +148,12 @@ def run_job(
 ) -> JsonResponse:
     """Parse, run, answer: the whole life of one HTTP call, without any web framework."""
     started = time.monotonic()
-    job_name = name or getattr(job, "__name__", "job")
+    job_name = name or str(getattr(job, "__name__", "job"))
     try:
         params = parse_model(model, read_json(raw, content_type))
         result = job(params, settings or get_settings())
-    except (InvalidRequest, InvalidEvent) as exc:
-        log.warning(
-            "rejected request",
-            extra={"fields": {"job": job_name, "field": exc.field, "code": exc.code}},
-        )
-        return JsonResponse({"error": exc.to_dict()}, 400)
-    except ConfigError as exc:
-        logs.log_error(log, "configuration error", exc, traceback_too=False, job=job_name)
-        return JsonResponse(error_body("configuration", str(exc), None), 500)
     except Exception as exc:
-        incident = uuid.uuid4().hex[:12]
-        logs.log_error(log, "job failed", exc, job=job_name, incident=incident)
-        return JsonResponse(
-            error_body("internal", f"the job failed; see logs for incident {incident}", None), 500
-        )
+        return error_response(exc, job_name)
     result.setdefault("duration_ms", round((time.monotonic() - started) * 1000, 1))
     return JsonResponse(result, 200)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from platform_events import local
+from platform_events import errors, local
 from platform_events.config import load_settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -76,7 +76,7 @@ def test_db_start_that_cannot_recover_fails_saying_what_to_do(
     with (home / "pgdata" / "postgresql.auto.conf").open("a") as conf:
         conf.write("\nshared_buffers = 'not a size'\n")
     monkeypatch.setattr(local, "START_WAIT_S", 1.0)
-    with pytest.raises(local.EmbeddedPostgresError) as caught:
+    with pytest.raises(errors.EmbeddedPostgresError) as caught:
         local.start(settings)
     message = str(caught.value)
     assert "does not accept connections" in message

@@ -39,7 +39,7 @@ from psycopg.rows import dict_row
 from pydantic import SecretStr
 from werkzeug.serving import make_server
 
-from platform_events import cloudsql, db, local, logins, migrate
+from platform_events import cloudsql, db, errors, local, logins, migrate
 from platform_events.config import get_settings, load_settings
 from tests.terraform import jobs as terraform_jobs
 
@@ -571,7 +571,7 @@ def test_a_group_role_the_owner_cannot_grant_is_named_with_the_fix(
         )
         with (
             _connect(cloud_sql["owner_url"]) as owner,
-            pytest.raises(logins.LoginError, match="needs ADMIN OPTION on platform_events_analyst"),
+            pytest.raises(errors.LoginError, match="needs ADMIN OPTION on platform_events_analyst"),
         ):
             logins.ensure(owner, [login])
         with _connect(cloud_sql["owner_url"]) as owner:  # nothing half done

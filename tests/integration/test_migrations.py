@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from platform_events import migrate
+from platform_events import errors, migrate
 from platform_events.db import Conn
 
 
@@ -78,7 +78,7 @@ def test_an_applied_migration_that_was_edited_is_refused(
         migrate.migrate(conn, folder)
         first = sorted(folder.glob("0001_*.sql"))[0]
         first.write_text(first.read_text() + "\n-- an innocent-looking edit\n")
-        with pytest.raises(migrate.MigrationError, match="edited after it was applied"):
+        with pytest.raises(errors.MigrationError, match="edited after it was applied"):
             migrate.migrate(conn, folder)
 
 
@@ -90,7 +90,7 @@ def test_a_failing_migration_leaves_nothing_behind_and_names_itself(
         "-- 0999: broken on purpose\nCREATE TABLE half_done (id int);\nSELECT 1/0;\n"
     )
     with _connect(empty_database_url) as conn:
-        with pytest.raises(migrate.MigrationError, match="0999_broken"):
+        with pytest.raises(errors.MigrationError, match="0999_broken"):
             migrate.migrate(conn, folder)
         assert conn.execute("SELECT to_regclass('half_done') AS t").fetchone() == {"t": None}
         assert conn.execute(
@@ -103,7 +103,7 @@ def test_a_missing_migration_is_reported_by_name(empty_database_url: str, tmp_pa
     with _connect(empty_database_url) as conn:
         migrate.migrate(conn, folder)
         (folder / "0998_later.sql").write_text("-- 0998: later\nSELECT 1;\n")
-        with pytest.raises(migrate.SchemaOutOfDate, match="0998_later"):
+        with pytest.raises(errors.SchemaOutOfDate, match="0998_later"):
             migrate.check_up_to_date(conn, folder)
 
 

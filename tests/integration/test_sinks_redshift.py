@@ -23,15 +23,11 @@ from botocore.stub import ANY, Stubber
 from moto import mock_aws
 from psycopg.rows import dict_row
 
+from platform_events.errors import StatementFailed, StatementStillRunning
 from platform_events.pipeline import batch as batches
 from platform_events.sinks import RowsRejected, SinkUnavailable, erasure, schema
 from platform_events.sinks import redshift_sql as rsql
-from platform_events.sinks.redshift import (
-    RedshiftSink,
-    StatementFailed,
-    StatementStillRunning,
-    rows_digest,
-)
+from platform_events.sinks.redshift import RedshiftSink, rows_digest
 
 BUCKET = "pe-staging"
 ROLE = "arn:aws:iam::123456789012:role/redshift-copy"

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +19,8 @@ from platform_events.config import Settings
 from platform_events.db import Conn
 from tests.builders import emit, set_delivery
 from tests.integration.jobs_http import call, client
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_status_reports_backlog_age_failures_and_syncs(
@@ -97,3 +106,49 @@ def test_status_cli_prints_json_for_scripts(
     assert (answer["backlog"], answer["pending"]) == (1, 1)
     assert cli.main(["status"]) == 0
     assert "backlog: 1 (1 pending, 0 processing)" in capsys.readouterr().out
+
+
+def _run_status(settings: Settings, *, terminal: bool) -> str:
+    """``platform-events status`` in its own process; stdout and stderr on a pty or on pipes."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO / "functions"),
+        "DATABASE_URL": str(settings.database_url),
+        "PLATFORM_EVENTS_HOME": str(settings.home),
+        "LOG_LEVEL": "INFO",
+    }
+    command = [sys.executable, "-m", "platform_events", "status"]
+    if not terminal:
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout + done.stderr
+    master, replica = pty.openpty()
+    try:
+        process = subprocess.Popen(command, env=env, stdout=replica, stderr=replica)
+        os.close(replica)
+        output, deadline = b"", time.monotonic() + 120
+        while select.select([master], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the process closed its side of the terminal
+                break
+            if not chunk:
+                break
+            output += chunk
+        assert process.wait(timeout=max(1.0, deadline - time.monotonic())) == 0, output
+    finally:
+        os.close(master)
+    return output.decode().replace("\r\n", "\n")
+
+
+def test_status_on_a_terminal_shows_its_report_and_no_json_log_line(
+    settings: Settings, conn: Conn
+) -> None:
+    emit(conn, "user.login")
+    shown = _run_status(settings, terminal=True)
+    assert shown.lstrip().startswith("backlog: 1 (1 pending, 0 processing)"), shown
+    assert '{"severity"' not in shown and "status finished" not in shown
+    piped = _run_status(settings, terminal=False)  # a machine reading: Cloud Logging's JSON
+    assert "backlog: 1 (1 pending, 0 processing)" in piped
+    entries = [json.loads(line) for line in piped.splitlines() if line.startswith("{")]
+    assert any(e["message"] == "status finished" and e["backlog"] == 1 for e in entries)

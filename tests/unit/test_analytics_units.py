@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from platform_events.analytics import dbt
-from platform_events.config import ConfigError, load_settings
+from platform_events.config import load_settings
 from platform_events.console import auth
+from platform_events.errors import ConfigError
 
 NOW = 1_800_000_000.0
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from platform_events import db
-from platform_events.config import ConfigError, Settings, load_settings
+from platform_events.config import Settings, load_settings
+from platform_events.errors import ConfigError
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 
 from platform_events import catalog, logs, migrate, queries, web
-from platform_events.config import ConfigError, load_settings
-from platform_events.errors import InvalidEvent, InvalidRequest
+from platform_events.config import load_settings
+from platform_events.errors import ConfigError, InvalidEvent, InvalidRequest, MigrationError
 
 
 def test_an_invalid_setting_fails_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -68,7 +68,7 @@ def test_json_logs_have_severity_message_and_extra_fields() -> None:
 def test_migration_files_must_be_numbered(tmp_path: Path) -> None:
     (tmp_path / "0001_ok.sql").write_text("-- ok\n")
     (tmp_path / "second.sql").write_text("-- bad\n")
-    with pytest.raises(migrate.MigrationError, match=r"second\.sql"):
+    with pytest.raises(MigrationError, match=r"second\.sql"):
         migrate.discover(tmp_path)
 
 

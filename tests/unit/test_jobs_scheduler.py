@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from platform_events import scheduler
-from platform_events.config import ConfigError, load_settings
+from platform_events.config import load_settings
+from platform_events.errors import ConfigError
 from platform_events.scheduler import Cron, LocalScheduler, Schedule
 
 T = datetime(2026, 3, 4, 13, 47, 12, tzinfo=UTC)  # a Wednesday

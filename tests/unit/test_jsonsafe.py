@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from platform_events import jsonsafe
+from platform_events import errors, jsonsafe
 
 texts = st.lists(
     st.text(max_size=5) | st.sampled_from(["\x00", "\ud800", "\udfff", "\\u0000", "9" * 19]),
@@ -79,7 +79,7 @@ def test_values_every_store_holds_pass() -> None:
     ],
 )
 def test_loads_raises_only_invalid_json(raw: bytes, code: str) -> None:
-    with pytest.raises(jsonsafe.InvalidJson) as caught:
+    with pytest.raises(errors.InvalidJson) as caught:
         jsonsafe.loads(raw)
     assert caught.value.code == code
 

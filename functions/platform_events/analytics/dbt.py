@@ -22,7 +22,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
-from platform_events.config import ConfigError, Settings
+from platform_events.config import Settings
+from platform_events.errors import ConfigError
 from platform_events.sinks.duckdb import DuckDBSink
 from platform_events.sinks.handover import HandoverLock
 

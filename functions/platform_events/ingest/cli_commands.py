@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from tqdm import tqdm
 
 from platform_events import db
+from platform_events.cli import print_json
 from platform_events.config import Settings
 from platform_events.ingest import deadletter, quarantine
 
@@ -25,7 +25,7 @@ def _rejected(args: argparse.Namespace, settings: Settings) -> int:
     with db.connection(settings, autocommit=True) as conn:
         rows = deadletter.listing(conn, reason=args.reason, limit=args.limit)
     if args.json:
-        print(json.dumps(rows, indent=2, default=str))
+        print_json(rows)
         return 0
     if not rows:
         print("no rejected message" + (f" with reason {args.reason}" if args.reason else ""))
@@ -47,7 +47,7 @@ def _quarantine(args: argparse.Namespace, settings: Settings) -> int:
         else:
             result = quarantine.summary(conn, args.event_type)
     if args.json or args.promote:
-        print(json.dumps(result, indent=2, default=str))
+        print_json(result)
         return 0
     if not result:
         print("the quarantine is empty")

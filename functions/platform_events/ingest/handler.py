@@ -34,7 +34,7 @@ import psycopg_pool
 
 from platform_events import db, jsonsafe
 from platform_events.config import Settings
-from platform_events.errors import InvalidEvent
+from platform_events.errors import InvalidEvent, InvalidJson
 from platform_events.ingest import deadletter, geo, segment, writer
 
 log = logging.getLogger(__name__)
@@ -205,7 +205,7 @@ def _parse(request: IngestRequest, settings: Settings) -> tuple[str, str, list[A
         raw = _decode_body(request)
         try:
             body = jsonsafe.loads(raw) if raw.strip() else None
-        except jsonsafe.InvalidJson as exc:
+        except InvalidJson as exc:
             raise _Refused(400, exc.code, str(exc), "body") from None
     except _Refused as refused:
         key = _authenticate(request, None, settings)  # an unknown caller learns nothing more

@@ -5,7 +5,6 @@ prints the result (JSON for the jobs; ``status`` is human-readable unless ``--js
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import threading
 from datetime import datetime
@@ -15,14 +14,11 @@ from typing import Any
 from pydantic import BaseModel
 
 from platform_events import registry
+from platform_events.cli import print_json
 from platform_events.config import Settings
 from platform_events.errors import InvalidRequest
 from platform_events.scheduler import JOBS
 from platform_events.web import parse_model
-
-
-def _print(value: Any) -> None:
-    print(json.dumps(value, indent=2, default=str))
 
 
 def _build(model: type[BaseModel], values: dict[str, Any]) -> Any:
@@ -56,14 +52,14 @@ def _aggregate(args: argparse.Namespace, settings: Settings) -> int:
             bar.close()
     except InvalidRequest as exc:
         return _fail(exc)
-    _print(result)
+    print_json(result)
     return 0
 
 
 def _cleanup(args: argparse.Namespace, settings: Settings) -> int:
     from platform_events.jobs import cleanup
 
-    _print(cleanup.run(cleanup.CleanupRequest(), settings))
+    print_json(cleanup.run(cleanup.CleanupRequest(), settings))
     return 0
 
 
@@ -83,7 +79,7 @@ def _retention(args: argparse.Namespace, settings: Settings) -> int:
         )
     except InvalidRequest as exc:
         return _fail(exc)
-    _print(retention.run(params, settings))
+    print_json(retention.run(params, settings))
     return 0
 
 
@@ -105,7 +101,7 @@ def _reprocess(args: argparse.Namespace, settings: Settings) -> int:
         result = reprocess.run(params, settings)
     except InvalidRequest as exc:
         return _fail(exc)
-    _print(result)
+    print_json(result)
     return 0
 
 
@@ -114,10 +110,10 @@ def _erase(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.check:
         trail = gdpr.audit_trail(settings, args.user_id)
-        _print({"erasures": trail})
+        print_json({"erasures": trail})
         return 0 if trail else 1
     if args.queue:
-        _print(gdpr.process_queue(settings, limit=10_000))
+        print_json(gdpr.process_queue(settings, limit=10_000))
         return 0
     if not args.user_id:
         print("platform-events: erase-user needs USER_ID (or --queue)", file=sys.stderr)
@@ -125,7 +121,7 @@ def _erase(args: argparse.Namespace, settings: Settings) -> int:
     result = gdpr.erase_user(
         settings, args.user_id, source="cli", requested_by=gdpr.cli_requested_by()
     )
-    _print(result)
+    print_json(result)
     return 0
 
 
@@ -146,7 +142,10 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
     from platform_events.jobs import status
 
     result = status.run(status.StatusRequest(), settings)
-    print(json.dumps(result, indent=2, default=str) if args.json else status.render(result))
+    if args.json:
+        print_json(result)
+    else:
+        print(status.render(result))
     return 0
 
 
@@ -187,7 +186,7 @@ def _scheduler(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    _print(scheduler.control(settings, args.action, args.job))
+    print_json(scheduler.control(settings, args.action, args.job))
     return 0
 
 

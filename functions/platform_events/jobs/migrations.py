@@ -18,8 +18,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from platform_events import db, logins, logs, migrate
-from platform_events.config import ConfigError, Settings
-from platform_events.errors import InvalidRequest
+from platform_events.config import Settings
+from platform_events.errors import ConfigError, InvalidRequest, LoginError
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def run(params: MigrateRequest, settings: Settings) -> dict[str, Any]:
     ]
     try:
         logins.check(wanted)  # before migrating: a bad request changes nothing
-    except logins.LoginError as exc:
+    except LoginError as exc:
         raise InvalidRequest(str(exc), field="logins") from None
     with db.connect(settings, autocommit=True) as conn:
         applied = migrate.migrate(conn)

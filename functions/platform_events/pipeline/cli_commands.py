@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from platform_events import registry
+from platform_events.cli import print_json
 from platform_events.config import Settings
 from platform_events.errors import InvalidRequest
 from platform_events.web import parse_model
@@ -39,7 +40,7 @@ def _workers(args: argparse.Namespace) -> int:
     total["duration_ms"] = max((float(a["duration_ms"]) for a in answers), default=0.0)
     total["workers"] = args.workers
     total["per_worker"] = answers
-    print(json.dumps(total, indent=2, default=str))
+    print_json(total)
     return code
 
 
@@ -79,7 +80,7 @@ def _stream(args: argparse.Namespace, settings: Settings) -> int:
             )
         finally:
             sink.close()
-    print(json.dumps(result, indent=2, default=str))
+    print_json(result)
     return 0
 
 

@@ -32,7 +32,14 @@ from typing import Any
 import pyarrow as pa
 
 from platform_events.config import Settings
-from platform_events.errors import SinkMisconfigured, SinkUnavailable
+from platform_events.errors import (
+    ConfigError,
+    SinkMisconfigured,
+    SinkUnavailable,
+    StatementFailed,
+    StatementForgotten,
+    StatementStillRunning,
+)
 from platform_events.sinks import aws_identity, erasure, rows
 from platform_events.sinks import redshift_sql as rsql
 from platform_events.sinks.base import (
@@ -57,23 +64,10 @@ _DATA_ERRORS = (
 )
 
 
-class StatementFailed(SinkUnavailable):
-    """A Data API statement ended FAILED or ABORTED; the message is Redshift's error text."""
-
-
-class StatementStillRunning(SinkUnavailable):
-    """A cancelled statement has not ended yet; its id stays with the batch, so the next attempt
-    waits for it instead of sending the load a second time."""
-
-
 def rows_digest(batch: pa.Table) -> str:
     """A digest of the batch's event ids (which rows a saved load carried)."""
     ids = sorted(str(e) for e in batch.column("event_id").to_pylist())
     return hashlib.sha256("\n".join(ids).encode()).hexdigest()
-
-
-class _Forgotten(SinkUnavailable):
-    """The Data API no longer knows a saved statement id."""
 
 
 class RedshiftSink(Sink):
@@ -122,7 +116,7 @@ class RedshiftSink(Sink):
         import boto3
 
         if not settings.redshift_s3_bucket or not settings.redshift_iam_role_arn:
-            raise SinkUnavailable("REDSHIFT_S3_BUCKET and REDSHIFT_IAM_ROLE_ARN are required")
+            raise ConfigError("REDSHIFT_S3_BUCKET and REDSHIFT_IAM_ROLE_ARN are required")
         if settings.redshift_aws_role_arn:  # on GCP: no AWS key, the function's Google identity
             session = aws_identity.web_identity_session(
                 role_arn=settings.redshift_aws_role_arn,
@@ -326,7 +320,7 @@ class RedshiftSink(Sink):
             return False
         try:
             self._finish(load_id, state)
-        except _Forgotten:  # the Data API keeps statements 24 hours: LOCK covers a re-send
+        except StatementForgotten:  # the Data API keeps statements 24 hours: LOCK covers a re-send
             return False
         except (StatementFailed, RowsRejected):
             return False  # it ended FAILED or ABORTED, so nothing of it landed: send it again
@@ -340,7 +334,7 @@ class RedshiftSink(Sink):
             self._wait(statement_id)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
-                raise _Forgotten(f"Redshift statement {statement_id} is unknown") from exc
+                raise StatementForgotten(f"Redshift statement {statement_id} is unknown") from exc
             raise SinkUnavailable(f"Redshift Data API: {exc}") from exc
         except BotoCoreError as exc:
             raise SinkUnavailable(f"Redshift Data API unreachable: {exc}") from exc
