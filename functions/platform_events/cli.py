@@ -9,7 +9,6 @@ stderr (JSON for machines; on a terminal only warnings, as plain lines: logs.con
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -151,11 +150,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args, settings)
     except KeyboardInterrupt:
         return 130
-
-
-def print_json(value: Any) -> None:
-    """The JSON answer of a command on stdout, for scripts: every command's one printer."""
-    print(json.dumps(value, indent=2, default=str))
 
 
 if __name__ == "__main__":

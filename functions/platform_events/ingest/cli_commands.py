@@ -9,9 +9,9 @@ from typing import Any
 from tqdm import tqdm
 
 from platform_events import db
-from platform_events.cli import print_json
 from platform_events.config import Settings
 from platform_events.ingest import deadletter, quarantine
+from platform_events.output import print_json
 
 
 def _positive(text: str) -> int:

@@ -14,9 +14,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from platform_events import registry
-from platform_events.cli import print_json
 from platform_events.config import Settings
 from platform_events.errors import InvalidRequest
+from platform_events.output import print_json
 from platform_events.scheduler import JOBS
 from platform_events.web import parse_model
 
