@@ -24,9 +24,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import grpc
-import hcl2
 
 from tests.terraform import jobs as terraform_jobs
+from tests.terraform.hcl import load_clean
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
@@ -279,28 +279,8 @@ def unneeded(found: list[Need], grants: list[Grant], warehouse_dataset: str) -> 
 # --- What Terraform grants -----------------------------------------------------------------------
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, str):
-        return value[1:-1] if len(value) >= 2 and value[0] == value[-1] == '"' else value
-    if isinstance(value, list):
-        return [_clean(item) for item in value]
-    if isinstance(value, dict):
-        return {
-            _clean(k): _clean(v)
-            for k, v in value.items()
-            if k not in ("__is_block__", "__comments__", "__inline_comments__")
-        }
-    return value
-
-
-def _hcl(path: Path) -> dict[str, Any]:
-    with path.open(encoding="utf-8") as handle:
-        parsed: dict[str, Any] = _clean(hcl2.load(handle))
-    return parsed
-
-
 def _resources(path: Path) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    for block in _hcl(path).get("resource", []):
+    for block in load_clean(path).get("resource", []):
         for rtype, named in block.items():
             for name, body in named.items():
                 yield rtype, name, body

@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import hcl2
 import psycopg
 import pytest
 from google.oauth2.credentials import Credentials
@@ -42,6 +41,7 @@ from werkzeug.serving import make_server
 from platform_events import cloudsql, db, errors, local, logins, migrate
 from platform_events.config import get_settings, load_settings
 from tests.terraform import jobs as terraform_jobs
+from tests.terraform.hcl import load_clean
 
 ROOT = Path(__file__).resolve().parents[2]
 TRIGGER = ROOT / "infra" / "migrations" / "trigger.sh"
@@ -49,37 +49,16 @@ PROJECT = "test-project"
 DATABASE = "platform_events"
 
 
-def _clean(value: Any) -> Any:
-    """python-hcl2 keeps the quotes of strings and marks blocks; strip both."""
-    if isinstance(value, str):
-        return value[1:-1] if len(value) >= 2 and value[0] == value[-1] == '"' else value
-    if isinstance(value, list):
-        return [_clean(item) for item in value]
-    if isinstance(value, dict):
-        return {
-            _clean(k): _clean(v)
-            for k, v in value.items()
-            if k not in ("__is_block__", "__comments__", "__inline_comments__")
-        }
-    return value
-
-
-def _hcl(path: Path) -> dict[str, Any]:
-    with path.open(encoding="utf-8") as handle:
-        parsed: dict[str, Any] = _clean(hcl2.load(handle))
-    return parsed
-
-
 def _locals(path: Path) -> dict[str, Any]:
     merged: dict[str, Any] = {}
-    for block in _hcl(path).get("locals", []):
+    for block in load_clean(path).get("locals", []):
         merged.update(block)
     return merged
 
 
 def terraform_default_logins() -> tuple[str, list[dict[str, str]]]:
     """The owner and the request's logins as Terraform builds them with its default variables."""
-    root = _hcl(ROOT / "terraform.tf")
+    root = load_clean(ROOT / "terraform.tf")
     variables = {name: body for block in root["variable"] for name, body in block.items()}
     name = variables["name"]["default"]
     database = _locals(ROOT / "infra" / "database" / "main.tf")

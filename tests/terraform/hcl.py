@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 Body = Mapping[str, Any]
@@ -213,3 +214,27 @@ def strings(value: Any) -> Iterator[str]:
     elif isinstance(value, list):
         for item in value:
             yield from strings(item)
+
+
+def clean(value: Any) -> Any:
+    """python-hcl2 keeps the quotes of strings and marks blocks; strip both."""
+    if isinstance(value, str):
+        return value[1:-1] if len(value) >= 2 and value[0] == value[-1] == '"' else value
+    if isinstance(value, list):
+        return [clean(item) for item in value]
+    if isinstance(value, dict):
+        return {
+            clean(key): clean(item)
+            for key, item in value.items()
+            if key not in ("__is_block__", "__comments__", "__inline_comments__")
+        }
+    return value
+
+
+def load_clean(path: Path) -> dict[str, Any]:
+    """A .tf file as python-hcl2 parses it, quotes and block marks stripped (:func:`clean`)."""
+    import hcl2
+
+    with path.open(encoding="utf-8") as handle:
+        parsed: dict[str, Any] = clean(hcl2.load(handle))
+    return parsed

@@ -15,13 +15,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import hcl2
 import pytest
 from functions_framework import _function_registry
 
 from platform_events import scheduler
 from platform_events.config import Settings
 from tests.terraform import jobs as terraform_jobs
+from tests.terraform.hcl import load_clean
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
@@ -49,48 +49,25 @@ SETTINGS_ADDED_ELSEWHERE = {"DATABASE_POOL_SIZE", "STREAM_FANOUT_URL", "STREAM_M
 Tf = dict[str, Any]
 
 
-def _clean(value: Any) -> Any:
-    """python-hcl2 keeps the quotes of strings and marks blocks; strip both."""
-    if isinstance(value, str):
-        if len(value) >= 2 and value[0] == value[-1] == '"':
-            return value[1:-1]
-        return value
-    if isinstance(value, list):
-        return [_clean(item) for item in value]
-    if isinstance(value, dict):
-        return {
-            _clean(key): _clean(item)
-            for key, item in value.items()
-            if key not in ("__is_block__", "__comments__", "__inline_comments__")
-        }
-    return value
-
-
-def _load(path: Path) -> Tf:
-    with path.open(encoding="utf-8") as handle:
-        parsed: Tf = _clean(hcl2.load(handle))
-    return parsed
-
-
 def _tf_files() -> list[Path]:
     return [ROOT / "terraform.tf", *sorted(INFRA.rglob("*.tf"))]
 
 
 @pytest.fixture(scope="module")
 def parsed() -> dict[Path, Tf]:
-    return {path: _load(path) for path in _tf_files()}
+    return {path: load_clean(path) for path in _tf_files()}
 
 
 @pytest.fixture(scope="module")
 def root() -> Tf:
-    return _load(ROOT / "terraform.tf")
+    return load_clean(ROOT / "terraform.tf")
 
 
 def _module(name: str) -> Tf:
     """Every block of one module's files, merged by block kind."""
     merged: Tf = {}
     for path in sorted((INFRA / name).glob("*.tf")):
-        for kind, blocks in _load(path).items():
+        for kind, blocks in load_clean(path).items():
             merged.setdefault(kind, []).extend(blocks)
     return merged
 
@@ -636,7 +613,7 @@ def test_labelled_resources_carry_labels(parsed: dict[Path, Tf]) -> None:
         for rtype, name, body in _resources(tf):
             if rtype in labelled:
                 assert "labels" in body, f"{path.relative_to(ROOT)}: {rtype}.{name} has no labels"
-    assert "default_labels" in _blocks(_load(ROOT / "terraform.tf"), "provider")["google"]
+    assert "default_labels" in _blocks(load_clean(ROOT / "terraform.tf"), "provider")["google"]
 
 
 def test_redshift_is_created_only_when_chosen(root: Tf) -> None:
@@ -700,7 +677,7 @@ def test_alerts_cover_backlog_age_failed_events_and_sync_errors() -> None:
 
 
 def test_tfvars_example_sets_only_declared_variables(root: Tf) -> None:
-    example = _load(ROOT / "terraform.tfvars.example")
+    example = load_clean(ROOT / "terraform.tfvars.example")
     declared = _blocks(root, "variable")
     assert set(example) <= set(declared), f"undeclared: {set(example) - set(declared)}"
     required = {name for name, var in declared.items() if "default" not in var}
@@ -832,7 +809,7 @@ def test_redshift_copy_has_a_route_to_s3_through_a_gateway_endpoint(root: Tf) ->
 
 
 def test_the_remote_state_backend_example_is_a_gcs_backend_initialised_with_the_bucket() -> None:
-    example = _load(ROOT / "backend.tf.example")
+    example = load_clean(ROOT / "backend.tf.example")
     backend = example["terraform"][0]["backend"][0]["gcs"]
     assert backend["prefix"] == "platform-events"
     assert "bucket" not in backend, "the bucket is passed with -backend-config at init"
