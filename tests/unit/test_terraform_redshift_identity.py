@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.unit.test_terraform_structure import _blocks, _load, _module, _resource, _resources
+from tests.terraform.hcl import load_clean
+from tests.unit.test_terraform_structure import _blocks, _module, _resource, _resources
 
 ROOT = Path(__file__).resolve().parents[2]
 REDSHIFT_TF = (ROOT / "infra" / "redshift" / "main.tf").read_text(encoding="utf-8")
@@ -26,7 +27,7 @@ def _policy_block(name: str) -> str:
 
 def test_no_long_lived_aws_credential_exists() -> None:
     for path in [ROOT / "terraform.tf", *sorted((ROOT / "infra").rglob("*.tf"))]:
-        for rtype, name, _ in _resources(_load(path)):
+        for rtype, name, _ in _resources(load_clean(path)):
             assert rtype not in ("aws_iam_user", "aws_iam_access_key"), f"{path}: {rtype}.{name}"
     types = {rtype for rtype, _, _ in _resources(_module("redshift"))}
     assert not {t for t in types if t.startswith("google_")}  # no AWS key kept in GCP either
