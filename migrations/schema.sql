@@ -8,7 +8,7 @@
 -- migrations stay the one way a database changes. This file is the reading copy (grep finds the
 -- live body of a function here, not a stale one in an old migration) and a loadable snapshot:
 -- run as the schema owner on an empty database it builds the same database (the group roles
--- are created when missing) and records migrations 0001..0050 as applied, so `migrate`
+-- are created when missing) and records migrations 0001..0060 as applied, so `migrate`
 -- continues from there. tests/integration/test_schema_file.py compares its catalog with the
 -- migrations' (tables, columns, constraints, indexes, functions, triggers, views, sequences,
 -- grants, policies, partitioning, seed rows) on PostgreSQL 18 and 15, and fails when stale.
@@ -411,7 +411,7 @@ GRANT ALL ON FUNCTION public.emit_platform_event(p_event_type text, p_event_data
 GRANT ALL ON FUNCTION public.emit_platform_event(p_event_type text, p_event_data jsonb, p_user_id text, p_session_id text, p_metadata jsonb, p_occurred_at timestamp with time zone, p_event_id uuid) TO platform_events_ingest;
 
 -- function emit_platform_events(jsonb)
--- created in 0003_event_functions; replaced in 0030_set_based_batch_emit, 0046_storable_values_at_emit
+-- created in 0003_event_functions; replaced in 0030_set_based_batch_emit, 0046_storable_values_at_emit, 0060_validation_once
 CREATE FUNCTION public.emit_platform_events(p_events jsonb) RETURNS TABLE(ordinal integer, event_id uuid, status text, error_code text, error_field text, error_message text)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'public', 'pg_temp'
@@ -419,32 +419,29 @@ CREATE FUNCTION public.emit_platform_events(p_events jsonb) RETURNS TABLE(ordina
     SET jit TO 'off'
     AS $_$
 DECLARE
-    v_trusted      boolean := platform_events_caller_is_trusted();
-    v_session_user text := nullif(current_setting('platform_events.user_id', true), '');
+    v_ids      uuid[];
+    v_types    text[];
+    v_data     jsonb[];
+    v_users    text[];
+    v_sessions text[];
+    v_meta     jsonb[];
+    v_occurred timestamptz[];
+    v_codes    text[];
+    v_fields   text[];
+    v_messages text[];
 BEGIN
     IF p_events IS NULL OR jsonb_typeof(p_events) <> 'array' THEN
         RAISE EXCEPTION 'emit_platform_events expects a JSON array of events'
             USING ERRCODE = '22023', COLUMN = 'events';
     END IF;
-    IF jsonb_array_length(p_events) > 50000 THEN
-        RAISE EXCEPTION 'a batch holds at most 50000 events, got %', jsonb_array_length(p_events)
-            USING ERRCODE = '22023', COLUMN = 'events';
-    END IF;
-    RETURN QUERY
     WITH raw AS (
-        SELECT i.n::integer AS n, i.e
+        SELECT i.n, i.e, jsonb_typeof(i.e) = 'object' AS is_object
         FROM jsonb_array_elements(p_events) WITH ORDINALITY AS i(e, n)
-    ), parsed AS MATERIALIZED (
-        SELECT raw.n,
-               jsonb_typeof(raw.e) = 'object' AS is_object,
-               raw.e ->> 'event_type' AS event_type,
-               coalesce(raw.e -> 'event_data', '{}'::jsonb) AS event_data,
-               raw.e ->> 'user_id' AS user_id,
-               raw.e ->> 'session_id' AS session_id,
-               coalesce(raw.e -> 'metadata', '{}'::jsonb) AS metadata,
+    ), parsed AS (
+        SELECT raw.n, raw.is_object, raw.e,
                CASE WHEN raw.e ->> 'occurred_at' IS NULL THEN now()
                     -- Canonical ISO 8601 casts directly; days 29-31, leap seconds and unusual zones
-                    -- take the exact (slower) path of 0003.
+                    -- take the exact (slower) path.
                     WHEN raw.e ->> 'occurred_at' ~ '^[12][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])[T ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?(Z|[+-](0[0-9]|1[0-4])(:?[0-5][0-9])?)?$'
                          THEN (raw.e ->> 'occurred_at')::timestamptz
                     ELSE platform_events_try_timestamptz(raw.e ->> 'occurred_at') END AS occurred_at,
@@ -453,102 +450,26 @@ BEGIN
                          THEN (raw.e ->> 'event_id')::uuid
                     ELSE platform_events_try_uuid(raw.e ->> 'event_id') END AS event_id
         FROM raw
-    ), schemas AS MATERIALIZED (
-        -- The version platform_event_check uses: the latest, active ones first.
-        SELECT DISTINCT ON (s.event_type) s.event_type, s.version, s.category, s.is_active, s.json_schema
-        FROM event_schemas s
-        WHERE s.event_type IN (SELECT DISTINCT p.event_type FROM parsed p)
-        ORDER BY s.event_type, s.is_active DESC, s.version DESC
-    ), rules AS MATERIALIZED (
-        SELECT sc.event_type, k.key,
-               coalesce(sc.json_schema -> 'properties' -> k.key, '{}'::jsonb) AS prop,
-               coalesce(sc.json_schema -> 'required', '[]'::jsonb) ? k.key AS required
-        FROM schemas sc
-        CROSS JOIN LATERAL (
-            SELECT jsonb_object_keys(coalesce(sc.json_schema -> 'properties', '{}'::jsonb))
-            UNION
-            SELECT jsonb_array_elements_text(coalesce(sc.json_schema -> 'required', '[]'::jsonb))
-        ) AS k(key)
-    ), broken AS (
-        -- Events of a known type with a payload that breaks at least one rule of its schema.
-        SELECT DISTINCT p.n
+    ), answered AS (
+        SELECT p.n, p.event_id, p.occurred_at, p.e,
+               CASE WHEN NOT p.is_object THEN ROW('PE006', 'events[' || p.n || ']', 'each event must be a JSON object', NULL, NULL)::platform_event_check_result
+                    WHEN p.event_id IS NULL THEN ROW('PE005', 'event_id', 'event_id must be a UUID', NULL, NULL)::platform_event_check_result
+                    WHEN p.occurred_at IS NULL THEN ROW('PE005', 'occurred_at', 'occurred_at must be an ISO 8601 timestamp', NULL, NULL)::platform_event_check_result
+               END AS r
         FROM parsed p
-        JOIN rules r ON r.event_type = p.event_type
-        CROSS JOIN LATERAL (SELECT p.event_data -> r.key AS v) AS val
-        WHERE jsonb_typeof(p.event_data) = 'object'
-          AND CASE
-                WHEN coalesce(jsonb_typeof(val.v), 'null') = 'null' THEN r.required
-                ELSE (r.prop ? 'type' AND NOT (
-                          r.prop ->> 'type' = jsonb_typeof(val.v)
-                       OR (r.prop ->> 'type' = 'integer' AND jsonb_typeof(val.v) = 'number'
-                           AND (val.v::text)::numeric % 1 = 0)))
-                  OR (r.prop ? 'enum' AND NOT (r.prop -> 'enum') @> jsonb_build_array(val.v))
-                  OR (jsonb_typeof(val.v) = 'number' AND (
-                          (r.prop ? 'minimum' AND (val.v::text)::numeric < (r.prop ->> 'minimum')::numeric)
-                       OR (r.prop ? 'maximum' AND (val.v::text)::numeric > (r.prop ->> 'maximum')::numeric)))
-                  OR (jsonb_typeof(val.v) = 'string' AND r.prop ? 'maxLength'
-                      AND length(val.v #>> '{}') > (r.prop ->> 'maxLength')::integer)
-              END
-    ), checked AS MATERIALIZED (
-        SELECT p.n, p.event_type, p.event_data, p.user_id, p.session_id, p.metadata,
-               p.occurred_at, p.event_id,
-               CASE
-                   WHEN NOT p.is_object THEN ROW('PE006', 'events[' || p.n || ']', 'each event must be a JSON object', NULL, NULL)::platform_event_check_result
-                   WHEN p.event_id IS NULL THEN ROW('PE005', 'event_id', 'event_id must be a UUID', NULL, NULL)::platform_event_check_result
-                   WHEN p.occurred_at IS NULL THEN ROW('PE005', 'occurred_at', 'occurred_at must be an ISO 8601 timestamp', NULL, NULL)::platform_event_check_result
-                   WHEN NOT v_trusted AND p.user_id IS NOT NULL AND p.user_id IS DISTINCT FROM v_session_user
-                        THEN ROW('42501', 'user_id', 'user_id does not match the session user (platform_events.user_id)', NULL, NULL)::platform_event_check_result
-                   -- The row-level conditions of platform_event_check, then the schema rules.
-                   WHEN sc.is_active
-                        AND p.event_type <> ''
-                        AND jsonb_typeof(p.event_data) = 'object'
-                        AND octet_length(p.event_data::text) <= 32768
-                        AND jsonb_typeof(p.metadata) = 'object'
-                        AND octet_length(p.metadata::text) <= 16384
-                        AND platform_events_storable_timestamp(p.occurred_at)
-                        AND p.occurred_at <= now() + interval '1 day'
-                        AND coalesce(length(p.user_id), 0) <= 255
-                        AND coalesce(length(p.session_id), 0) <= 255
-                        AND b.n IS NULL
-                        AND platform_events_json_problem(p.event_data) IS NULL
-                        AND platform_events_json_problem(p.metadata) IS NULL
-                        THEN ROW(NULL, NULL, NULL, sc.category, sc.version)::platform_event_check_result
-                   ELSE platform_event_check(p.event_type, p.event_data, p.metadata, p.occurred_at,
-                                             p.user_id, p.session_id)
-               END AS c
-        FROM parsed p
-        LEFT JOIN schemas sc ON sc.event_type = p.event_type
-        LEFT JOIN broken b ON b.n = p.n
-    ), valid AS MATERIALIZED (
-        SELECT DISTINCT ON (ck.event_id) ck.*
-        FROM checked ck
-        WHERE (ck.c).error_code IS NULL
-        ORDER BY ck.event_id, ck.n
-    ), ledger AS (
-        INSERT INTO platform_event_delivery AS d (event_id, received_at, event_type)
-        SELECT v.event_id, now(), v.event_type FROM valid v
-        ON CONFLICT ON CONSTRAINT platform_event_delivery_pkey DO NOTHING
-        RETURNING d.event_id
-    ), stored AS (
-        INSERT INTO platform_events AS e (event_id, event_type, event_category, schema_version, user_id,
-                                          session_id, occurred_at, received_at, event_data, metadata)
-        SELECT v.event_id, v.event_type, (v.c).category, (v.c).schema_version,
-               CASE WHEN v_trusted THEN v.user_id ELSE v_session_user END,
-               v.session_id, v.occurred_at, now(), v.event_data, v.metadata
-        FROM valid v JOIN ledger l ON l.event_id = v.event_id
-        RETURNING e.event_id
-    ), accepted AS (
-        SELECT v.n FROM valid v JOIN stored s ON s.event_id = v.event_id
     )
-    SELECT ck.n,
-           ck.event_id,
-           CASE WHEN (ck.c).error_code IS NOT NULL THEN 'rejected'
-                WHEN a.n IS NOT NULL THEN 'accepted'
-                ELSE 'duplicate' END,
-           (ck.c).error_code, (ck.c).error_field, (ck.c).error_message
-    FROM checked ck
-    LEFT JOIN accepted a ON a.n = ck.n
-    ORDER BY ck.n;
+    SELECT array_agg(a.event_id ORDER BY a.n), array_agg(a.e ->> 'event_type' ORDER BY a.n),
+           array_agg(coalesce(a.e -> 'event_data', '{}'::jsonb) ORDER BY a.n),
+           array_agg(a.e ->> 'user_id' ORDER BY a.n), array_agg(a.e ->> 'session_id' ORDER BY a.n),
+           array_agg(coalesce(a.e -> 'metadata', '{}'::jsonb) ORDER BY a.n),
+           array_agg(a.occurred_at ORDER BY a.n),
+           array_agg((a.r).error_code ORDER BY a.n), array_agg((a.r).error_field ORDER BY a.n),
+           array_agg((a.r).error_message ORDER BY a.n)
+      INTO v_ids, v_types, v_data, v_users, v_sessions, v_meta, v_occurred, v_codes, v_fields, v_messages
+      FROM answered a;
+    RETURN QUERY
+    SELECT * FROM platform_events_emit_rows(v_ids, v_types, v_data, v_users, v_sessions, v_meta,
+                                            v_occurred, v_codes, v_fields, v_messages);
 END;
 $_$;
 REVOKE ALL ON FUNCTION public.emit_platform_events(p_events jsonb) FROM PUBLIC;
@@ -557,7 +478,7 @@ GRANT ALL ON FUNCTION public.emit_platform_events(p_events jsonb) TO platform_ev
 GRANT ALL ON FUNCTION public.emit_platform_events(p_events jsonb) TO platform_events_pipeline;
 
 -- function emit_platform_events_columns(uuid[], text[], text[], text[], timestamp with time zone[], jsonb, jsonb)
--- created in 0033_columnar_batch_emit; replaced in 0046_storable_values_at_emit
+-- created in 0033_columnar_batch_emit; replaced in 0046_storable_values_at_emit, 0060_validation_once
 CREATE FUNCTION public.emit_platform_events_columns(p_event_ids uuid[], p_event_types text[], p_user_ids text[], p_session_ids text[], p_occurred_at timestamp with time zone[], p_event_data jsonb, p_metadata jsonb) RETURNS TABLE(ordinal integer, event_id uuid, status text, error_code text, error_field text, error_message text)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'public', 'pg_temp'
@@ -565,21 +486,7 @@ CREATE FUNCTION public.emit_platform_events_columns(p_event_ids uuid[], p_event_
     SET jit TO 'off'
     AS $$
 DECLARE
-    v_trusted      boolean := platform_events_caller_is_trusted();
-    v_session_user text := nullif(current_setting('platform_events.user_id', true), '');
-    v_count        integer := coalesce(cardinality(p_event_types), 0);
-    v_data         jsonb[];
-    v_meta         jsonb[];
-    -- The validation's answer, one element per event in input order.
-    v_ids          uuid[];
-    v_occurred     timestamptz[];
-    v_codes        text[];
-    v_fields       text[];
-    v_messages     text[];
-    v_categories   text[];
-    v_versions     integer[];
-    -- Ordinals of the events this call stored.
-    v_accepted     integer[];
+    v_count integer := coalesce(cardinality(p_event_types), 0);
 BEGIN
     IF cardinality(p_event_ids) IS DISTINCT FROM v_count
        OR cardinality(p_user_ids) IS DISTINCT FROM v_count
@@ -592,179 +499,13 @@ BEGIN
         RAISE EXCEPTION 'emit_platform_events_columns expects five arrays and two JSON arrays of the same length'
             USING ERRCODE = '22023', COLUMN = 'events';
     END IF;
-    IF v_count > 50000 THEN
-        RAISE EXCEPTION 'a batch holds at most 50000 events, got %', v_count
-            USING ERRCODE = '22023', COLUMN = 'events';
-    END IF;
-    IF v_count = 0 THEN
-        RETURN;
-    END IF;
-    v_data := ARRAY(SELECT e.value FROM jsonb_array_elements(p_event_data) WITH ORDINALITY AS e(value, n) ORDER BY e.n);
-    v_meta := ARRAY(SELECT e.value FROM jsonb_array_elements(p_metadata) WITH ORDINALITY AS e(value, n) ORDER BY e.n);
-
-    -- 1. Validate (no writes).
-    WITH parsed AS MATERIALIZED (
-        SELECT u.n::integer AS n,
-               coalesce(u.event_id, gen_random_uuid()) AS event_id,
-               u.event_type, u.event_data, u.user_id, u.session_id, u.metadata,
-               coalesce(u.occurred_at, now()) AS occurred_at
-        FROM unnest(p_event_ids, p_event_types, v_data, p_user_ids, p_session_ids, v_meta, p_occurred_at)
-             WITH ORDINALITY AS u(event_id, event_type, event_data, user_id, session_id, metadata, occurred_at, n)
-    ), schemas AS MATERIALIZED (
-        -- The version platform_event_check uses: the latest, active ones first.
-        SELECT DISTINCT ON (s.event_type) s.event_type, s.version, s.category, s.is_active, s.json_schema
-        FROM event_schemas s
-        WHERE s.event_type IN (SELECT DISTINCT p.event_type FROM parsed p)
-        ORDER BY s.event_type, s.is_active DESC, s.version DESC
-    ), rules AS MATERIALIZED (
-        -- One row per key a schema constrains, its conditions as typed values. A rule whose
-        -- conditions are not of the expected JSON type is left to platform_event_check (opaque).
-        SELECT sc.event_type, k.key,
-               coalesce(sc.json_schema -> 'required', '[]'::jsonb) ? k.key AS required,
-               pr.prop ->> 'type' AS want_type,
-               pr.prop -> 'enum' AS enum_values,
-               CASE WHEN jsonb_typeof(pr.prop -> 'minimum') = 'number' THEN (pr.prop -> 'minimum')::numeric END AS minimum,
-               CASE WHEN jsonb_typeof(pr.prop -> 'maximum') = 'number' THEN (pr.prop -> 'maximum')::numeric END AS maximum,
-               CASE WHEN jsonb_typeof(pr.prop -> 'maxLength') = 'number'
-                         AND (pr.prop -> 'maxLength')::numeric BETWEEN 0 AND 2147483647
-                         AND (pr.prop -> 'maxLength')::numeric % 1 = 0
-                    THEN (pr.prop -> 'maxLength')::integer END AS max_length,
-               (pr.prop ? 'minimum' AND jsonb_typeof(pr.prop -> 'minimum') <> 'number')
-               OR (pr.prop ? 'maximum' AND jsonb_typeof(pr.prop -> 'maximum') <> 'number')
-               OR (pr.prop ? 'maxLength' AND NOT (jsonb_typeof(pr.prop -> 'maxLength') = 'number'
-                                                  AND (pr.prop -> 'maxLength')::numeric BETWEEN 0 AND 2147483647
-                                                  AND (pr.prop -> 'maxLength')::numeric % 1 = 0))
-               OR (pr.prop ? 'type' AND jsonb_typeof(pr.prop -> 'type') <> 'string')
-               OR (pr.prop ? 'enum' AND jsonb_typeof(pr.prop -> 'enum') <> 'array') AS opaque
-        FROM schemas sc
-        CROSS JOIN LATERAL (
-            SELECT jsonb_object_keys(coalesce(sc.json_schema -> 'properties', '{}'::jsonb))
-            UNION
-            SELECT jsonb_array_elements_text(coalesce(sc.json_schema -> 'required', '[]'::jsonb))
-        ) AS k(key)
-        CROSS JOIN LATERAL (
-            SELECT coalesce(sc.json_schema -> 'properties' -> k.key, '{}'::jsonb) AS prop
-        ) AS pr
-    ), broken AS (
-        -- Events of a known type with a payload that breaks (or may break) a rule of its schema.
-        -- Each value is looked up once (OFFSET 0 keeps the planner from inlining v and t into
-        -- every condition) and each condition is evaluated only for rules that have it.
-        SELECT DISTINCT x.n
-        FROM (SELECT p.n, r.required, r.want_type, r.enum_values, r.minimum, r.maximum,
-                     r.max_length, r.opaque, p.event_data -> r.key AS v,
-                     jsonb_typeof(p.event_data -> r.key) AS t
-                FROM parsed p
-                JOIN rules r ON r.event_type = p.event_type
-              OFFSET 0) AS x
-        WHERE x.opaque
-           OR CASE
-                WHEN x.t IS NULL OR x.t = 'null' THEN x.required
-                ELSE (x.want_type <> x.t
-                      AND NOT (x.want_type = 'integer' AND x.t = 'number' AND x.v::numeric % 1 = 0))
-                  OR (x.enum_values IS NOT NULL AND NOT x.enum_values @> jsonb_build_array(x.v))
-                  OR (x.t = 'number' AND ((x.minimum IS NOT NULL AND x.v::numeric < x.minimum)
-                                          OR (x.maximum IS NOT NULL AND x.v::numeric > x.maximum)))
-                  OR (x.max_length IS NOT NULL AND x.t = 'string'
-                      AND length(x.v #>> '{}') > x.max_length)
-              END
-    ), checked AS MATERIALIZED (
-        SELECT p.n, p.event_id, p.occurred_at,
-               CASE
-                   WHEN NOT v_trusted AND p.user_id IS NOT NULL AND p.user_id IS DISTINCT FROM v_session_user
-                        THEN ROW('42501', 'user_id', 'user_id does not match the session user (platform_events.user_id)', NULL, NULL)::platform_event_check_result
-                   -- The row-level conditions of platform_event_check, then the schema rules.
-                   WHEN sc.is_active
-                        AND p.event_type <> ''
-                        AND jsonb_typeof(p.event_data) = 'object'
-                        AND jsonb_typeof(p.metadata) = 'object'
-                        AND platform_events_storable_timestamp(p.occurred_at)
-                        AND p.occurred_at <= now() + interval '1 day'
-                        AND coalesce(length(p.user_id), 0) <= 255
-                        AND coalesce(length(p.session_id), 0) <= 255
-                        AND b.n IS NULL
-                        AND octet_length(p.event_data::text) <= 32768
-                        AND octet_length(p.metadata::text) <= 16384
-                        AND platform_events_json_problem(p.event_data) IS NULL
-                        AND platform_events_json_problem(p.metadata) IS NULL
-                        THEN ROW(NULL, NULL, NULL, sc.category, sc.version)::platform_event_check_result
-                   ELSE platform_event_check(p.event_type, p.event_data, p.metadata, p.occurred_at,
-                                             p.user_id, p.session_id)
-               END AS c
-        FROM parsed p
-        LEFT JOIN schemas sc ON sc.event_type = p.event_type
-        LEFT JOIN broken b ON b.n = p.n
-    )
-    SELECT array_agg(ck.event_id ORDER BY ck.n), array_agg(ck.occurred_at ORDER BY ck.n),
-           array_agg((ck.c).error_code ORDER BY ck.n), array_agg((ck.c).error_field ORDER BY ck.n),
-           array_agg((ck.c).error_message ORDER BY ck.n), array_agg((ck.c).category ORDER BY ck.n),
-           array_agg((ck.c).schema_version ORDER BY ck.n)
-      INTO v_ids, v_occurred, v_codes, v_fields, v_messages, v_categories, v_versions
-      FROM checked ck;
-
-    -- 2. Write the valid events; the first occurrence of an event_id in the batch is the one.
-    BEGIN
-        WITH valid AS MATERIALIZED (
-            SELECT DISTINCT ON (u.event_id) u.*
-            FROM unnest(v_ids, v_codes, v_categories, v_versions, p_event_types, v_data, p_user_ids,
-                        p_session_ids, v_meta, v_occurred)
-                 WITH ORDINALITY AS u(event_id, error_code, category, schema_version, event_type,
-                                      event_data, user_id, session_id, metadata, occurred_at, n)
-            WHERE u.error_code IS NULL
-            ORDER BY u.event_id, u.n
-        ), ledger AS (
-            INSERT INTO platform_event_delivery (event_id, received_at, event_type)
-            SELECT v.event_id, now(), v.event_type FROM valid v
-        ), stored AS (
-            INSERT INTO platform_events (event_id, event_type, event_category, schema_version, user_id,
-                                         session_id, occurred_at, received_at, event_data, metadata)
-            SELECT v.event_id, v.event_type, v.category, v.schema_version,
-                   CASE WHEN v_trusted THEN v.user_id ELSE v_session_user END,
-                   v.session_id, v.occurred_at, now(), v.event_data, v.metadata
-            FROM valid v
-        )
-        -- Both inserts run to completion whether read or not: every valid event is stored.
-        SELECT array_agg(v.n::integer) INTO v_accepted FROM valid v;
-    EXCEPTION WHEN unique_violation THEN
-        -- An event_id of the batch is already in the ledger: everything above is rolled back;
-        -- write again, storing only the events the ledger takes.
-        WITH valid AS MATERIALIZED (
-            SELECT DISTINCT ON (u.event_id) u.*
-            FROM unnest(v_ids, v_codes, v_categories, v_versions, p_event_types, v_data, p_user_ids,
-                        p_session_ids, v_meta, v_occurred)
-                 WITH ORDINALITY AS u(event_id, error_code, category, schema_version, event_type,
-                                      event_data, user_id, session_id, metadata, occurred_at, n)
-            WHERE u.error_code IS NULL
-            ORDER BY u.event_id, u.n
-        ), ledger AS (
-            INSERT INTO platform_event_delivery AS d (event_id, received_at, event_type)
-            SELECT v.event_id, now(), v.event_type FROM valid v
-            ON CONFLICT ON CONSTRAINT platform_event_delivery_pkey DO NOTHING
-            RETURNING d.event_id
-        ), stored AS (
-            INSERT INTO platform_events AS e (event_id, event_type, event_category, schema_version, user_id,
-                                              session_id, occurred_at, received_at, event_data, metadata)
-            SELECT v.event_id, v.event_type, v.category, v.schema_version,
-                   CASE WHEN v_trusted THEN v.user_id ELSE v_session_user END,
-                   v.session_id, v.occurred_at, now(), v.event_data, v.metadata
-            FROM valid v JOIN ledger l ON l.event_id = v.event_id
-            RETURNING e.event_id
-        )
-        SELECT array_agg(v.n::integer) INTO v_accepted
-          FROM valid v JOIN stored s ON s.event_id = v.event_id;
-    END;
-
-    -- 3. One answer per event, in order.
     RETURN QUERY
-    SELECT u.n::integer,
-           u.event_id,
-           CASE WHEN u.error_code IS NOT NULL THEN 'rejected'
-                WHEN a.n IS NOT NULL THEN 'accepted'
-                ELSE 'duplicate' END,
-           u.error_code, u.error_field, u.error_message
-    FROM unnest(v_ids, v_codes, v_fields, v_messages) WITH ORDINALITY
-         AS u(event_id, error_code, error_field, error_message, n)
-    LEFT JOIN unnest(v_accepted) AS a(n) ON a.n = u.n
-    ORDER BY u.n;
+    SELECT * FROM platform_events_emit_rows(
+        p_event_ids, p_event_types,
+        ARRAY(SELECT e.value FROM jsonb_array_elements(p_event_data) WITH ORDINALITY AS e(value, n) ORDER BY e.n),
+        p_user_ids, p_session_ids,
+        ARRAY(SELECT e.value FROM jsonb_array_elements(p_metadata) WITH ORDINALITY AS e(value, n) ORDER BY e.n),
+        p_occurred_at, NULL, NULL, NULL);
 END;
 $$;
 REVOKE ALL ON FUNCTION public.emit_platform_events_columns(p_event_ids uuid[], p_event_types text[], p_user_ids text[], p_session_ids text[], p_occurred_at timestamp with time zone[], p_event_data jsonb, p_metadata jsonb) FROM PUBLIC;
@@ -963,144 +704,125 @@ REVOKE ALL ON FUNCTION public.mark_event_processed(p_event_id uuid, p_success bo
 GRANT ALL ON FUNCTION public.mark_event_processed(p_event_id uuid, p_success boolean, p_error text, p_max_retries integer, p_backoff interval) TO platform_events_pipeline;
 
 -- function platform_event_check(text, jsonb, jsonb, timestamp with time zone, text, text)
--- created in 0003_event_functions; replaced in 0046_storable_values_at_emit
+-- created in 0003_event_functions; replaced in 0046_storable_values_at_emit, 0060_validation_once
 CREATE FUNCTION public.platform_event_check(p_event_type text, p_event_data jsonb, p_metadata jsonb, p_occurred_at timestamp with time zone, p_user_id text, p_session_id text) RETURNS public.platform_event_check_result
     LANGUAGE plpgsql STABLE
     SET search_path TO 'public', 'pg_temp'
     AS $$
 DECLARE
-    v_schema   event_schemas%ROWTYPE;
-    v_props    jsonb;
-    v_key      text;
-    v_prop     jsonb;
-    v_value    jsonb;
-    v_type     text;
-    v_actual   text;
-    v_problem  text;
-    r          platform_event_check_result;
+    v_schema event_schemas%ROWTYPE;
+    r        platform_event_check_result;
+    v_rule   platform_event_check_result;
 BEGIN
-    IF p_event_type IS NULL OR p_event_type = '' THEN
-        r.error_code := 'PE001'; r.error_field := 'event_type';
-        r.error_message := 'event_type is required';
+    SELECT * INTO v_schema FROM platform_event_current_schema(p_event_type);
+    r := platform_events_row_error(p_event_type, v_schema.category, v_schema.is_active,
+                                   v_schema.version, p_event_data, p_metadata, p_occurred_at,
+                                   p_user_id, p_session_id);
+    IF r.error_code IS NOT NULL THEN
         RETURN r;
     END IF;
-    SELECT * INTO v_schema FROM event_schemas s
-     WHERE s.event_type = p_event_type
-     ORDER BY s.is_active DESC, s.version DESC
+    SELECT (platform_events_rule_error(b.kind, p_event_type, b.key, b.t, b.want_type, b.enum_values,
+                                       b.minimum, b.maximum, b.max_length)).*
+      INTO v_rule
+      FROM (SELECT x.*, platform_events_rule_broken(x.v, x.t, x.required_at IS NOT NULL, x.want_type,
+                                                    x.enum_values, x.minimum, x.maximum,
+                                                    x.max_length) AS kind
+              FROM (SELECT ru.*, p_event_data -> ru.key AS v, jsonb_typeof(p_event_data -> ru.key) AS t
+                      FROM platform_event_rules ru
+                     WHERE ru.event_type = v_schema.event_type AND ru.version = v_schema.version
+                    OFFSET 0) AS x
+            OFFSET 0) AS b
+     WHERE b.kind IS NOT NULL
+     ORDER BY platform_events_rule_order(b.kind, b.required_at, b.property_at)
      LIMIT 1;
-    IF NOT FOUND THEN
-        r.error_code := 'PE001'; r.error_field := 'event_type';
-        r.error_message := format('unknown event type %L: it is not in event_schemas', left(p_event_type, 100));
-        RETURN r;
-    ELSIF NOT v_schema.is_active THEN
-        r.error_code := 'PE002'; r.error_field := 'event_type';
-        r.error_message := format('event type %L is no longer active', p_event_type);
-        RETURN r;
+    IF FOUND THEN
+        RETURN v_rule;
     END IF;
-    IF p_event_data IS NULL OR jsonb_typeof(p_event_data) <> 'object' THEN
-        r.error_code := 'PE006'; r.error_field := 'event_data';
-        r.error_message := 'event_data must be a JSON object';
-        RETURN r;
-    END IF;
-    IF octet_length(p_event_data::text) > 32768 THEN
-        r.error_code := 'PE004'; r.error_field := 'event_data';
-        r.error_message := format('event_data is %s bytes, over the 32768-byte limit',
-                                  octet_length(p_event_data::text));
-        RETURN r;
-    END IF;
-    IF p_metadata IS NOT NULL AND jsonb_typeof(p_metadata) <> 'object' THEN
-        r.error_code := 'PE006'; r.error_field := 'metadata';
-        r.error_message := 'metadata must be a JSON object';
-        RETURN r;
-    END IF;
-    IF octet_length(coalesce(p_metadata, '{}')::text) > 16384 THEN
-        r.error_code := 'PE004'; r.error_field := 'metadata';
-        r.error_message := 'metadata is over the 16384-byte limit';
-        RETURN r;
-    END IF;
-    IF NOT platform_events_storable_timestamp(p_occurred_at) THEN
-        r.error_code := 'PE007'; r.error_field := 'occurred_at';
-        r.error_message := 'occurred_at must be between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z, the range every warehouse stores';
-        RETURN r;
-    END IF;
-    IF p_occurred_at > now() + interval '1 day' THEN
-        r.error_code := 'PE007'; r.error_field := 'occurred_at';
-        r.error_message := 'occurred_at is more than a day in the future';
-        RETURN r;
-    END IF;
-    v_problem := platform_events_json_problem(p_event_data);
-    IF v_problem IS NOT NULL THEN
-        r.error_code := 'PE005'; r.error_field := 'event_data';
-        r.error_message := 'event_data ' || v_problem;
-        RETURN r;
-    END IF;
-    v_problem := platform_events_json_problem(p_metadata);
-    IF v_problem IS NOT NULL THEN
-        r.error_code := 'PE005'; r.error_field := 'metadata';
-        r.error_message := 'metadata ' || v_problem;
-        RETURN r;
-    END IF;
-    IF length(p_user_id) > 255 THEN
-        r.error_code := 'PE009'; r.error_field := 'user_id';
-        r.error_message := 'user_id is longer than 255 characters';
-        RETURN r;
-    END IF;
-    IF length(p_session_id) > 255 THEN
-        r.error_code := 'PE009'; r.error_field := 'session_id';
-        r.error_message := 'session_id is longer than 255 characters';
-        RETURN r;
-    END IF;
-
-    FOR v_key IN SELECT jsonb_array_elements_text(coalesce(v_schema.json_schema -> 'required', '[]'))
-    LOOP
-        IF coalesce(jsonb_typeof(p_event_data -> v_key), 'null') = 'null' THEN
-            r.error_code := 'PE003'; r.error_field := 'event_data.' || v_key;
-            r.error_message := format('%s requires event_data.%s', p_event_type, v_key);
-            RETURN r;
-        END IF;
-    END LOOP;
-
-    v_props := coalesce(v_schema.json_schema -> 'properties', '{}');
-    FOR v_key, v_prop IN SELECT key, value FROM jsonb_each(v_props)
-    LOOP
-        v_value := p_event_data -> v_key;
-        CONTINUE WHEN v_value IS NULL OR jsonb_typeof(v_value) = 'null';
-        v_type := v_prop ->> 'type';
-        v_actual := jsonb_typeof(v_value);
-        IF v_type IS NOT NULL AND NOT (
-               v_type = v_actual
-            OR (v_type = 'integer' AND v_actual = 'number' AND (v_value::text)::numeric % 1 = 0)) THEN
-            r.error_code := 'PE005'; r.error_field := 'event_data.' || v_key;
-            r.error_message := format('event_data.%s must be of type %s, got %s', v_key, v_type, v_actual);
-            RETURN r;
-        END IF;
-        IF v_prop ? 'enum' AND NOT (v_prop -> 'enum') @> jsonb_build_array(v_value) THEN
-            r.error_code := 'PE005'; r.error_field := 'event_data.' || v_key;
-            r.error_message := format('event_data.%s must be one of %s', v_key, v_prop -> 'enum');
-            RETURN r;
-        END IF;
-        IF v_actual = 'number' AND (
-               (v_prop ? 'minimum' AND (v_value::text)::numeric < (v_prop ->> 'minimum')::numeric)
-            OR (v_prop ? 'maximum' AND (v_value::text)::numeric > (v_prop ->> 'maximum')::numeric)) THEN
-            r.error_code := 'PE005'; r.error_field := 'event_data.' || v_key;
-            r.error_message := format('event_data.%s must be between %s and %s', v_key,
-                                      coalesce(v_prop ->> 'minimum', '-inf'), coalesce(v_prop ->> 'maximum', 'inf'));
-            RETURN r;
-        END IF;
-        IF v_actual = 'string' AND v_prop ? 'maxLength'
-           AND length(v_value #>> '{}') > (v_prop ->> 'maxLength')::integer THEN
-            r.error_code := 'PE005'; r.error_field := 'event_data.' || v_key;
-            r.error_message := format('event_data.%s is longer than %s characters', v_key, v_prop ->> 'maxLength');
-            RETURN r;
-        END IF;
-    END LOOP;
-
-    r.category := v_schema.category;
-    r.schema_version := v_schema.version;
     RETURN r;
 END;
 $$;
 REVOKE ALL ON FUNCTION public.platform_event_check(p_event_type text, p_event_data jsonb, p_metadata jsonb, p_occurred_at timestamp with time zone, p_user_id text, p_session_id text) FROM PUBLIC;
+
+-- ================================================================================================
+-- Tables, views and sequences
+-- ================================================================================================
+
+-- table event_schemas
+-- created in 0001_event_store
+CREATE TABLE public.event_schemas (
+    event_type text NOT NULL,
+    version integer NOT NULL,
+    category text NOT NULL,
+    json_schema jsonb NOT NULL,
+    retention interval NOT NULL,
+    is_active boolean DEFAULT true NOT NULL,
+    description text DEFAULT ''::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT event_schemas_category_check CHECK ((category = ANY (ARRAY['transaction'::text, 'interaction'::text, 'user_activity'::text, 'content'::text]))),
+    CONSTRAINT event_schemas_event_type_check CHECK ((event_type ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$'::text)),
+    CONSTRAINT event_schemas_json_schema_check CHECK ((jsonb_typeof(json_schema) = 'object'::text)),
+    CONSTRAINT event_schemas_retention_check CHECK ((retention > '00:00:00'::interval)),
+    CONSTRAINT event_schemas_version_check CHECK ((version > 0))
+);
+COMMENT ON TABLE public.event_schemas IS 'The event catalogue: one row per type and version, with the JSON Schema of event_data and the retention.';
+GRANT SELECT ON TABLE public.event_schemas TO platform_events_app;
+GRANT SELECT ON TABLE public.event_schemas TO platform_events_ingest;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.event_schemas TO platform_events_pipeline;
+GRANT SELECT ON TABLE public.event_schemas TO platform_events_analyst;
+
+-- ================================================================================================
+-- Functions
+-- ================================================================================================
+
+-- function platform_event_current_schema(text)
+-- created in 0060_validation_once
+CREATE FUNCTION public.platform_event_current_schema(p_event_type text) RETURNS SETOF public.event_schemas
+    LANGUAGE sql STABLE
+    BEGIN ATOMIC
+ SELECT s.event_type,
+     s.version,
+     s.category,
+     s.json_schema,
+     s.retention,
+     s.is_active,
+     s.description,
+     s.created_at
+    FROM public.event_schemas s
+   WHERE (s.event_type = platform_event_current_schema.p_event_type)
+   ORDER BY s.is_active DESC, s.version DESC
+  LIMIT 1;
+END;
+REVOKE ALL ON FUNCTION public.platform_event_current_schema(p_event_type text) FROM PUBLIC;
+
+-- function platform_event_schema_rules(jsonb)
+-- created in 0060_validation_once
+CREATE FUNCTION public.platform_event_schema_rules(p_json_schema jsonb) RETURNS TABLE(key text, required_at bigint, property_at bigint, want_type text, enum_values jsonb, minimum numeric, maximum numeric, max_length integer)
+    LANGUAGE sql STABLE
+    BEGIN ATOMIC
+ SELECT k.key,
+     k.required_at,
+     k.property_at,
+     (pr.prop ->> 'type'::text),
+     (pr.prop -> 'enum'::text),
+     ((pr.prop ->> 'minimum'::text))::numeric AS "numeric",
+     ((pr.prop ->> 'maximum'::text))::numeric AS "numeric",
+     ((pr.prop ->> 'maxLength'::text))::integer AS int4
+    FROM (( SELECT u.key,
+             min(u.required_at) AS required_at,
+             min(u.property_at) AS property_at
+            FROM ( SELECT r.key,
+                     r.n AS required_at,
+                     NULL::bigint AS property_at
+                    FROM jsonb_array_elements_text(COALESCE((platform_event_schema_rules.p_json_schema -> 'required'::text), '[]'::jsonb)) WITH ORDINALITY r(key, n)
+                 UNION ALL
+                  SELECT p.key,
+                     NULL::bigint AS int8,
+                     p.n
+                    FROM jsonb_object_keys(COALESCE((platform_event_schema_rules.p_json_schema -> 'properties'::text), '{}'::jsonb)) WITH ORDINALITY p(key, n)) u
+           GROUP BY u.key) k
+      CROSS JOIN LATERAL ( SELECT COALESCE(((platform_event_schema_rules.p_json_schema -> 'properties'::text) -> k.key), '{}'::jsonb) AS prop) pr);
+END;
+REVOKE ALL ON FUNCTION public.platform_event_schema_rules(p_json_schema jsonb) FROM PUBLIC;
 
 -- function platform_events_backoff(integer, interval)
 -- created in 0003_event_functions
@@ -1130,6 +852,198 @@ CREATE FUNCTION public.platform_events_caller_is_trusted() RETURNS boolean
     FROM caller;
 $$;
 REVOKE ALL ON FUNCTION public.platform_events_caller_is_trusted() FROM PUBLIC;
+
+-- function platform_events_forged_user(text, boolean, text)
+-- created in 0060_validation_once
+CREATE FUNCTION public.platform_events_forged_user(p_user_id text, p_trusted boolean, p_session_user text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE
+    RETURN ((NOT p_trusted) AND (p_user_id IS NOT NULL) AND (p_user_id IS DISTINCT FROM p_session_user));
+REVOKE ALL ON FUNCTION public.platform_events_forged_user(p_user_id text, p_trusted boolean, p_session_user text) FROM PUBLIC;
+
+-- function platform_events_json_problem(jsonb)
+-- created in 0046_storable_values_at_emit
+CREATE FUNCTION public.platform_events_json_problem(p_value jsonb) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE WHEN jsonb_path_exists(p_value, 'strict $.**{500 to last}'::jsonpath) THEN 'nests a value 500 levels deep (BigQuery''s JSON nesting limit is 500)'::text WHEN jsonb_path_exists(p_value, 'strict $.**?(@ > 179769313486231570000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000 || @ < -179769313486231570000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000)'::jsonpath) THEN 'holds a number beyond the double-precision range (+-1.7976931348623157e308) warehouses read JSON numbers in'::text ELSE NULL::text END;
+REVOKE ALL ON FUNCTION public.platform_events_json_problem(p_value jsonb) FROM PUBLIC;
+
+-- function platform_events_limits()
+-- created in 0060_validation_once
+CREATE FUNCTION public.platform_events_limits() RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN '{"id_chars": 255, "batch_events": 50000, "future_seconds": 86400, "metadata_bytes": 16384, "event_data_bytes": 32768}'::jsonb;
+COMMENT ON FUNCTION public.platform_events_limits() IS 'The limits every emit path enforces; functions/platform_events/limits.json is its copy for Python (make schema).';
+REVOKE ALL ON FUNCTION public.platform_events_limits() FROM PUBLIC;
+
+-- function platform_events_limit(text)
+-- created in 0060_validation_once
+CREATE FUNCTION public.platform_events_limit(p_name text) RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN ((public.platform_events_limits() ->> p_name))::integer;
+REVOKE ALL ON FUNCTION public.platform_events_limit(p_name text) FROM PUBLIC;
+
+-- function platform_events_storable_timestamp(timestamp with time zone)
+-- created in 0046_storable_values_at_emit
+CREATE FUNCTION public.platform_events_storable_timestamp(p_ts timestamp with time zone) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN ((p_ts >= '0001-01-01 00:00:00+00'::timestamp with time zone) AND (p_ts <= '9999-12-31 23:59:59.999999+00'::timestamp with time zone));
+REVOKE ALL ON FUNCTION public.platform_events_storable_timestamp(p_ts timestamp with time zone) FROM PUBLIC;
+
+-- function platform_events_row_error(text, text, boolean, integer, jsonb, jsonb, timestamp with time zone, text, text)
+-- created in 0060_validation_once
+CREATE FUNCTION public.platform_events_row_error(p_event_type text, p_category text, p_is_active boolean, p_version integer, p_event_data jsonb, p_metadata jsonb, p_occurred_at timestamp with time zone, p_user_id text, p_session_id text) RETURNS public.platform_event_check_result
+    LANGUAGE sql STABLE
+    RETURN CASE WHEN ((p_event_type IS NULL) OR (p_event_type = ''::text)) THEN ROW('PE001'::text, 'event_type'::text, 'event_type is required'::text, NULL::text, NULL::integer)::public.platform_event_check_result WHEN (p_category IS NULL) THEN ROW('PE001'::text, 'event_type'::text, format('unknown event type %L: it is not in event_schemas'::text, "left"(p_event_type, 100)), NULL::text, NULL::integer)::public.platform_event_check_result WHEN (NOT p_is_active) THEN ROW('PE002'::text, 'event_type'::text, format('event type %L is no longer active'::text, p_event_type), NULL::text, NULL::integer)::public.platform_event_check_result WHEN ((p_event_data IS NULL) OR (jsonb_typeof(p_event_data) <> 'object'::text)) THEN ROW('PE006'::text, 'event_data'::text, 'event_data must be a JSON object'::text, NULL::text, NULL::integer)::public.platform_event_check_result WHEN (octet_length((p_event_data)::text) > public.platform_events_limit('event_data_bytes'::text)) THEN ROW('PE004'::text, 'event_data'::text, format('event_data is %s bytes, over the %s-byte limit'::text, octet_length((p_event_data)::text), public.platform_events_limit('event_data_bytes'::text)), NULL::text, NULL::integer)::public.platform_event_check_result WHEN ((p_metadata IS NOT NULL) AND (jsonb_typeof(p_metadata) <> 'object'::text)) THEN ROW('PE006'::text, 'metadata'::text, 'metadata must be a JSON object'::text, NULL::text, NULL::integer)::public.platform_event_check_result WHEN (octet_length((COALESCE(p_metadata, '{}'::jsonb))::text) > public.platform_events_limit('metadata_bytes'::text)) THEN ROW('PE004'::text, 'metadata'::text, format('metadata is over the %s-byte limit'::text, public.platform_events_limit('metadata_bytes'::text)), NULL::text, NULL::integer)::public.platform_event_check_result WHEN (NOT public.platform_events_storable_timestamp(p_occurred_at)) THEN ROW('PE007'::text, 'occurred_at'::text, 'occurred_at must be between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z, the range every warehouse stores'::text, NULL::text, NULL::integer)::public.platform_event_check_result WHEN (p_occurred_at > (now() + make_interval(secs => (public.platform_events_limit('future_seconds'::text))::double precision))) THEN ROW('PE007'::text, 'occurred_at'::text, 'occurred_at is more than a day in the future'::text, NULL::text, NULL::integer)::public.platform_event_check_result WHEN (public.platform_events_json_problem(p_event_data) IS NOT NULL) THEN ROW('PE005'::text, 'event_data'::text, ('event_data '::text || public.platform_events_json_problem(p_event_data)), NULL::text, NULL::integer)::public.platform_event_check_result WHEN (public.platform_events_json_problem(p_metadata) IS NOT NULL) THEN ROW('PE005'::text, 'metadata'::text, ('metadata '::text || public.platform_events_json_problem(p_metadata)), NULL::text, NULL::integer)::public.platform_event_check_result WHEN (length(p_user_id) > public.platform_events_limit('id_chars'::text)) THEN ROW('PE009'::text, 'user_id'::text, format('user_id is longer than %s characters'::text, public.platform_events_limit('id_chars'::text)), NULL::text, NULL::integer)::public.platform_event_check_result WHEN (length(p_session_id) > public.platform_events_limit('id_chars'::text)) THEN ROW('PE009'::text, 'session_id'::text, format('session_id is longer than %s characters'::text, public.platform_events_limit('id_chars'::text)), NULL::text, NULL::integer)::public.platform_event_check_result ELSE ROW(NULL::text, NULL::text, NULL::text, p_category, p_version)::public.platform_event_check_result END;
+REVOKE ALL ON FUNCTION public.platform_events_row_error(p_event_type text, p_category text, p_is_active boolean, p_version integer, p_event_data jsonb, p_metadata jsonb, p_occurred_at timestamp with time zone, p_user_id text, p_session_id text) FROM PUBLIC;
+
+-- function platform_events_rule_broken(jsonb, text, boolean, text, jsonb, numeric, numeric, integer)
+-- created in 0060_validation_once
+CREATE FUNCTION public.platform_events_rule_broken(p_value jsonb, p_type text, p_required boolean, p_want_type text, p_enum jsonb, p_minimum numeric, p_maximum numeric, p_max_length integer) RETURNS text
+    LANGUAGE sql STABLE
+    RETURN CASE WHEN ((p_type IS NULL) OR (p_type = 'null'::text)) THEN CASE WHEN p_required THEN 'required'::text ELSE NULL::text END WHEN ((p_want_type IS NOT NULL) AND (p_want_type <> p_type) AND (NOT ((p_want_type = 'integer'::text) AND (p_type = 'number'::text) AND (((p_value)::numeric % (1)::numeric) = (0)::numeric)))) THEN 'type'::text WHEN ((p_enum IS NOT NULL) AND (NOT (p_enum @> jsonb_build_array(p_value)))) THEN 'enum'::text WHEN ((p_type = 'number'::text) AND (((p_value)::numeric < p_minimum) OR ((p_value)::numeric > p_maximum))) THEN 'range'::text WHEN ((p_type = 'string'::text) AND (length((p_value #>> '{}'::text[])) > p_max_length)) THEN 'length'::text ELSE NULL::text END;
+REVOKE ALL ON FUNCTION public.platform_events_rule_broken(p_value jsonb, p_type text, p_required boolean, p_want_type text, p_enum jsonb, p_minimum numeric, p_maximum numeric, p_max_length integer) FROM PUBLIC;
+
+-- function platform_events_rule_error(text, text, text, text, text, jsonb, numeric, numeric, integer)
+-- created in 0060_validation_once
+CREATE FUNCTION public.platform_events_rule_error(p_broken text, p_event_type text, p_key text, p_type text, p_want_type text, p_enum jsonb, p_minimum numeric, p_maximum numeric, p_max_length integer) RETURNS public.platform_event_check_result
+    LANGUAGE sql STABLE
+    RETURN ROW(CASE p_broken WHEN 'required'::text THEN 'PE003'::text ELSE 'PE005'::text END, ('event_data.'::text || p_key), CASE p_broken WHEN 'required'::text THEN format('%s requires event_data.%s'::text, p_event_type, p_key) WHEN 'type'::text THEN format('event_data.%s must be of type %s, got %s'::text, p_key, p_want_type, p_type) WHEN 'enum'::text THEN format('event_data.%s must be one of %s'::text, p_key, p_enum) WHEN 'range'::text THEN format('event_data.%s must be between %s and %s'::text, p_key, COALESCE((p_minimum)::text, '-inf'::text), COALESCE((p_maximum)::text, 'inf'::text)) WHEN 'length'::text THEN format('event_data.%s is longer than %s characters'::text, p_key, p_max_length) ELSE NULL::text END, NULL::text, NULL::integer)::public.platform_event_check_result;
+REVOKE ALL ON FUNCTION public.platform_events_rule_error(p_broken text, p_event_type text, p_key text, p_type text, p_want_type text, p_enum jsonb, p_minimum numeric, p_maximum numeric, p_max_length integer) FROM PUBLIC;
+
+-- function platform_events_rule_order(text, bigint, bigint)
+-- created in 0060_validation_once
+CREATE FUNCTION public.platform_events_rule_order(p_broken text, p_required_at bigint, p_property_at bigint) RETURNS bigint
+    LANGUAGE sql IMMUTABLE
+    RETURN CASE WHEN (p_broken = 'required'::text) THEN p_required_at ELSE (1000000000 + p_property_at) END;
+REVOKE ALL ON FUNCTION public.platform_events_rule_order(p_broken text, p_required_at bigint, p_property_at bigint) FROM PUBLIC;
+
+-- ================================================================================================
+-- Tables, views and sequences
+-- ================================================================================================
+
+-- table platform_event_rules
+-- created in 0060_validation_once
+CREATE TABLE public.platform_event_rules (
+    event_type text NOT NULL,
+    version integer NOT NULL,
+    key text NOT NULL,
+    required_at bigint,
+    property_at bigint,
+    want_type text,
+    enum_values jsonb,
+    minimum numeric,
+    maximum numeric,
+    max_length integer
+);
+COMMENT ON TABLE public.platform_event_rules IS 'The rules of each event_schemas row, typed (derived: a trigger on event_schemas keeps it).';
+
+-- ================================================================================================
+-- Functions
+-- ================================================================================================
+
+-- function platform_events_check_rows(text[], jsonb[], jsonb[], timestamp with time zone[], text[], text[], boolean, text)
+-- created in 0060_validation_once
+CREATE FUNCTION public.platform_events_check_rows(p_event_types text[], p_event_data jsonb[], p_metadata jsonb[], p_occurred_at timestamp with time zone[], p_user_ids text[], p_session_ids text[], p_trusted boolean, p_session_user text) RETURNS TABLE(n integer, error_code text, error_field text, error_message text, category text, schema_version integer)
+    LANGUAGE sql STABLE
+    BEGIN ATOMIC
+ WITH events AS MATERIALIZED (
+          SELECT (u.n)::integer AS n,
+             u.event_type,
+             u.event_data,
+             u.metadata,
+             u.occurred_at,
+             u.user_id,
+             u.session_id
+            FROM UNNEST(platform_events_check_rows.p_event_types, platform_events_check_rows.p_event_data, platform_events_check_rows.p_metadata, platform_events_check_rows.p_occurred_at, platform_events_check_rows.p_user_ids, platform_events_check_rows.p_session_ids) WITH ORDINALITY u(event_type, event_data, metadata, occurred_at, user_id, session_id, n)
+         ), schemas AS MATERIALIZED (
+          SELECT cs.event_type,
+             cs.version,
+             cs.category,
+             cs.is_active,
+             cs.json_schema
+            FROM (( SELECT DISTINCT e.event_type
+                    FROM events e) t
+              CROSS JOIN LATERAL public.platform_event_current_schema(t.event_type) cs(event_type, version, category, json_schema, retention, is_active, description, created_at))
+         ), rules AS MATERIALIZED (
+          SELECT r.event_type,
+             r.version,
+             r.key,
+             r.required_at,
+             r.property_at,
+             r.want_type,
+             r.enum_values,
+             r.minimum,
+             r.maximum,
+             r.max_length
+            FROM (schemas sc
+              JOIN public.platform_event_rules r ON (((r.event_type = sc.event_type) AND (r.version = sc.version))))
+         ), own AS MATERIALIZED (
+          SELECT e.n,
+             e.event_type,
+             e.event_data,
+                 CASE
+                     WHEN public.platform_events_forged_user(e.user_id, platform_events_check_rows.p_trusted, platform_events_check_rows.p_session_user) THEN ROW('42501'::text, 'user_id'::text, 'user_id does not match the session user (platform_events.user_id)'::text, NULL::text, NULL::integer)::public.platform_event_check_result
+                     ELSE public.platform_events_row_error(e.event_type, sc.category, sc.is_active, sc.version, e.event_data, e.metadata, e.occurred_at, e.user_id, e.session_id)
+                 END AS c
+            FROM (events e
+              LEFT JOIN schemas sc ON ((sc.event_type = e.event_type)))
+         ), values_of AS (
+          SELECT o_1.n,
+             o_1.event_type,
+             r.key,
+             r.required_at,
+             r.property_at,
+             r.want_type,
+             r.enum_values,
+             r.minimum,
+             r.maximum,
+             r.max_length,
+             (o_1.event_data -> r.key) AS v,
+             jsonb_typeof((o_1.event_data -> r.key)) AS t
+            FROM (own o_1
+              JOIN rules r ON ((r.event_type = o_1.event_type)))
+           WHERE ((o_1.c).error_code IS NULL)
+          OFFSET 0
+         ), broken AS (
+          SELECT x.n,
+             x.event_type,
+             x.key,
+             x.required_at,
+             x.property_at,
+             x.want_type,
+             x.enum_values,
+             x.minimum,
+             x.maximum,
+             x.max_length,
+             x.v,
+             x.t,
+             public.platform_events_rule_broken(x.v, x.t, (x.required_at IS NOT NULL), x.want_type, x.enum_values, x.minimum, x.maximum, x.max_length) AS kind
+            FROM values_of x
+          OFFSET 0
+         ), first_broken AS (
+          SELECT DISTINCT ON (b.n) b.n,
+             public.platform_events_rule_error(b.kind, b.event_type, b.key, b.t, b.want_type, b.enum_values, b.minimum, b.maximum, b.max_length) AS c
+            FROM broken b
+           WHERE (b.kind IS NOT NULL)
+           ORDER BY b.n, (public.platform_events_rule_order(b.kind, b.required_at, b.property_at))
+         )
+  SELECT o.n,
+     COALESCE((fb.c).error_code, (o.c).error_code) AS "coalesce",
+     COALESCE((fb.c).error_field, (o.c).error_field) AS "coalesce",
+     COALESCE((fb.c).error_message, (o.c).error_message) AS "coalesce",
+         CASE
+             WHEN (fb.n IS NULL) THEN (o.c).category
+             ELSE NULL::text
+         END AS "case",
+         CASE
+             WHEN (fb.n IS NULL) THEN (o.c).schema_version
+             ELSE NULL::integer
+         END AS "case"
+    FROM (own o
+      LEFT JOIN first_broken fb ON ((fb.n = o.n)))
+   ORDER BY o.n;
+END;
+REVOKE ALL ON FUNCTION public.platform_events_check_rows(p_event_types text[], p_event_data jsonb[], p_metadata jsonb[], p_occurred_at timestamp with time zone[], p_user_ids text[], p_session_ids text[], p_trusted boolean, p_session_user text) FROM PUBLIC;
 
 -- function platform_events_detach_partition(text, interval, integer)
 -- created in 0021_partition_retirement
@@ -1206,7 +1120,7 @@ REVOKE ALL ON FUNCTION public.platform_events_drop_retired_partition(p_table tex
 GRANT ALL ON FUNCTION public.platform_events_drop_retired_partition(p_table text) TO platform_events_pipeline;
 
 -- function platform_events_effective_user(text, boolean)
--- created in 0003_event_functions; replaced in 0047_errors_without_values
+-- created in 0003_event_functions; replaced in 0047_errors_without_values, 0060_validation_once
 CREATE FUNCTION public.platform_events_effective_user(p_user_id text, p_trusted boolean) RETURNS text
     LANGUAGE plpgsql STABLE
     SET search_path TO 'public', 'pg_temp'
@@ -1214,17 +1128,127 @@ CREATE FUNCTION public.platform_events_effective_user(p_user_id text, p_trusted 
 DECLARE
     v_session_user text := nullif(current_setting('platform_events.user_id', true), '');
 BEGIN
-    IF p_trusted THEN
-        RETURN p_user_id;
-    END IF;
-    IF p_user_id IS NOT NULL AND p_user_id IS DISTINCT FROM v_session_user THEN
+    IF platform_events_forged_user(p_user_id, p_trusted, v_session_user) THEN
         RAISE EXCEPTION 'user_id does not match the session user (platform_events.user_id)'
             USING ERRCODE = '42501', COLUMN = 'user_id';
     END IF;
-    RETURN v_session_user;
+    RETURN CASE WHEN p_trusted THEN p_user_id ELSE v_session_user END;
 END;
 $$;
 REVOKE ALL ON FUNCTION public.platform_events_effective_user(p_user_id text, p_trusted boolean) FROM PUBLIC;
+
+-- function platform_events_emit_rows(uuid[], text[], jsonb[], text[], text[], jsonb[], timestamp with time zone[], text[], text[], text[])
+-- created in 0060_validation_once
+CREATE FUNCTION public.platform_events_emit_rows(p_event_ids uuid[], p_event_types text[], p_event_data jsonb[], p_user_ids text[], p_session_ids text[], p_metadata jsonb[], p_occurred_at timestamp with time zone[], p_reject_codes text[], p_reject_fields text[], p_reject_messages text[]) RETURNS TABLE(ordinal integer, event_id uuid, status text, error_code text, error_field text, error_message text)
+    LANGUAGE plpgsql
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_trusted      boolean := platform_events_caller_is_trusted();
+    v_session_user text := nullif(current_setting('platform_events.user_id', true), '');
+    v_count        integer := coalesce(cardinality(p_event_types), 0);
+    v_ids          uuid[];
+    v_occurred     timestamptz[];
+    v_codes        text[];
+    v_fields       text[];
+    v_messages     text[];
+    v_categories   text[];
+    v_versions     integer[];
+    v_accepted     integer[];  -- ordinals of the events this call stored
+BEGIN
+    IF v_count > platform_events_limit('batch_events') THEN
+        RAISE EXCEPTION 'a batch holds at most % events, got %', platform_events_limit('batch_events'), v_count
+            USING ERRCODE = '22023', COLUMN = 'events';
+    END IF;
+    IF v_count = 0 THEN
+        RETURN;
+    END IF;
+    -- A plain array argument (not a subquery) keeps platform_events_check_rows inlinable.
+    v_occurred := ARRAY(SELECT coalesce(o.at, now())
+                          FROM unnest(p_occurred_at) WITH ORDINALITY AS o(at, n) ORDER BY o.n);
+
+    -- 1. Validate (no writes). An event without an id gets one; one refused for its id keeps none.
+    SELECT array_agg(CASE WHEN u.reject_code IS NULL THEN coalesce(u.event_id, gen_random_uuid())
+                     END ORDER BY c.n),
+           array_agg(coalesce(u.reject_code, c.error_code) ORDER BY c.n),
+           array_agg(CASE WHEN u.reject_code IS NULL THEN c.error_field ELSE u.reject_field END ORDER BY c.n),
+           array_agg(CASE WHEN u.reject_code IS NULL THEN c.error_message ELSE u.reject_message END ORDER BY c.n),
+           array_agg(c.category ORDER BY c.n),
+           array_agg(c.schema_version ORDER BY c.n)
+      INTO v_ids, v_codes, v_fields, v_messages, v_categories, v_versions
+      FROM platform_events_check_rows(p_event_types, p_event_data, p_metadata, v_occurred,
+                                      p_user_ids, p_session_ids, v_trusted, v_session_user) AS c
+      JOIN unnest(p_event_ids, p_reject_codes, p_reject_fields, p_reject_messages)
+           WITH ORDINALITY AS u(event_id, reject_code, reject_field, reject_message, n)
+        ON u.n = c.n;
+
+    -- 2. Write the valid events; the first occurrence of an event_id in the batch is the one.
+    -- Without ON CONFLICT first (the common case, and the cheaper plan); an event_id already in
+    -- the ledger rolls that back, and the second statement stores only what the ledger takes.
+    BEGIN
+        WITH valid AS MATERIALIZED (
+            SELECT DISTINCT ON (u.event_id) u.*
+            FROM unnest(v_ids, v_codes, v_categories, v_versions, p_event_types, p_event_data, p_user_ids,
+                        p_session_ids, p_metadata, v_occurred)
+                 WITH ORDINALITY AS u(event_id, error_code, category, schema_version, event_type,
+                                      event_data, user_id, session_id, metadata, occurred_at, n)
+            WHERE u.error_code IS NULL
+            ORDER BY u.event_id, u.n
+        ), ledger AS (
+            INSERT INTO platform_event_delivery (event_id, received_at, event_type)
+            SELECT v.event_id, now(), v.event_type FROM valid v
+        ), stored AS (
+            INSERT INTO platform_events (event_id, event_type, event_category, schema_version, user_id,
+                                         session_id, occurred_at, received_at, event_data, metadata)
+            SELECT v.event_id, v.event_type, v.category, v.schema_version,
+                   CASE WHEN v_trusted THEN v.user_id ELSE v_session_user END,
+                   v.session_id, v.occurred_at, now(), v.event_data, coalesce(v.metadata, '{}'::jsonb)
+            FROM valid v
+        )
+        -- Both inserts run to completion whether read or not: every valid event is stored.
+        SELECT array_agg(v.n::integer) INTO v_accepted FROM valid v;
+    EXCEPTION WHEN unique_violation THEN
+        WITH valid AS MATERIALIZED (
+            SELECT DISTINCT ON (u.event_id) u.*
+            FROM unnest(v_ids, v_codes, v_categories, v_versions, p_event_types, p_event_data, p_user_ids,
+                        p_session_ids, p_metadata, v_occurred)
+                 WITH ORDINALITY AS u(event_id, error_code, category, schema_version, event_type,
+                                      event_data, user_id, session_id, metadata, occurred_at, n)
+            WHERE u.error_code IS NULL
+            ORDER BY u.event_id, u.n
+        ), ledger AS (
+            INSERT INTO platform_event_delivery AS d (event_id, received_at, event_type)
+            SELECT v.event_id, now(), v.event_type FROM valid v
+            ON CONFLICT ON CONSTRAINT platform_event_delivery_pkey DO NOTHING
+            RETURNING d.event_id
+        ), stored AS (
+            INSERT INTO platform_events AS e (event_id, event_type, event_category, schema_version, user_id,
+                                              session_id, occurred_at, received_at, event_data, metadata)
+            SELECT v.event_id, v.event_type, v.category, v.schema_version,
+                   CASE WHEN v_trusted THEN v.user_id ELSE v_session_user END,
+                   v.session_id, v.occurred_at, now(), v.event_data, coalesce(v.metadata, '{}'::jsonb)
+            FROM valid v JOIN ledger l ON l.event_id = v.event_id
+            RETURNING e.event_id
+        )
+        SELECT array_agg(v.n::integer) INTO v_accepted
+          FROM valid v JOIN stored s ON s.event_id = v.event_id;
+    END;
+
+    -- 3. One answer per event, in order.
+    RETURN QUERY
+    SELECT u.n::integer,
+           u.event_id,
+           CASE WHEN u.error_code IS NOT NULL THEN 'rejected'
+                WHEN a.n IS NOT NULL THEN 'accepted'
+                ELSE 'duplicate' END,
+           u.error_code, u.error_field, u.error_message
+    FROM unnest(v_ids, v_codes, v_fields, v_messages) WITH ORDINALITY
+         AS u(event_id, error_code, error_field, error_message, n)
+    LEFT JOIN unnest(v_accepted) AS a(n) ON a.n = u.n
+    ORDER BY u.n;
+END;
+$$;
+REVOKE ALL ON FUNCTION public.platform_events_emit_rows(p_event_ids uuid[], p_event_types text[], p_event_data jsonb[], p_user_ids text[], p_session_ids text[], p_metadata jsonb[], p_occurred_at timestamp with time zone[], p_reject_codes text[], p_reject_fields text[], p_reject_messages text[]) FROM PUBLIC;
 
 -- function platform_events_fence_changed_batches()
 -- created in 0050_durable_delivery_batches
@@ -1245,12 +1269,22 @@ END;
 $$;
 REVOKE ALL ON FUNCTION public.platform_events_fence_changed_batches() FROM PUBLIC;
 
--- function platform_events_json_problem(jsonb)
--- created in 0046_storable_values_at_emit
-CREATE FUNCTION public.platform_events_json_problem(p_value jsonb) RETURNS text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN CASE WHEN jsonb_path_exists(p_value, 'strict $.**{500 to last}'::jsonpath) THEN 'nests a value 500 levels deep (BigQuery''s JSON nesting limit is 500)'::text WHEN jsonb_path_exists(p_value, 'strict $.**?(@ > 179769313486231570000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000 || @ < -179769313486231570000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000)'::jsonpath) THEN 'holds a number beyond the double-precision range (+-1.7976931348623157e308) warehouses read JSON numbers in'::text ELSE NULL::text END;
-REVOKE ALL ON FUNCTION public.platform_events_json_problem(p_value jsonb) FROM PUBLIC;
+-- function platform_events_keep_rules()
+-- created in 0060_validation_once
+CREATE FUNCTION public.platform_events_keep_rules() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    DELETE FROM platform_event_rules r
+     WHERE r.event_type = NEW.event_type AND r.version = NEW.version;
+    INSERT INTO platform_event_rules
+    SELECT NEW.event_type, NEW.version, x.*
+      FROM platform_event_schema_rules(NEW.json_schema) AS x;
+    RETURN NULL;
+END;
+$$;
+REVOKE ALL ON FUNCTION public.platform_events_keep_rules() FROM PUBLIC;
 
 -- function platform_events_personal_metadata_keys()
 -- created in 0004_metrics_aggregation_retention
@@ -1380,13 +1414,6 @@ END;
 $$;
 REVOKE ALL ON FUNCTION public.platform_events_scrub_json(p_value jsonb, p_needle text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.platform_events_scrub_json(p_value jsonb, p_needle text) TO platform_events_pipeline;
-
--- function platform_events_storable_timestamp(timestamp with time zone)
--- created in 0046_storable_values_at_emit
-CREATE FUNCTION public.platform_events_storable_timestamp(p_ts timestamp with time zone) RETURNS boolean
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN ((p_ts >= '0001-01-01 00:00:00+00'::timestamp with time zone) AND (p_ts <= '9999-12-31 23:59:59.999999+00'::timestamp with time zone));
-REVOKE ALL ON FUNCTION public.platform_events_storable_timestamp(p_ts timestamp with time zone) FROM PUBLIC;
 
 -- function platform_events_store(text, jsonb, text, text, jsonb, timestamp with time zone, uuid)
 -- created in 0003_event_functions
@@ -1771,29 +1798,6 @@ ALTER TABLE public.event_aggregations ALTER COLUMN aggregation_id ADD GENERATED 
     CACHE 1
 );
 
--- table event_schemas
--- created in 0001_event_store
-CREATE TABLE public.event_schemas (
-    event_type text NOT NULL,
-    version integer NOT NULL,
-    category text NOT NULL,
-    json_schema jsonb NOT NULL,
-    retention interval NOT NULL,
-    is_active boolean DEFAULT true NOT NULL,
-    description text DEFAULT ''::text NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT event_schemas_category_check CHECK ((category = ANY (ARRAY['transaction'::text, 'interaction'::text, 'user_activity'::text, 'content'::text]))),
-    CONSTRAINT event_schemas_event_type_check CHECK ((event_type ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$'::text)),
-    CONSTRAINT event_schemas_json_schema_check CHECK ((jsonb_typeof(json_schema) = 'object'::text)),
-    CONSTRAINT event_schemas_retention_check CHECK ((retention > '00:00:00'::interval)),
-    CONSTRAINT event_schemas_version_check CHECK ((version > 0))
-);
-COMMENT ON TABLE public.event_schemas IS 'The event catalogue: one row per type and version, with the JSON Schema of event_data and the retention.';
-GRANT SELECT ON TABLE public.event_schemas TO platform_events_app;
-GRANT SELECT ON TABLE public.event_schemas TO platform_events_ingest;
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.event_schemas TO platform_events_pipeline;
-GRANT SELECT ON TABLE public.event_schemas TO platform_events_analyst;
-
 -- table platform_event_delivery
 -- created in 0001_event_store; altered in 0006_roles_and_security, 0050_durable_delivery_batches
 CREATE TABLE public.platform_event_delivery (
@@ -2133,6 +2137,10 @@ ALTER TABLE ONLY public.platform_event_delivery_batches
 ALTER TABLE ONLY public.platform_event_delivery
     ADD CONSTRAINT platform_event_delivery_pkey PRIMARY KEY (event_id);
 
+-- constraint platform_event_rules platform_event_rules_pkey
+ALTER TABLE ONLY public.platform_event_rules
+    ADD CONSTRAINT platform_event_rules_pkey PRIMARY KEY (event_type, version, key);
+
 -- constraint platform_event_sink_health platform_event_sink_health_pkey
 ALTER TABLE ONLY public.platform_event_sink_health
     ADD CONSTRAINT platform_event_sink_health_pkey PRIMARY KEY (warehouse);
@@ -2300,8 +2308,19 @@ ALTER INDEX public.platform_events_user_idx ATTACH PARTITION public.platform_eve
 -- Triggers
 -- ================================================================================================
 
+-- trigger event_schemas event_schemas_keep_rules
+CREATE TRIGGER event_schemas_keep_rules AFTER INSERT OR UPDATE OF event_type, version, json_schema ON public.event_schemas FOR EACH ROW EXECUTE FUNCTION public.platform_events_keep_rules();
+
 -- trigger platform_events platform_events_fence_in_flight
 CREATE TRIGGER platform_events_fence_in_flight AFTER UPDATE ON public.platform_events REFERENCING NEW TABLE AS platform_events_changed FOR EACH STATEMENT EXECUTE FUNCTION public.platform_events_fence_changed_batches();
+
+-- ================================================================================================
+-- Foreign keys
+-- ================================================================================================
+
+-- fk constraint platform_event_rules platform_event_rules_event_type_version_fkey
+ALTER TABLE ONLY public.platform_event_rules
+    ADD CONSTRAINT platform_event_rules_event_type_version_fkey FOREIGN KEY (event_type, version) REFERENCES public.event_schemas(event_type, version) ON UPDATE CASCADE ON DELETE CASCADE;
 
 -- ================================================================================================
 -- Row-level security
@@ -2393,4 +2412,5 @@ INSERT INTO public.schema_migrations (version, name, checksum) VALUES
     ('0045', 'function_grants', '59ae349f1057a77b00a010a01c754b78421d5954f4240c9242cdb66253c0972d'),
     ('0046', 'storable_values_at_emit', '067a61f66ae68ab0a9090a7233312994a9543afcbf0a3706f53362ccd8b391d7'),
     ('0047', 'errors_without_values', 'ae7ba38c03b2009735413e2fbdd670b484217b7fa5055887e07d06d8d138e8a5'),
-    ('0050', 'durable_delivery_batches', '571023cddaf35d72a2931c8f3d2ee63443fb89181013ed3421f658f130b1e749');
+    ('0050', 'durable_delivery_batches', '571023cddaf35d72a2931c8f3d2ee63443fb89181013ed3421f658f130b1e749'),
+    ('0060', 'validation_once', '3060aa9fe027daefba864d6ee586070dc33349f3f3c0883c254a46a9f43cec9a');

@@ -58,6 +58,22 @@ FUNCTIONS: dict[str, Grants] = {
     "mark_event_processed(uuid,boolean,text,integer,interval)": {PIPELINE: "EXECUTE"},
     "mark_event_processed(uuid[],boolean,text,integer,interval)": {PIPELINE: "EXECUTE"},
     f"platform_event_check(text,jsonb,jsonb,{TS},text,text)": {},
+    # The rules of 0060, called only inside the emit functions (which run as the owner).
+    "platform_event_current_schema(text)": {},
+    "platform_event_schema_rules(jsonb)": {},
+    "platform_events_check_rows(text[],jsonb[],jsonb[],timestamp with time zone[],text[],text[],"
+    "boolean,text)": {},
+    "platform_events_emit_rows(uuid[],text[],jsonb[],text[],text[],jsonb[],"
+    "timestamp with time zone[],text[],text[],text[])": {},
+    "platform_events_forged_user(text,boolean,text)": {},
+    "platform_events_keep_rules()": {},
+    "platform_events_limit(text)": {},
+    "platform_events_limits()": {},
+    "platform_events_row_error(text,text,boolean,integer,jsonb,jsonb,timestamp with time zone,"
+    "text,text)": {},
+    "platform_events_rule_broken(jsonb,text,boolean,text,jsonb,numeric,numeric,integer)": {},
+    "platform_events_rule_error(text,text,text,text,text,jsonb,numeric,numeric,integer)": {},
+    "platform_events_rule_order(text,bigint,bigint)": {},
     "platform_events_backoff(integer,interval)": {PIPELINE: "EXECUTE"},
     "platform_events_caller_is_trusted()": {},
     "platform_events_detach_partition(text,interval,integer)": {PIPELINE: "EXECUTE"},
@@ -94,6 +110,7 @@ RELATIONS: dict[str, Grants] = {
     "event_aggregations_aggregation_id_seq": {},
     "event_schemas": {APP: "SELECT", INGEST: "SELECT", PIPELINE: RW, ANALYST: "SELECT"},
     "platform_event_delivery": {PIPELINE: RW},
+    "platform_event_rules": {},
     "platform_event_delivery_batches": {PIPELINE: RW},
     "platform_event_sink_health": {PIPELINE: RW},
     "platform_event_partitions": {PIPELINE: "SELECT"},

@@ -128,7 +128,8 @@ def read(conn: psycopg.Connection[dict[str, object]]) -> Catalog:
         for part, query in QUERIES.items():
             rows = cur.execute(query).fetchall()
             found[part] = sorted(rows, key=_sortable)
-    for table in schema_file.seed_tables(conn):
+    # Derived rows too: loading the file must rebuild them as the migrations built them.
+    for table in [*schema_file.seed_tables(conn), *sorted(schema_file.DERIVED_TABLES)]:
         found[f"rows of {table}"] = [(row,) for row in schema_file.seed_rows(conn, table)]
     found["migrations"] = [
         tuple(row.values())

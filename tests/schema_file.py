@@ -15,6 +15,7 @@ proves the file builds the same catalog as the migrations (PostgreSQL 18 and 15)
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import subprocess
 import sys
@@ -31,6 +32,8 @@ from platform_events import migrate
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_FILE = ROOT / "migrations" / migrate.SCHEMA_FILE_NAME
+# Python's copy of platform_events_limits() (migrations/0060), read by platform_events.limits.
+LIMITS_FILE = ROOT / "functions" / "platform_events" / "limits.json"
 REGENERATE = "make schema"
 # The partitions 0002 creates around the month of migrating: their names depend on the date.
 DATED_PARTITIONS = "public.platform_events_[0-9][0-9][0-9][0-9]_[0-9][0-9]"
@@ -240,8 +243,13 @@ def granted_roles(conn: psycopg.Connection[dict[str, object]]) -> list[str]:
     return [str(row["rolname"]) for row in rows]
 
 
+# Rows a trigger derives from the seed rows as they load (platform_event_rules from event_schemas,
+# migrations/0060): writing them too would insert them twice.
+DERIVED_TABLES = frozenset({"platform_event_rules"})
+
+
 def seed_tables(conn: psycopg.Connection[dict[str, object]]) -> list[str]:
-    """Tables the migrations put rows in (the catalogue), but schema_migrations."""
+    """Tables the migrations put rows in (the catalogue), but schema_migrations and derived ones."""
     tables = conn.execute(
         """SELECT c.relname FROM pg_class c
             WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
@@ -250,6 +258,8 @@ def seed_tables(conn: psycopg.Connection[dict[str, object]]) -> list[str]:
     ).fetchall()
     seeded = []
     for row in tables:
+        if row["relname"] in DERIVED_TABLES:
+            continue
         table = psycopg.sql.Identifier(str(row["relname"]))
         query = psycopg.sql.SQL("SELECT EXISTS (SELECT FROM {}) AS seeded").format(table)
         if conn.execute(query).fetchone()["seeded"]:  # type: ignore[index]
@@ -375,8 +385,16 @@ def render(url: str, pg_dump: Path | None = None) -> str:
     return re.sub(r"\n{3,}", "\n\n", text)
 
 
-def _generate() -> str:
-    """Migrate a fresh database on a throwaway embedded server and render it."""
+def render_limits(url: str) -> str:
+    """``limits.json``: what ``platform_events_limits()`` answers, one key per line."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute("SELECT platform_events_limits()").fetchone()
+    assert row is not None
+    return json.dumps(row[0], indent=2, sort_keys=True) + "\n"
+
+
+def _generate() -> dict[Path, str]:
+    """Migrate a fresh database on a throwaway embedded server and render both files."""
     from platform_events import local
     from platform_events.config import load_settings
     from platform_events.db import with_database
@@ -390,7 +408,7 @@ def _generate() -> str:
             url = with_database(server, "pe_schema_file")
             with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
                 migrate.migrate(conn)
-            return render(url)
+            return {SCHEMA_FILE: render(url), LIMITS_FILE: render_limits(url)}
         finally:
             local.stop(settings)
 
@@ -399,20 +417,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 when the file is stale")
     args = parser.parse_args(argv)
-    text = _generate()
-    current = SCHEMA_FILE.read_text(encoding="utf-8") if SCHEMA_FILE.exists() else ""
-    if args.check:
-        if text != current:
-            print(f"{SCHEMA_FILE.relative_to(ROOT)} is stale: run `{REGENERATE}`")
-            return 1
-        print(f"{SCHEMA_FILE.relative_to(ROOT)} is current")
-        return 0
-    if text != current:
-        SCHEMA_FILE.write_text(text, encoding="utf-8")
-        print(f"wrote {SCHEMA_FILE.relative_to(ROOT)}")
-    else:
-        print(f"{SCHEMA_FILE.relative_to(ROOT)} is current")
-    return 0
+    stale = 0
+    for path, text in _generate().items():
+        current = path.read_text(encoding="utf-8") if path.exists() else ""
+        name = path.relative_to(ROOT)
+        if text == current:
+            print(f"{name} is current")
+        elif args.check:
+            print(f"{name} is stale: run `{REGENERATE}`")
+            stale = 1
+        else:
+            path.write_text(text, encoding="utf-8")
+            print(f"wrote {name}")
+    return stale
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ differ from the database's, so the two can never drift.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Annotated, Any, Literal
@@ -24,6 +25,7 @@ from pydantic import (
 )
 from pydantic import Field as PydanticField
 
+from platform_events import limits
 from platform_events.errors import InvalidEvent
 
 Category = Literal["transaction", "interaction", "user_activity", "content"]
@@ -37,7 +39,6 @@ RETENTION: dict[Category, str] = {
     "content": "7 years",
 }
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
-MAX_EVENT_DATA_BYTES = 32_768
 
 
 @dataclass(frozen=True)
@@ -422,3 +423,40 @@ def validate_event(event_type: str, data: dict[str, Any]) -> EventType:
     entry = get(event_type)
     entry.validate(data)
     return entry
+
+
+def json_bytes(value: Any) -> int:
+    """The size of ``value`` as the store measures it: ``octet_length(value::jsonb::text)``.
+
+    jsonb's text has the separators ``", "`` and ``": "`` and is UTF-8; key order differs, not
+    length. Numbers Python writes differently (``1e+20``) may differ by a few bytes: the store's
+    measure is the one that decides, this one refuses the payloads that are plainly over.
+    """
+    return len(json.dumps(value, ensure_ascii=False, default=str).encode())
+
+
+def check_limits(
+    event_data: dict[str, Any],
+    metadata: dict[str, Any],
+    user_id: str | None = None,
+    session_id: str | None = None,
+) -> None:
+    """Refuse an event over the store's limits (``platform_events_limits()``) before sending it."""
+    size = json_bytes(event_data)
+    if size > limits.EVENT_DATA_BYTES:
+        raise InvalidEvent(
+            f"event_data is {size} bytes, over the {limits.EVENT_DATA_BYTES}-byte limit",
+            field="event_data",
+            code="too_large",
+        )
+    if json_bytes(metadata) > limits.METADATA_BYTES:
+        raise InvalidEvent(
+            f"metadata is over the {limits.METADATA_BYTES}-byte limit",
+            field="metadata",
+            code="too_large",
+        )
+    for name, value in (("user_id", user_id), ("session_id", session_id)):
+        if value is not None and len(value) > limits.ID_CHARS:
+            raise InvalidEvent(
+                f"{name} is longer than {limits.ID_CHARS} characters", field=name, code="too_large"
+            )

@@ -80,6 +80,7 @@ def build_event(
     """Validate with the pydantic catalogue and build the event; InvalidEvent names the field."""
     data = dict(event_data or {})
     catalog.validate_event(event_type, data)
+    catalog.check_limits(data, metadata or {}, user_id, session_id)
     if occurred_at is not None and occurred_at.tzinfo is None:
         occurred_at = occurred_at.replace(tzinfo=UTC)
     return Event(

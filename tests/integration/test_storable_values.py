@@ -176,17 +176,6 @@ def test_quarantine_promotion_keeps_an_unstorable_timestamp_in_the_quarantine(
         assert stored == {"n": 0}
 
 
-def test_the_timestamp_rule_is_one_function_every_emit_path_calls(conn: Conn) -> None:
-    bodies = conn.execute(
-        "SELECT p.proname, p.prosrc FROM pg_proc p WHERE p.proname IN "
-        "('platform_event_check', 'emit_platform_events', 'emit_platform_events_columns')"
-    ).fetchall()
-    assert len(bodies) == 3
-    for row in bodies:
-        assert "platform_events_storable_timestamp(" in row["prosrc"], row["proname"]
-        assert "platform_events_json_problem(" in row["prosrc"], row["proname"]
-
-
 @pytest.mark.parametrize("text", ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999999Z"])
 def test_the_range_bounds_themselves_are_storable(conn: Conn, text: str) -> None:
     row = conn.execute("SELECT platform_events_storable_timestamp(%s::timestamptz) AS ok", (text,))

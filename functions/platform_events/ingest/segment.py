@@ -37,8 +37,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from platform_events import jsonsafe
-from platform_events.catalog import MAX_EVENT_DATA_BYTES
+from platform_events import jsonsafe, limits
+from platform_events.catalog import json_bytes
 from platform_events.errors import InvalidEvent
 
 MessageType = Literal["track", "identify", "page"]
@@ -47,9 +47,6 @@ MESSAGE_TYPES: tuple[MessageType, ...] = ("track", "identify", "page")
 # Segment's limits: 32 KB per message, 500 KB per batch request.
 MAX_MESSAGE_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
-# The event store's bound on user_id and session_id (migrations/0003).
-MAX_IDENTITY_CHARS = 255
-MAX_METADATA_BYTES = 16_384
 
 _NAMESPACE = uuid.UUID("6f1c1f2e-2b7a-4c55-9d1f-6a0d5c1b7e10")
 _OUR_TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
@@ -149,9 +146,9 @@ def _identity(message: dict[str, Any], field: str) -> str | None:
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise InvalidEvent(f"{field} must be a string", field=field, code="invalid_type")
     text = str(value)
-    if len(text) > MAX_IDENTITY_CHARS:
+    if len(text) > limits.ID_CHARS:
         raise InvalidEvent(
-            f"{field} is over {MAX_IDENTITY_CHARS} characters", field=field, code="too_large"
+            f"{field} is over {limits.ID_CHARS} characters", field=field, code="too_large"
         )
     return text
 
@@ -194,7 +191,7 @@ def _metadata(message: dict[str, Any], scope: str, network: dict[str, Any]) -> d
     metadata["write_key_scope"] = scope
     message_id = message.get("messageId")
     if isinstance(message_id, str) and message_id:
-        metadata["message_id"] = message_id[:255]
+        metadata["message_id"] = message_id[: limits.ID_CHARS]
     library = context.get("library")
     if isinstance(library, dict):
         metadata["library"] = {k: library[k] for k in ("name", "version") if k in library}
@@ -206,7 +203,7 @@ def _metadata(message: dict[str, Any], scope: str, network: dict[str, Any]) -> d
             metadata[target] = context[key][:100]
     anonymous_id = _identity(message, "anonymousId")
     if anonymous_id is not None:
-        metadata["anonymous_id"] = anonymous_id[:255]
+        metadata["anonymous_id"] = anonymous_id[: limits.ID_CHARS]
     metadata.update(network)  # geo, and ip as the privacy setting allows
     return metadata
 
@@ -251,8 +248,12 @@ def map_message(
             "userId or anonymousId is required", field="userId", code="missing_field"
         )
     event_type, data, source_name = _payload(kind, message)
-    if len(json.dumps(data, default=str).encode()) > MAX_EVENT_DATA_BYTES:
-        raise InvalidEvent("properties are over 32768 bytes", field="properties", code="too_large")
+    if json_bytes(data) > limits.EVENT_DATA_BYTES:
+        raise InvalidEvent(
+            f"properties are over {limits.EVENT_DATA_BYTES} bytes",
+            field="properties",
+            code="too_large",
+        )
     context = _object(message, "context")
     session = context.get("sessionId", context.get("session_id"))
     metadata = _metadata(message, scope, network or {})
@@ -260,9 +261,9 @@ def map_message(
     unstorable = jsonsafe.problem(metadata, "metadata")
     if unstorable is not None:
         raise InvalidEvent(unstorable.message, field=unstorable.path, code=unstorable.code)
-    if len(json.dumps(metadata, default=str).encode()) > MAX_METADATA_BYTES:
+    if json_bytes(metadata) > limits.METADATA_BYTES:
         raise InvalidEvent(
-            f"context is over {MAX_METADATA_BYTES} bytes once mapped to metadata",
+            f"context is over {limits.METADATA_BYTES} bytes once mapped to metadata",
             field="context",
             code="too_large",
         )
@@ -271,7 +272,7 @@ def map_message(
         "event_type": event_type,
         "event_data": data,
         "user_id": user_id,
-        "session_id": str(session)[:255] if session is not None else None,
+        "session_id": str(session)[: limits.ID_CHARS] if session is not None else None,
         "metadata": metadata,
         "occurred_at": _timestamp(message, received_at or datetime.now(UTC)),
     }
