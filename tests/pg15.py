@@ -33,6 +33,7 @@ SQL_SUITE = [
     "tests/integration/test_catalog.py",
     "tests/integration/test_store_maintenance.py",
     "tests/integration/test_storable_values.py",
+    "tests/integration/test_validation_once.py",
     "tests/integration/test_logs_hold_no_payload.py",
     "tests/integration/test_client*.py",
     "tests/integration/test_ingest*.py",

@@ -25,7 +25,7 @@ _dumps = functools.partial(json.dumps, default=str)
 
 
 def column_params(events: Sequence[Event]) -> tuple[object, ...]:
-    """The arguments of ``emit_platform_events_columns`` (migrations/0033) for ``events``."""
+    """The arguments of ``emit_platform_events_columns`` (migrations/0033, 0060) for ``events``."""
     return (
         [e.event_id for e in events],
         [e.event_type for e in events],
@@ -43,7 +43,7 @@ def write_events(conn: Conn, events: Sequence[Event]) -> list[EventResult]:
     Same validation and idempotency as ``emit_platform_event``: an invalid event is answered
     ``rejected`` with its error and never stops the others; an ``event_id`` already stored (or
     repeated in the batch) is answered ``duplicate``. The events travel as typed binary arrays to
-    ``emit_platform_events_columns`` (migrations/0033), which answers exactly as the JSON-array
+    ``emit_platform_events_columns`` (migrations/0033, 0060), which answers exactly as the JSON-array
     ``emit_platform_events`` does at a fraction of the server time. Runs in the connection's
     current transaction mode.
     """

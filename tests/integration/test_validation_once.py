@@ -147,7 +147,13 @@ def test_the_python_limits_are_the_databases(conn: Conn) -> None:
 # metadata, occurred_at offset from now).
 _CASES: list[tuple[str, dict[str, Any], str | None, dict[str, Any], timedelta]] = [
     ("page.viewed", {"path": "/"}, "u1", {}, timedelta(0)),
-    ("payment.completed", {"payment_id": "p", "amount": 12.5, "currency": "EUR"}, "u1", {}, -timedelta(days=3)),
+    (
+        "payment.completed",
+        {"payment_id": "p", "amount": 12.5, "currency": "EUR"},
+        "u1",
+        {},
+        -timedelta(days=3),
+    ),
     ("", {}, None, {}, timedelta(0)),
     ("no.such_type", {}, None, {}, timedelta(0)),
     ("page.viewed", {"path": "x" * 40_000}, None, {}, timedelta(0)),
@@ -155,9 +161,27 @@ _CASES: list[tuple[str, dict[str, Any], str | None, dict[str, Any], timedelta]] 
     ("page.viewed", {"path": "/"}, None, {}, timedelta(days=2)),
     ("page.viewed", {"path": "/"}, "u" * 300, {}, timedelta(0)),
     ("payment.completed", {"payment_id": "p", "currency": "EUR"}, None, {}, timedelta(0)),
-    ("payment.completed", {"payment_id": "p", "amount": "1", "currency": "EUR"}, None, {}, timedelta(0)),
-    ("payment.completed", {"payment_id": "p", "amount": 1, "currency": "EURO"}, None, {}, timedelta(0)),
-    ("payment.completed", {"payment_id": "p", "amount": -1, "currency": "EUR"}, None, {}, timedelta(0)),
+    (
+        "payment.completed",
+        {"payment_id": "p", "amount": "1", "currency": "EUR"},
+        None,
+        {},
+        timedelta(0),
+    ),
+    (
+        "payment.completed",
+        {"payment_id": "p", "amount": 1, "currency": "EURO"},
+        None,
+        {},
+        timedelta(0),
+    ),
+    (
+        "payment.completed",
+        {"payment_id": "p", "amount": -1, "currency": "EUR"},
+        None,
+        {},
+        timedelta(0),
+    ),
     ("page.viewed", {}, None, {}, timedelta(0)),
     ("page.viewed", {"path": 5}, None, {}, timedelta(0)),
 ]
@@ -172,7 +196,6 @@ def _single(conn: Conn, case: tuple[Any, ...], now: datetime) -> tuple[Any, ...]
                 (event_type, Jsonb(data), user, Jsonb(meta), now + offset, uuid.uuid4()),
             )
     except psycopg.Error as exc:
-        assert exc.diag.message_primary is not None
         return (exc.sqlstate, exc.diag.column_name, exc.diag.message_primary)
     return (None, None, None)
 
