@@ -44,13 +44,3 @@ def window_rates(marks: Sequence[tuple[float, int]], fraction: float = 0.1) -> t
     last_from = before_last[-1] if before_last else (0.0, 0)
     end_rate = rate(total - last_from[1], marks[-1][0] - last_from[0])
     return start_rate, end_rate
-
-
-def summary_ms(seconds: Sequence[float]) -> dict[str, float]:
-    """p50, p99 and max of durations given in seconds, in milliseconds."""
-    return {
-        "p50_ms": percentile(seconds, 0.5) * 1000,
-        "p99_ms": percentile(seconds, 0.99) * 1000,
-        "max_ms": (max(seconds) * 1000) if seconds else math.nan,
-        "samples": float(len(seconds)),
-    }

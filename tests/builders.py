@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from psycopg.types.json import Jsonb
 
 from platform_events.db import Conn
+
+if TYPE_CHECKING:
+    from platform_events.pipeline.batch import ClaimedBatch
 
 VALID_DATA: dict[str, dict[str, Any]] = {
     "project.created": {
@@ -197,3 +200,28 @@ def plant(
         (event_id, received_at, event_type, status, claimed_at),
     )
     return event_id
+
+
+# When the rows of claimed_batch happened (and were received).
+BATCH_AT = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def claimed_batch(n: int = 2) -> ClaimedBatch:
+    """A claimed batch of ``n`` user.login rows, event ids ``e0``..., as the stream fetches it."""
+    from platform_events.pipeline.batch import ClaimedBatch
+    from platform_events.sinks import schema
+
+    names = [*schema.batch_column_names()]
+    values: dict[str, Any] = dict.fromkeys(names)
+    values.update(
+        event_type="user.login",
+        event_category="user_activity",
+        schema_version=1,
+        occurred_at=BATCH_AT,
+        received_at=BATCH_AT,
+        event_data='{"method": "password"}',
+        metadata="{}",
+    )
+    return ClaimedBatch.from_rows(
+        names, [[f"e{i}" if n_ == "event_id" else values[n_] for n_ in names] for i in range(n)]
+    )

@@ -158,27 +158,3 @@ class RowsRejected(PlatformEventsError):
     def __init__(self, message: str, *, rows: Mapping[str, str] | None = None) -> None:
         super().__init__(message)
         self.rows: dict[str, str] = dict(rows or {})
-
-
-# SQLSTATEs raised by the event-store functions (migrations/0003) and what they mean to a caller.
-SQLSTATE_CODES: dict[str, str] = {
-    "PE001": "unknown_event_type",
-    "PE002": "inactive_event_type",
-    "PE003": "missing_field",
-    "PE004": "too_large",
-    "PE005": "invalid_value",
-    "PE006": "invalid_type",
-    "PE007": "invalid_timestamp",
-    "PE009": "too_long",
-    "42501": "forbidden",
-    "22023": "invalid_parameter",
-}
-
-
-def invalid_event_from_sqlstate(
-    sqlstate: str | None, message: str, field: str | None
-) -> InvalidEvent | None:
-    """The InvalidEvent a database error stands for, or None when it is not a validation error."""
-    if sqlstate is None or sqlstate not in SQLSTATE_CODES:
-        return None
-    return InvalidEvent(message, field=field or "event", code=SQLSTATE_CODES[sqlstate])

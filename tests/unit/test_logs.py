@@ -143,3 +143,13 @@ def test_off_a_terminal_logs_stay_json_at_the_level_set(restored_logging: None) 
     logging.getLogger("platform_events.test").info("status finished", extra={"fields": {"n": 3}})
     entry = json.loads(stream.getvalue())
     assert (entry["severity"], entry["message"], entry["n"]) == ("INFO", "status finished", 3)
+
+
+def test_json_logs_have_severity_message_and_extra_fields() -> None:
+    stream = io.StringIO()
+    logs.configure("INFO", stream)
+    logging.getLogger("platform_events.test").warning("hello", extra={"fields": {"claimed": 3}})
+    entry = json.loads(stream.getvalue().splitlines()[-1])
+    assert entry["severity"] == "WARNING"
+    assert entry["message"] == "hello"
+    assert entry["claimed"] == 3

@@ -52,3 +52,52 @@ def test_ci_installs_postgresql_15_when_absent() -> None:
     script = (ROOT / ".ci/run").read_text()
     assert "export CI=true" in script
     assert "apt-get install -y --no-install-recommends postgresql-15" in script
+
+
+# The unit-test files of no module (docs/development.md, "Where a test lives"), and why.
+UNIT_TOPICS = {
+    "docs": "README.md and docs/ agree with the code",
+    "import_contracts": "the import-linter contracts of pyproject.toml",
+    "runtime_requirements": "functions/requirements.txt covers the imports of functions/",
+    "suite_rules": "rules about the test suite itself",
+}
+TERRAFORM_TOPIC = "terraform_"  # test_terraform_*.py: terraform.tf and infra/
+
+
+def module_test_names() -> set[str]:
+    """``<name>`` of each test_<name>.py a module of platform_events or bench/ may have."""
+    package = ROOT / "functions" / "platform_events"
+    names = set()
+    for path in package.rglob("*.py"):
+        parts = path.relative_to(package).with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        if parts:
+            names.add("_".join(parts))
+    bench = {path.stem for path in (ROOT / "bench").glob("*.py")} - {"__init__", "__main__"}
+    return names | {f"bench_{stem}" for stem in bench}
+
+
+def misnamed(files: list[str]) -> list[str]:
+    """The unit-test files named for neither a module nor a topic."""
+    modules = module_test_names()
+    return [
+        name
+        for name in files
+        if (subject := name.removeprefix("test_").removesuffix(".py")) not in modules
+        and subject not in UNIT_TOPICS
+        and not subject.startswith(TERRAFORM_TOPIC)
+    ]
+
+
+def test_each_unit_test_file_is_named_for_the_module_it_tests() -> None:
+    files = [path.name for path in sorted((ROOT / "tests" / "unit").glob("test_*.py"))]
+    assert misnamed(files) == [], "tests/unit/test_<module>.py (docs/development.md)"
+
+
+def test_a_unit_test_file_named_for_no_module_is_found() -> None:
+    assert misnamed(["test_pipeline_batch.py", "test_bench_stats.py", "test_terraform_x.py"]) == []
+    assert misnamed(["test_foundation_units.py", "test_batching.py"]) == [
+        "test_foundation_units.py",
+        "test_batching.py",
+    ]

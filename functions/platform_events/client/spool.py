@@ -109,9 +109,6 @@ class Spool:
         os.replace(temporary, final)
         return final
 
-    def has_files(self) -> bool:
-        return next(self._files(), None) is not None
-
     def claim_next(self) -> Claimed | None:
         """The oldest unclaimed file (or one whose claim is stale), claimed by this process."""
         now = time.time()

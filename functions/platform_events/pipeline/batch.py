@@ -99,12 +99,6 @@ def to_arrow(batch: ClaimedBatch, enrichment: Mapping[str, Sequence[Any]]) -> pa
     return pa.Table.from_arrays(arrays, schema=arrow_schema)
 
 
-def rows_at(table: pa.Table, event_ids: set[str]) -> pa.Table:
-    """The rows of ``table`` whose event_id is in ``event_ids`` (order kept)."""
-    mask = [event_id in event_ids for event_id in table.column("event_id").to_pylist()]
-    return table.filter(pa.array(mask, pa.bool_()))
-
-
 def metrics(
     event_types: Sequence[str], delivered: Sequence[bool]
 ) -> tuple[list[str], list[float], list[str]]:

@@ -277,9 +277,3 @@ def settle(conn: Conn, s: Settlement, policy: SettlePolicy) -> datetime | None:
         raise
     due = row["due"] if row is not None else None
     return due if isinstance(due, datetime) else None
-
-
-def requeue(conn: Conn, event_ids: Sequence[str]) -> int:
-    """Put these events back to pending for the next stream run; answers how many moved."""
-    cursor = conn.execute(sql("stream_requeue"), {"event_ids": list(event_ids)})
-    return cursor.rowcount

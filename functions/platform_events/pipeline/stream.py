@@ -202,12 +202,3 @@ def _child_body(params: StreamRequest, seconds_left: float) -> dict[str, Any]:
     body["child"] = True
     body["max_seconds"] = max(round(seconds_left, 1), 1.0)
     return body
-
-
-def resend(settings: Settings, event_ids: list[str], **options: Any) -> dict[str, Any]:
-    """Re-send these events now: back to pending, then one stream run (sinks replace rows)."""
-    with db.connect(settings, autocommit=True) as conn:
-        requeued = store.requeue(conn, event_ids)
-    answer = stream(settings, **options)
-    answer["requeued"] = requeued
-    return answer

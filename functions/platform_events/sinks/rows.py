@@ -50,10 +50,3 @@ def ndjson(table: pa.Table, load_id: str, loaded_at: datetime) -> bytes:
 def ndjson_gzip(table: pa.Table, load_id: str, loaded_at: datetime) -> bytes:
     """Gzipped NDJSON (level 6: most of the size win at a fraction of level 9's cost)."""
     return gzip.compress(ndjson(table, load_id, loaded_at), compresslevel=6)
-
-
-def json_line(values: dict[str, Any]) -> str:
-    """One plain JSON object (every value encoded as JSON, strings stay strings)."""
-    return json.dumps(
-        {k: v.isoformat() if isinstance(v, datetime) else v for k, v in values.items()}
-    )

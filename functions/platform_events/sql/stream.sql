@@ -109,14 +109,6 @@ SELECT count(*) AS n
 SELECT update_realtime_metrics(%(names)s::text[], %(values)s::double precision[],
                                %(dimensions)s::jsonb[], interval '1 hour', true) AS updated;
 
--- name: stream_requeue
--- Puts the given events back to pending so the next stream run re-sends them (the sinks replace
--- rows by event_id). Rows a worker holds right now are left to it.
-UPDATE platform_event_delivery d
-   SET status = 'pending', next_attempt_at = now(), claimed_at = NULL, last_error = NULL,
-       retry_count = 0
- WHERE d.event_id = ANY (%(event_ids)s::uuid[]) AND d.status <> 'processing';
-
 -- name: stream_demo_syncs
 SELECT warehouse_type AS warehouse, status, events_synced AS synced, events_failed AS failed,
        sync_duration_ms AS ms, to_char(started_at, 'HH24:MI:SS.MS') AS started

@@ -1,4 +1,4 @@
-"""The benchmarks' pure parts: percentiles, drain windows, targets and the results document."""
+"""bench/report.py: targets judged by value or ratio to the baseline, and the results document."""
 
 from __future__ import annotations
 
@@ -6,31 +6,7 @@ import math
 
 import pytest
 
-from bench import stats
 from bench.report import Figure, Report, Target
-from bench.sizes import QUICK, with_overrides
-
-
-def test_percentile_is_nearest_rank_so_p99_is_a_latency_that_happened() -> None:
-    values = [float(v) for v in range(1, 201)]
-    assert stats.percentile(values, 0.5) == 100.0
-    assert stats.percentile(values, 0.99) == 198.0
-    assert stats.percentile(values, 1.0) == 200.0
-    assert math.isnan(stats.percentile([], 0.5))
-    with pytest.raises(ValueError, match="fraction"):
-        stats.percentile(values, 1.5)
-
-
-def test_window_rates_compare_the_start_and_the_end_of_a_drain() -> None:
-    # 10 batches of 100 events: 1 s each for the first half, 2 s each for the second.
-    marks, t = [], 0.0
-    for n in range(1, 11):
-        t += 1.0 if n <= 5 else 2.0
-        marks.append((t, n * 100))
-    start, end = stats.window_rates(marks, 0.1)
-    assert start == pytest.approx(100.0)
-    assert end == pytest.approx(50.0)
-    assert all(math.isnan(x) for x in stats.window_rates([]))
 
 
 def test_targets_judge_the_value_or_the_ratio_to_the_baseline() -> None:
@@ -68,12 +44,3 @@ def test_results_document_has_no_nan_and_names_baselines() -> None:
     assert ours["value"] == 3.142 and ours["baseline"] == "base" and ours["ratio"] is None
     assert ours["details"]["runs"] == [1.235, None]
     assert "raw" in report.table()
-
-
-def test_size_overrides_keep_their_types_and_refuse_unknown_names() -> None:
-    sizes = with_overrides(QUICK, {"stream_events": 10.0, "steady_seconds": 3, "batch_size": None})
-    assert sizes.stream_events == 10 and isinstance(sizes.stream_events, int)
-    assert sizes.steady_seconds == 3.0 and isinstance(sizes.steady_seconds, float)
-    assert sizes.batch_size == QUICK.batch_size
-    with pytest.raises(ValueError, match="unknown size"):
-        with_overrides(QUICK, {"nope": 1})

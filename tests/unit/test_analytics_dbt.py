@@ -1,5 +1,4 @@
-"""The analyst's layer without I/O: the dbt command line and environment, the console's sign-in
-tokens."""
+"""analytics/dbt.py without I/O: the dbt command line and its environment."""
 
 from __future__ import annotations
 
@@ -9,10 +8,7 @@ import pytest
 
 from platform_events.analytics import dbt
 from platform_events.config import load_settings
-from platform_events.console import auth
 from platform_events.errors import ConfigError
-
-NOW = 1_800_000_000.0
 
 
 def test_dbt_command_puts_global_flags_first_and_refresh_only_where_dbt_takes_it() -> None:
@@ -48,37 +44,3 @@ def test_dbt_env_points_the_profile_at_the_configured_warehouse(tmp_path: Path) 
     )  # fmt: skip
     with pytest.raises(ConfigError, match="REDSHIFT_HOST"):
         dbt.dbt_env(redshift, base)
-
-
-def test_models_schema_must_be_an_identifier(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="MODELS_SCHEMA"):
-        load_settings(platform_events_home=tmp_path, models_schema="analytics; drop table x")
-
-
-def test_a_session_is_valid_until_it_expires_and_only_under_its_token() -> None:
-    session = auth.new_session("token-a", NOW)
-    assert auth.valid_session("token-a", session, NOW + auth.SESSION_SECONDS - 1)
-    assert not auth.valid_session("token-a", session, NOW + auth.SESSION_SECONDS)
-    assert not auth.valid_session("token-b", session, NOW)
-    expires, signature = session.split(".")
-    longer = f"{int(expires) + 3600}.{signature}"  # an extended expiry breaks the signature
-    assert not auth.valid_session("token-a", longer, NOW)
-    assert not auth.valid_session("token-a", "garbage", NOW)
-    assert not auth.valid_session("token-a", None, NOW)
-    assert "token-a" not in session
-
-
-def test_sign_out_csrf_is_bound_to_the_session() -> None:
-    one, two = auth.new_session("t", NOW), auth.new_session("t", NOW + 1)
-    assert auth.valid_csrf("t", one, auth.csrf_token("t", one))
-    assert not auth.valid_csrf("t", two, auth.csrf_token("t", one))
-    assert not auth.valid_csrf("t", one, None)
-
-
-def test_origin_must_be_this_server_when_sent() -> None:
-    assert auth.same_origin(None, "http://127.0.0.1:8080/")
-    assert auth.same_origin("http://127.0.0.1:8080", "http://127.0.0.1:8080/")
-    assert not auth.same_origin("null", "http://127.0.0.1:8080/")
-    assert not auth.same_origin("https://evil.test", "http://127.0.0.1:8080/")
-    assert not auth.same_nonce(None, "x") and not auth.same_nonce("x", "y")
-    assert auth.same_nonce("x", "x")

@@ -1,4 +1,4 @@
-"""The Segment mapping and the IP/geo handling of ingest_events, without I/O."""
+"""ingest/segment.py: the Segment mapping of ingest_events, without I/O."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from platform_events.errors import InvalidEvent
-from platform_events.ingest import geo, segment
+from platform_events.ingest import segment
 
 SCOPE = segment.scope_of("wk_1")
 
@@ -157,31 +157,3 @@ def test_a_message_without_timestamp_takes_the_receive_time() -> None:
     )
     assert mapped.event["occurred_at"] == received.isoformat()
     assert mapped.event["event_data"] == {"traits": {}}
-
-
-@pytest.mark.parametrize(
-    ("ip", "privacy", "stored"),
-    [
-        ("203.0.113.77", "drop", None),
-        ("203.0.113.77", "truncate", "203.0.113.0"),
-        ("203.0.113.77", "keep", "203.0.113.77"),
-        ("2001:db8:abcd:12:1:2:3:4", "truncate", "2001:db8:abcd::"),
-        ("not an ip", "keep", None),
-    ],
-)
-def test_ip_minimisation_follows_the_privacy_setting(
-    ip: str, privacy: str, stored: str | None
-) -> None:
-    assert geo.minimise_ip(ip, privacy) == stored  # type: ignore[arg-type]
-
-
-def test_geo_comes_from_load_balancer_headers_before_the_ip_is_dropped() -> None:
-    header_geo = geo.geo_from_headers(
-        {"x-client-region": "BR", "x-client-region-subdivision": "BR-SP", "x-client-city": "?"}
-    )
-    assert header_geo == {"country": "BR", "region": "BR-SP"}
-    fields = geo.network_fields("198.51.100.1", header_geo, privacy="drop", geoip_database=None)
-    assert fields == {"geo": {"country": "BR", "region": "BR-SP"}}
-    assert (
-        geo.client_ip({"x-forwarded-for": "198.51.100.1, 10.0.0.1"}, "10.0.0.2") == "198.51.100.1"
-    )
