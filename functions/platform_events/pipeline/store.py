@@ -279,6 +279,17 @@ def settle(conn: Conn, s: Settlement, policy: SettlePolicy) -> datetime | None:
     return due if isinstance(due, datetime) else None
 
 
+def recent_syncs(conn: Conn) -> list[dict[str, Any]]:
+    """The last eight syncs, newest first (the demo's and the console's table)."""
+    return [dict(r) for r in conn.execute(sql("stream_demo_syncs"))]
+
+
+def delivery_lag(conn: Conn) -> dict[str, Any] | None:
+    """Received-to-delivered lag (``p50_s``, ``max_s``) and how many events are still pending."""
+    row = conn.execute(sql("stream_demo_lag")).fetchone()
+    return dict(row) if row is not None else None
+
+
 def requeue(conn: Conn, event_ids: Sequence[str]) -> int:
     """Put these events back to pending for the next stream run; answers how many moved."""
     cursor = conn.execute(sql("stream_requeue"), {"event_ids": list(event_ids)})
