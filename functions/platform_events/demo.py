@@ -10,7 +10,7 @@ from platform_events import db, migrate
 from platform_events.config import Settings
 from platform_events.db import Conn
 from platform_events.generate_command import write_traffic
-from platform_events.queries import sql
+from platform_events.stores import demo as store
 from platform_events.traffic import Marketplace
 
 SEED = 7
@@ -21,13 +21,11 @@ def add_users(conn: Conn, users: int) -> int:
     people = Marketplace(users, SEED).users
     rng = random.Random(SEED)  # noqa: S311 - simulated sign-up dates, not security
     now = datetime.now(UTC)
-    conn.execute(
-        sql("demo_upsert_users"),
-        {
-            "ids": [p.user_id for p in people],
-            "roles": [p.role for p in people],
-            "created": [now - timedelta(days=rng.uniform(7, 3 * 365)) for _ in people],
-        },
+    store.upsert_users(
+        conn,
+        ids=[p.user_id for p in people],
+        roles=[p.role for p in people],
+        created=[now - timedelta(days=rng.uniform(7, 3 * 365)) for _ in people],
     )
     return len(people)
 
@@ -48,7 +46,7 @@ def run(settings: Settings, *, users: int = 200, days: int = 3) -> int:
             f"batched client path ({written['events_per_second']} events/s); "
             f"{time.monotonic() - started:.1f}s so far\n"
         )
-        rows = conn.execute(sql("demo_stored_by_type")).fetchall()
+        rows = store.stored_by_type(conn)
     print(f"  {'category':<14} {'event type':<22} {'status':<10} {'events':>7}")
     for row in rows:
         print(

@@ -22,12 +22,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 import psycopg
-from psycopg import sql as psql
 from pydantic import SecretStr
 
 from platform_events.db import Conn
 from platform_events.errors import LoginError
-from platform_events.queries import sql
+from platform_events.stores import logins as store
 
 # The NOLOGIN group roles of migrations/0006_roles_and_security.sql.
 GROUP_ROLES = frozenset(
@@ -81,7 +80,7 @@ def ensure(conn: Conn, logins: Iterable[Login]) -> list[dict[str, object]]:
     for login in wanted:
         # One transaction per login: a failed grant leaves no login without its group role.
         with conn.transaction():
-            exists = conn.execute(sql("logins_role_exists"), {"name": login.user}).fetchone()
+            exists = store.role_exists(conn, login.user)
             if login.auth == "password":
                 assert login.password is not None  # check() guarantees it
                 verifier = conn.pgconn.encrypt_password(
@@ -89,12 +88,7 @@ def ensure(conn: Conn, logins: Iterable[Login]) -> list[dict[str, object]]:
                     login.user.encode(),
                     b"scram-sha-256",
                 ).decode()
-                statement = "logins_alter_password" if exists else "logins_create_password"
-                conn.execute(
-                    psql.SQL(sql(statement)).format(
-                        user=psql.Identifier(login.user), verifier=psql.Literal(verifier)
-                    )
-                )
+                store.set_password(conn, login.user, verifier, create=not exists)
                 action = "updated" if exists else "created"
             else:
                 if not exists:
@@ -103,16 +97,10 @@ def ensure(conn: Conn, logins: Iterable[Login]) -> list[dict[str, object]]:
                         "(google_sql_user of type CLOUD_IAM_SERVICE_ACCOUNT) before this step runs"
                     )
                 action = "exists"
-            member = conn.execute(
-                sql("logins_is_member"), {"member": login.user, "role": login.role}
-            ).fetchone()
+            member = store.is_member(conn, login.user, login.role)
             if not member:
                 try:
-                    conn.execute(
-                        psql.SQL(sql("logins_grant")).format(
-                            role=psql.Identifier(login.role), user=psql.Identifier(login.user)
-                        )
-                    )
+                    store.grant(conn, login.role, login.user)
                 except psycopg.errors.InsufficientPrivilege:
                     raise LoginError(
                         f"cannot grant {login.role} to {login.user!r}: from PostgreSQL 16 on the "

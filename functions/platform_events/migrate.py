@@ -15,7 +15,7 @@ from pathlib import Path
 import psycopg
 
 from platform_events.errors import MigrationError, SchemaOutOfDate
-from platform_events.queries import sql
+from platform_events.stores import migrations as store
 
 # Any fixed 64-bit number shared by every migrator of every version of this project.
 MIGRATION_LOCK_ID = 7_243_905_118_220_517_001
@@ -73,11 +73,7 @@ def discover(folder: Path | None = None, *, include_examples: bool = False) -> l
 
 def applied(conn: psycopg.Connection[dict[str, object]]) -> dict[str, str]:
     """Version -> checksum of every applied migration (empty on a fresh database)."""
-    exists = conn.execute(sql("schema_migrations_exists")).fetchone()
-    if not exists or not exists["present"]:
-        return {}
-    rows = conn.execute(sql("schema_migrations_applied")).fetchall()
-    return {str(row["version"]): str(row["checksum"]) for row in rows}
+    return store.applied(conn)
 
 
 def migrate(
@@ -91,9 +87,9 @@ def migrate(
         raise MigrationError("migrate needs an autocommit connection (it manages transactions)")
     wanted = discover(folder, include_examples=include_examples)
     done: list[Migration] = []
-    conn.execute(sql("migration_lock"), {"lock_id": MIGRATION_LOCK_ID})
+    store.lock(conn, MIGRATION_LOCK_ID)
     try:
-        conn.execute(sql("schema_migrations_create"))
+        store.create_table(conn)
         already = applied(conn)
         for migration in wanted:
             previous = already.get(migration.version)
@@ -107,21 +103,14 @@ def migrate(
             try:
                 with conn.transaction():
                     conn.execute(migration.text.encode())
-                    conn.execute(
-                        sql("schema_migrations_record"),
-                        {
-                            "version": migration.version,
-                            "name": migration.name,
-                            "checksum": migration.checksum,
-                        },
-                    )
+                    store.record(conn, migration.version, migration.name, migration.checksum)
             except psycopg.Error as exc:
                 raise MigrationError(
                     f"migration {migration.version}_{migration.name} failed: {exc}"
                 ) from exc
             done.append(migration)
     finally:
-        conn.execute(sql("migration_unlock"), {"lock_id": MIGRATION_LOCK_ID})
+        store.unlock(conn, MIGRATION_LOCK_ID)
     return done
 
 

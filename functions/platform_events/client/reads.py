@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal, cast
 
-from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict, Field
 
 from platform_events.client.warehouse import WarehouseReader
 from platform_events.db import Conn
 from platform_events.errors import InvalidRequest
-from platform_events.queries import sql
+from platform_events.stores import models
+from platform_events.stores import reads as store
 
 Granularity = Literal["hour", "day", "week"]
 
@@ -68,14 +68,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 def query_events(conn: Conn, filters: EventFilters, page: Page) -> EventPage:
     """Events matching ``filters``, newest first, one page at a time."""
     after_at, after_id = _decode_cursor(page.cursor) if page.cursor else (None, None)
-    params = {
-        **filters.model_dump(),
-        "data_contains": Jsonb(filters.data_contains) if filters.data_contains else None,
-        "after_at": after_at,
-        "after_id": after_id,
-        "limit": page.limit + 1,
-    }
-    rows = [dict(row) for row in conn.execute(sql("client_query_events"), params).fetchall()]
+    rows = store.events_page(conn, filters.model_dump(), (after_at, after_id), page.limit + 1)
     more = len(rows) > page.limit
     rows = rows[: page.limit]
     cursor = None
@@ -89,8 +82,8 @@ def query_events(conn: Conn, filters: EventFilters, page: Page) -> EventPage:
 
 def dashboard_metrics(conn: Conn) -> dict[str, Any]:
     """Live counters plus the last 24 hours per event type (from the hourly aggregations)."""
-    realtime = [dict(row) for row in conn.execute(sql("client_dashboard_realtime")).fetchall()]
-    by_type = [dict(row) for row in conn.execute(sql("client_dashboard_by_type")).fetchall()]
+    realtime = store.realtime_metrics(conn)
+    by_type = store.last_day_by_type(conn)
     return {
         "realtime": realtime,
         "last_24h": {
@@ -112,8 +105,7 @@ def aggregations(
     start, end = time_range
     if end <= start:
         raise InvalidRequest("the range must end after it starts", field="range")
-    params = {"granularity": granularity, "event_type": event_type, "start": start, "end": end}
-    return [dict(row) for row in conn.execute(sql("client_query_aggregations"), params).fetchall()]
+    return store.aggregations(conn, granularity, event_type, start, end)
 
 
 # -- the dbt models (analytics/): typed reads on the warehouse ---------------------------------
@@ -205,9 +197,7 @@ def query_funnel(
     from the summed counts."""
     if until < since:
         raise InvalidRequest("the range must not end before it starts", field="until")
-    rows = warehouse.query(
-        sql("client_models_funnel"), {"since": since, "until": until, "role": user_role}
-    )
+    rows = models.funnel(warehouse, since, until, user_role)
     steps: dict[int, dict[str, Any]] = {}
     medians: dict[int, list[float]] = {}
     for row in rows:
@@ -244,9 +234,7 @@ def query_cohorts(
     warehouse: WarehouseReader, since: date | None = None, until: date | None = None
 ) -> list[CohortData]:
     """Weekly sign-up cohorts starting in [since, until] (either open), oldest first."""
-    rows = warehouse.query(
-        sql("client_models_cohorts"), {"since": since or date.min, "until": until or date.max}
-    )
+    rows = models.cohorts(warehouse, since or date.min, until or date.max)
     cohorts: dict[date, CohortData] = {}
     for row in rows:
         week = _as_date(row["cohort_week"])
@@ -273,10 +261,7 @@ def query_user_features(
     until: date | None = None,
 ) -> list[UserBehaviorFeatures]:
     """A user's features per active day in [since, until] (either open), oldest first."""
-    rows = warehouse.query(
-        sql("client_models_user_features"),
-        {"user_id": user_id, "since": since or date.min, "until": until or date.max},
-    )
+    rows = models.user_features(warehouse, user_id, since or date.min, until or date.max)
     features = []
     for row in rows:
         by_type = {
@@ -307,9 +292,7 @@ def query_daily_active_users(
     warehouse: WarehouseReader, since: date, until: date
 ) -> list[DailyActiveUsers]:
     """Identified active users per day in [since, until]."""
-    rows = warehouse.query(
-        sql("client_models_daily_active_users"), {"since": since, "until": until}
-    )
+    rows = models.daily_active_users(warehouse, since, until)
     return [
         DailyActiveUsers(**{**row, "activity_date": _as_date(row["activity_date"])}) for row in rows
     ]

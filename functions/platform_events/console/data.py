@@ -12,7 +12,8 @@ from platform_events.client.warehouse import reader
 from platform_events.config import Settings
 from platform_events.jobs import status
 from platform_events.jobs.common import as_int
-from platform_events.queries import sql
+from platform_events.pipeline import store as stream_store
+from platform_events.stores import reads as store
 
 HOURS = 24
 DAYS = 30
@@ -44,9 +45,9 @@ def pipeline(settings: Settings) -> dict[str, Any]:
     now = datetime.now(UTC)
     with db.connect(settings, autocommit=True) as conn:
         health = status.collect(conn)
-        hourly = [dict(r) for r in conn.execute(sql("console_throughput_hourly"), {"hours": HOURS})]
-        syncs = [dict(r) for r in conn.execute(sql("stream_demo_syncs"))]
-        dead = [dict(r) for r in conn.execute(sql("console_dead_letters"), {"hours": HOURS})]
+        hourly = store.throughput_hourly(conn, HOURS)
+        syncs = stream_store.recent_syncs(conn)
+        dead = store.dead_letters_by_reason(conn, HOURS)
     return _page(
         {
             "backlog": health["backlog"],

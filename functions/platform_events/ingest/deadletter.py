@@ -13,7 +13,7 @@ from typing import Any
 
 from platform_events import jsonsafe
 from platform_events.db import Conn
-from platform_events.queries import sql
+from platform_events.stores import ingest as store
 
 MAX_MESSAGE_CHARS = 32_768
 TRUNCATED_MARKER = "...[truncated]"
@@ -68,10 +68,9 @@ def body_row(*, source: str, route: str, raw: bytes, code: str, reason: str) -> 
 def write(conn: Conn, rows: list[dict[str, Any]]) -> None:
     """Keep ``rows`` (in the caller's transaction)."""
     if rows:
-        conn.execute(sql("ingest_dead_letter"), (jsonsafe.dumps_escaped(rows),))
+        store.write_dead_letters(conn, jsonsafe.dumps_escaped(rows))
 
 
 def listing(conn: Conn, *, reason: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
     """The newest dead letters (of reason code ``reason``, or all), at most ``limit``."""
-    rows = conn.execute(sql("dead_letter_list"), {"reason": reason, "limit": limit})
-    return [dict(r) for r in rows]
+    return store.dead_letters(conn, reason, limit)

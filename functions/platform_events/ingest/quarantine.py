@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from platform_events.db import Conn
-from platform_events.queries import sql
+from platform_events.stores import ingest as store
 
 CHUNK = 5_000
 STATUSES = ("accepted", "duplicate", "rejected")
@@ -20,7 +20,7 @@ STATUSES = ("accepted", "duplicate", "rejected")
 
 def summary(conn: Conn, event_type: str | None = None) -> list[dict[str, Any]]:
     """Held events grouped by type and reason, most numerous first."""
-    return conn.execute(sql("quarantine_summary"), {"event_type": event_type}).fetchall()
+    return store.quarantine_summary(conn, event_type)
 
 
 def promote(
@@ -40,10 +40,7 @@ def promote(
     after_id: Any = None
     while True:
         with conn.transaction():
-            rows: list[dict[str, Any]] = conn.execute(
-                sql("quarantine_promote"),
-                {"event_type": event_type, "limit": chunk, "after": after, "after_id": after_id},
-            ).fetchall()
+            rows = store.promote_chunk(conn, event_type, chunk, (after, after_id))
         if not rows:
             break
         for row in rows:

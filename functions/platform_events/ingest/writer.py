@@ -21,7 +21,7 @@ from platform_events.db import Conn
 from platform_events.emit import write_json_events
 from platform_events.events import EventResult
 from platform_events.ingest import deadletter, segment
-from platform_events.queries import sql
+from platform_events.stores import ingest as store
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def _write_all(
             }
             for i in unknown
         ]
-        rows = conn.execute(sql("ingest_quarantine_batch"), (json.dumps(held),)).fetchall()
+        rows = store.quarantine(conn, json.dumps(held))
         for i, row in zip(unknown, rows, strict=True):
             results[i] = replace(
                 results[i],

@@ -33,7 +33,7 @@ from platform_events.jobs.common import (
     not_in_future,
     utc,
 )
-from platform_events.queries import sql
+from platform_events.stores import aggregate as store
 
 log = logging.getLogger(__name__)
 
@@ -129,9 +129,7 @@ def validate_range(params: AggregateRequest, now: datetime) -> tuple[datetime, d
 
 def _aggregate(conn: db.Conn, granularity: str, lo: datetime, hi: datetime) -> int:
     try:
-        row = conn.execute(
-            sql("jobs_aggregate"), {"granularity": granularity, "from": lo, "to": hi}
-        ).fetchone()
+        row = store.aggregate(conn, granularity, lo, hi)
     except psycopg.Error as exc:
         raise (as_request_error(exc) or exc) from None
     return as_int(row["buckets"]) if row else 0
@@ -143,10 +141,7 @@ def recent_plan(
     """The (granularity, from, to) calls recomputing every bucket touched since ``since``."""
     plan: list[tuple[str, datetime, datetime]] = []
     for granularity in granularities:
-        rows = conn.execute(
-            sql("jobs_touched_buckets"), {"granularity": granularity, "since": since}
-        ).fetchall()
-        buckets = [row["bucket_start"] for row in rows]
+        buckets = store.touched_buckets(conn, granularity, since)
         plan.extend(
             (granularity, lo, hi)
             for lo, hi in merge_buckets(buckets, granularity)  # type: ignore[arg-type]

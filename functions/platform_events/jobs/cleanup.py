@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from platform_events import db, logs
 from platform_events.config import Settings
 from platform_events.jobs.common import as_int
-from platform_events.queries import sql
+from platform_events.stores import retention as store
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +34,9 @@ def run(params: CleanupRequest, settings: Settings) -> dict[str, Any]:
     """Delete expired metrics and create missing partitions; returns what it did."""
     started = time.monotonic()
     with db.connect(settings, autocommit=True) as conn:
-        row = conn.execute(sql("jobs_cleanup_metrics")).fetchone()
+        row = store.cleanup_metrics(conn)
         removed = as_int(row["removed"]) if row else 0
-        created = [
-            str(r["partition_name"])
-            for r in conn.execute(
-                sql("jobs_ensure_partitions"), {"ahead": params.partitions_ahead, "back": 1}
-            )
-        ]
+        created = store.ensure_partitions(conn, ahead=params.partitions_ahead, back=1)
     logs.log_summary(
         log,
         "cleanup finished",

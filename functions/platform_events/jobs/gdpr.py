@@ -41,9 +41,9 @@ from platform_events import db, logs
 from platform_events.config import Settings
 from platform_events.jobs.common import as_int
 from platform_events.jobs.local_secrets import erasure_audit_key
-from platform_events.queries import sql
 from platform_events.sinks import get_sink
 from platform_events.sinks.base import OccurredSpan
+from platform_events.stores import erasure as store
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ def _warehouse_erase(settings: Settings, user_id: str, span: OccurredSpan | None
 
 def _user_span(conn: db.Conn, user_id: str) -> OccurredSpan | None:
     """The occurred_at span of what erasure changes (read before anonymizing clears user_id)."""
-    row = conn.execute(sql("jobs_user_event_span"), {"user_id": user_id}).fetchone()
+    row = store.event_span(conn, user_id)
     if row is None or row["lo"] is None:
         return None
     return row["lo"], row["hi"]  # type: ignore[return-value]
@@ -93,7 +93,7 @@ def _user_span(conn: db.Conn, user_id: str) -> OccurredSpan | None:
 def _wait_acknowledged(conn: db.Conn, ids: list[uuid.UUID], timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        row = conn.execute(sql("jobs_still_in_flight"), {"ids": ids}).fetchone()
+        row = store.still_in_flight(conn, ids)
         if row is None or as_int(row["n"]) == 0:
             return
         time.sleep(0.5)
@@ -111,16 +111,15 @@ def _erase_one(
 ) -> dict[str, Any]:
     """Erase in Postgres and the warehouse and audit it, in the caller's open transaction."""
     key = erasure_audit_key(settings)
-    params = {"user_id": user_id}
-    in_flight = [r["event_id"] for r in conn.execute(sql("jobs_user_in_flight"), params)]
+    in_flight = store.in_flight(conn, user_id)
     span = _user_span(conn, user_id)
-    row = conn.execute(sql("jobs_anonymize_user"), params).fetchone()
+    row = store.anonymize(conn, user_id)
     postgres_events = as_int(row["changed"]) if row else 0
-    quarantine_events = conn.execute(sql("jobs_erase_quarantine"), params).rowcount
-    dead_letter_events = conn.execute(sql("jobs_erase_dead_letter"), params).rowcount
+    quarantine_events = store.delete_quarantined(conn, user_id)
+    dead_letter_events = store.delete_dead_letters(conn, user_id)
     warehouse_events = _warehouse_erase(settings, user_id, span)
-    audit = conn.execute(
-        sql("jobs_erasure_audit_insert"),
+    audit = store.record_audit(
+        conn,
         {
             "user_key": user_key(key, user_id),
             "key_id": key_id(key),
@@ -132,9 +131,9 @@ def _erase_one(
             "warehouse": settings.warehouse,
             "warehouse_events": warehouse_events,
         },
-    ).fetchone()
+    )
     if from_queue:
-        conn.execute(sql("jobs_erasure_queue_done"), params)
+        store.dequeue(conn, user_id)
     assert audit is not None
     return {
         "erasure_id": str(audit["erasure_id"]),
@@ -184,7 +183,7 @@ def process_queue(settings: Settings, limit: int) -> dict[str, int]:
             user_id: str | None = None
             try:
                 with conn.transaction():
-                    item = conn.execute(sql("jobs_erasure_queue_claim")).fetchone()
+                    item = store.claim_queued(conn)
                     if item is None:
                         break
                     user_id = str(item["user_id"])
@@ -207,10 +206,7 @@ def process_queue(settings: Settings, limit: int) -> dict[str, int]:
                     extra={"fields": {"job": "erase_user", "error_type": type(exc).__name__}},
                 )
                 with conn.transaction():
-                    conn.execute(
-                        sql("jobs_erasure_queue_failed"),
-                        {"user_id": user_id, "error": type(exc).__name__},
-                    )
+                    store.queued_failed(conn, user_id, type(exc).__name__)
                 continue
             _after_commit(conn, settings, user_id, done)
             erased += 1
@@ -256,9 +252,7 @@ def audit_trail(settings: Settings, user_id: str) -> list[dict[str, Any]]:
     """The audit rows of one user (found by recomputing the HMAC)."""
     key = erasure_audit_key(settings)
     with db.connect(settings, autocommit=True) as conn:
-        rows = conn.execute(
-            sql("jobs_erasure_audit_lookup"), {"user_key": user_key(key, user_id)}
-        ).fetchall()
+        rows = store.audit_rows(conn, user_key(key, user_id))
     return [dict(r) for r in rows]
 
 
@@ -274,19 +268,13 @@ def export_user(settings: Settings, user_id: str, out: IO[str]) -> int:
     out.write(f'"user_id": {json.dumps(user_id)}, ')
     out.write(f'"exported_at": {json.dumps(datetime.now(UTC).isoformat())}, ')
     with db.connect(settings) as conn:
-        for name, query in (
-            ("events", "jobs_export_user_events"),
-            ("quarantined_events", "jobs_export_user_quarantine"),
-            ("rejected_messages", "jobs_export_user_dead_letter"),
-        ):
+        for name in store.EXPORTS:
             out.write(f'"{name}": [')
             first = True
-            with conn.cursor(name=f"export_{name}") as cursor:
-                cursor.execute(sql(query), {"user_id": user_id})
-                for row in cursor:
-                    out.write(("" if first else ", ") + json.dumps(row, default=str))
-                    first = False
-                    count += 1
+            for row in store.export_rows(conn, name, user_id):
+                out.write(("" if first else ", ") + json.dumps(row, default=str))
+                first = False
+                count += 1
             out.write("], ")
         conn.rollback()
     out.write(f'"count": {count}}}\n')

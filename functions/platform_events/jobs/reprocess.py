@@ -30,9 +30,9 @@ from platform_events.config import Settings
 from platform_events.errors import InvalidRequest
 from platform_events.jobs import aggregate
 from platform_events.jobs.common import BATCH_SIZE, IsoDatetime, as_int, not_in_future, utc
-from platform_events.queries import sql
 from platform_events.sinks import Sink, get_sink
 from platform_events.sinks.base import OccurredSpan
+from platform_events.stores import reprocess as store
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def validate(params: ReprocessRequest) -> tuple[datetime, datetime] | None:
 def _check_types(conn: db.Conn, types: list[str] | None) -> None:
     if types is None:
         return
-    known = {r["event_type"] for r in conn.execute(sql("jobs_known_event_types"), {"types": types})}
+    known = store.known_event_types(conn, types)
     unknown = sorted(set(types) - known)
     if unknown:
         raise InvalidRequest(
@@ -101,9 +101,7 @@ def _requeue_failed(conn: db.Conn, types: list[str] | None) -> int:
     total = 0
     while True:
         with conn.transaction():
-            n = conn.execute(
-                sql("jobs_requeue_failed"), {"types": types, "batch_size": BATCH_SIZE}
-            ).rowcount
+            n = store.requeue_failed(conn, types, BATCH_SIZE)
         total += n
         if n == 0:
             return total
@@ -135,18 +133,8 @@ def _requeue_range(
     after_at, after_id = _START
     while True:
         with conn.transaction():
-            conn.execute(sql("jobs_retirement_shared_lock"))
-            row = conn.execute(
-                sql("jobs_requeue_range"),
-                {
-                    "from": lo,
-                    "to": hi,
-                    "types": types,
-                    "after_at": after_at,
-                    "after_id": after_id,
-                    "batch_size": BATCH_SIZE,
-                },
-            ).fetchone()
+            store.hold_off_retirement(conn)
+            row = store.requeue_range_page(conn, lo, hi, types, (after_at, after_id), BATCH_SIZE)
             if row is not None and row["delivered_ids"]:
                 ids: list[str] = row["delivered_ids"]  # type: ignore[assignment]
                 span: OccurredSpan = (row["delivered_from"], row["delivered_to"])  # type: ignore[assignment]

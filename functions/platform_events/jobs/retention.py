@@ -32,8 +32,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from platform_events import db, logs
 from platform_events.config import Settings
 from platform_events.jobs.common import BATCH_SIZE, as_int
-from platform_events.queries import sql
 from platform_events.sinks import get_sink
+from platform_events.stores import retention as store
 
 log = logging.getLogger(__name__)
 
@@ -64,22 +64,17 @@ class RetentionRequest(BaseModel):
 def _finish_retired(conn: db.Conn, batch_size: int, drop: bool) -> list[dict[str, Any]]:
     """Delete the delivery rows of each retired month, then drop its table (unless kept)."""
     done = []
-    for retired in conn.execute(sql("jobs_retired_partitions")).fetchall():
+    for retired in store.retired_partitions(conn):
         deliveries = 0
         while True:
-            cursor = conn.execute(
-                sql("jobs_delete_retired_deliveries"),
-                {
-                    "from": retired["range_start"],
-                    "to": retired["range_end"],
-                    "batch_size": batch_size,
-                },
+            n = store.delete_retired_deliveries(
+                conn, retired["range_start"], retired["range_end"], batch_size
             )
-            deliveries += cursor.rowcount
-            if cursor.rowcount == 0:
+            deliveries += n
+            if n == 0:
                 break
         if drop:
-            conn.execute(sql("jobs_drop_retired_partition"), {"table": retired["table_name"]})
+            store.drop_retired_partition(conn, retired["table_name"])
         done.append(
             {
                 "table": retired["table_name"],
@@ -94,10 +89,8 @@ def _retire_partitions(conn: db.Conn, params: RetentionRequest) -> tuple[list[di
     """Check each candidate month; detach those wholly expired (dry run: only report)."""
     report: list[dict[str, Any]] = []
     events = 0
-    for part in conn.execute(sql("jobs_partition_candidates")).fetchall():
-        check = conn.execute(
-            sql("jobs_range_expired"), {"from": part["range_start"], "to": part["range_end"]}
-        ).fetchone()
+    for part in store.partition_candidates(conn):
+        check = store.range_expired(conn, part["range_start"], part["range_end"])
         if check is None or not check["expired"]:
             continue
         count = as_int(check["events"])
@@ -105,14 +98,12 @@ def _retire_partitions(conn: db.Conn, params: RetentionRequest) -> tuple[list[di
         if params.dry_run:
             entry["action"] = "would_retire"
         else:
-            outcome = conn.execute(
-                sql("jobs_detach_partition"),
-                {
-                    "partition": part["partition_name"],
-                    "lock_timeout": timedelta(milliseconds=params.lock_timeout_ms),
-                    "attempts": 20,
-                },
-            ).fetchone()
+            outcome = store.detach_partition(
+                conn,
+                part["partition_name"],
+                lock_timeout=timedelta(milliseconds=params.lock_timeout_ms),
+                attempts=20,
+            )
             entry["action"] = str(outcome["outcome"]) if outcome else "busy"
             if entry["action"] == "detached":
                 events += count
@@ -127,7 +118,7 @@ def _delete_batches(
     deleted: dict[str, int] = {}
     batches = 0
     while True:
-        rows = conn.execute(sql("jobs_retention_batch"), {"batch_size": batch_size}).fetchall()
+        rows = store.delete_batch(conn, batch_size)
         batches += 1
         total = 0
         for row in rows:
@@ -153,7 +144,7 @@ def run(params: RetentionRequest, settings: Settings) -> dict[str, Any]:
     result: dict[str, Any] = {"dry_run": params.dry_run}
     with db.connect(settings, autocommit=True) as conn:
         if params.dry_run:
-            preview = conn.execute(sql("jobs_retention_preview")).fetchall()
+            preview = store.preview(conn)
             result["expired"] = {
                 str(r["event_type"]): as_int(r["expired"]) for r in preview if r["expired"]
             }
@@ -181,12 +172,9 @@ def run(params: RetentionRequest, settings: Settings) -> dict[str, Any]:
             retired, partition_events = _retire_partitions(conn, params)
             finished += _finish_retired(conn, params.batch_size, drop)
         deleted, batches, complete = _delete_batches(conn, params.batch_size, deadline)
-        purged_row = conn.execute(sql("jobs_purge_quarantine")).fetchone()
-        dead_row = conn.execute(sql("jobs_purge_dead_letter")).fetchone()
-        policies = {
-            str(r["event_type"]): r["retention"]
-            for r in conn.execute(sql("jobs_retention_policies")).fetchall()
-        }
+        purged_row = store.purge_quarantine(conn)
+        dead_row = store.purge_dead_letter(conn)
+        policies = {str(r["event_type"]): r["retention"] for r in store.policies(conn)}
     warehouse_deleted = (
         _warehouse_retention(settings, policies) if params.warehouse else 0  # type: ignore[arg-type]
     )

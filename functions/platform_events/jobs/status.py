@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from platform_events import db, logs
 from platform_events.config import Settings
 from platform_events.jobs.common import as_float, as_int
-from platform_events.queries import sql
+from platform_events.stores import status as store
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class StatusRequest(BaseModel):
 
 def collect(conn: db.Conn, failures_limit: int = 20) -> dict[str, Any]:
     """Run the status queries on ``conn``."""
-    backlog = conn.execute(sql("jobs_status_backlog")).fetchone() or {}
+    backlog = store.backlog(conn) or {}
     pending = as_int(backlog.get("pending"))
     processing = as_int(backlog.get("processing"))
     age = backlog.get("oldest_pending_age_s")
@@ -52,11 +52,9 @@ def collect(conn: db.Conn, failures_limit: int = 20) -> dict[str, Any]:
         "failed": as_int(backlog.get("failed")),
         "oldest_pending_age_s": round(max(as_float(age), 0.0), 3),
         "erasure_queue": as_int(backlog.get("erasure_queue")),
-        "processing_last_hour": [dict(r) for r in conn.execute(sql("jobs_status_processing"))],
-        "syncs_last_day": [dict(r) for r in conn.execute(sql("jobs_status_syncs"))],
-        "failures": [
-            dict(r) for r in conn.execute(sql("jobs_status_failures"), {"limit": failures_limit})
-        ],
+        "processing_last_hour": store.processing(conn),
+        "syncs_last_day": store.syncs(conn),
+        "failures": store.failures(conn, failures_limit),
         "delivery": delivery_health(conn),
         **dead_letter(conn),
     }
@@ -64,7 +62,7 @@ def collect(conn: db.Conn, failures_limit: int = 20) -> dict[str, Any]:
 
 def dead_letter(conn: db.Conn) -> dict[str, Any]:
     """The ingest dead letter (30 days kept): messages rejected, by reason code and field."""
-    by_reason = [dict(r) for r in conn.execute(sql("dead_letter_counts"))]
+    by_reason = store.dead_letter_counts(conn)
     return {
         "rejected_messages": sum(as_int(r["messages"]) for r in by_reason),
         "rejected_by_reason": by_reason,
@@ -85,9 +83,9 @@ def render_dead_letter(status: dict[str, Any]) -> list[str]:
 
 def delivery_health(conn: db.Conn) -> dict[str, Any]:
     """Sink health (an outage: since when, why, events held back) and batches in flight."""
-    batches = conn.execute(sql("jobs_status_delivery_batches")).fetchone() or {}
+    batches = store.delivery_batches(conn) or {}
     return {
-        "sinks": [dict(r) for r in conn.execute(sql("jobs_status_sink_health"))],
+        "sinks": store.sink_health(conn),
         "batches": {
             name: as_int(batches.get(name))
             for name in ("leased", "held", "expired", "held_events", "max_attempt")

@@ -7,8 +7,7 @@ from typing import Any
 
 from platform_events import db
 from platform_events.config import Settings
-from platform_events.pipeline import stream
-from platform_events.queries import sql
+from platform_events.pipeline import store, stream
 from platform_events.sinks.duckdb import DuckDBSink
 
 WAREHOUSE_QUERIES: dict[str, str] = {
@@ -58,10 +57,10 @@ def run(settings: Settings) -> dict[str, Any]:
             f"{answer['duration_ms'] / 1000:.1f}s ({rate:,.0f} events/s end to end)"
         )
         with db.connect(settings, autocommit=True) as conn:
-            syncs = conn.execute(sql("stream_demo_syncs")).fetchall()
-            lag = conn.execute(sql("stream_demo_lag")).fetchone()
+            syncs = store.recent_syncs(conn)
+            lag = store.delivery_lag(conn)
         print("\n  recent batches (warehouse_sync_status):")
-        _table([dict(r) for r in syncs])
+        _table(syncs)
         if lag is not None:
             print(
                 f"\n  lag: received -> delivered p50 {lag['p50_s']}s, max {lag['max_s']}s; "

@@ -277,3 +277,15 @@ def settle(conn: Conn, s: Settlement, policy: SettlePolicy) -> datetime | None:
         raise
     due = row["due"] if row is not None else None
     return due if isinstance(due, datetime) else None
+
+
+def recent_syncs(conn: Conn) -> list[dict[str, Any]]:
+    """The last eight syncs, newest first (the demo's and the console's table)."""
+    return [dict(r) for r in conn.execute(sql("stream_demo_syncs"))]
+
+
+def delivery_lag(conn: Conn) -> dict[str, Any] | None:
+    """Received-to-delivered lag (``p50_s``, ``max_s``) and how many events are still pending."""
+    row = conn.execute(sql("stream_demo_lag")).fetchone()
+    return dict(row) if row is not None else None
+
