@@ -37,7 +37,7 @@ from typing import IO, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from platform_events import db, logs
+from platform_events import db, limits, logs
 from platform_events.config import Settings
 from platform_events.jobs.common import as_int
 from platform_events.jobs.local_secrets import erasure_audit_key
@@ -56,7 +56,7 @@ class EraseRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     user_id: str | None = Field(
-        default=None, min_length=1, max_length=255, description="The user to erase now."
+        default=None, min_length=1, max_length=limits.ID_CHARS, description="The user to erase now."
     )
     requested_by: str = Field(
         default="api", min_length=1, max_length=200, description="Who asked (for the audit)."

@@ -288,4 +288,3 @@ def delivery_lag(conn: Conn) -> dict[str, Any] | None:
     """Received-to-delivered lag (``p50_s``, ``max_s``) and how many events are still pending."""
     row = conn.execute(sql("stream_demo_lag")).fetchone()
     return dict(row) if row is not None else None
-
