@@ -8,7 +8,7 @@
 -- migrations stay the one way a database changes. This file is the reading copy (grep finds the
 -- live body of a function here, not a stale one in an old migration) and a loadable snapshot:
 -- run as the schema owner on an empty database it builds the same database (the group roles
--- are created when missing) and records migrations 0001..0060 as applied, so `migrate`
+-- are created when missing) and records migrations 0001..0061 as applied, so `migrate`
 -- continues from there. tests/integration/test_schema_file.py compares its catalog with the
 -- migrations' (tables, columns, constraints, indexes, functions, triggers, views, sequences,
 -- grants, policies, partitioning, seed rows) on PostgreSQL 18 and 15, and fails when stale.
@@ -704,95 +704,61 @@ REVOKE ALL ON FUNCTION public.mark_event_processed(p_event_id uuid, p_success bo
 GRANT ALL ON FUNCTION public.mark_event_processed(p_event_id uuid, p_success boolean, p_error text, p_max_retries integer, p_backoff interval) TO platform_events_pipeline;
 
 -- function platform_event_check(text, jsonb, jsonb, timestamp with time zone, text, text)
--- created in 0003_event_functions; replaced in 0046_storable_values_at_emit, 0060_validation_once
+-- created in 0003_event_functions; replaced in 0046_storable_values_at_emit, 0060_validation_once, 0061_tracking_plan
 CREATE FUNCTION public.platform_event_check(p_event_type text, p_event_data jsonb, p_metadata jsonb, p_occurred_at timestamp with time zone, p_user_id text, p_session_id text) RETURNS public.platform_event_check_result
     LANGUAGE plpgsql STABLE
     SET search_path TO 'public', 'pg_temp'
     AS $$
 DECLARE
-    v_schema event_schemas%ROWTYPE;
-    r        platform_event_check_result;
-    v_rule   platform_event_check_result;
+    v_category text;
+    v_active   boolean;
+    v_current  integer;
+    v_version  integer;
+    r          platform_event_check_result;
+    v_rule     platform_event_check_result;
+    v_first    platform_event_check_result;
 BEGIN
-    SELECT * INTO v_schema FROM platform_event_current_schema(p_event_type);
-    r := platform_events_row_error(p_event_type, v_schema.category, v_schema.is_active,
-                                   v_schema.version, p_event_data, p_metadata, p_occurred_at,
-                                   p_user_id, p_session_id);
+    SELECT s.category, s.is_active, s.version INTO v_category, v_active, v_current
+      FROM event_schemas s
+     WHERE s.event_type = p_event_type
+     ORDER BY s.is_active DESC, s.version DESC
+     LIMIT 1;
+    r := platform_events_row_error(p_event_type, v_category, v_active, v_current, p_event_data,
+                                   p_metadata, p_occurred_at, p_user_id, p_session_id);
     IF r.error_code IS NOT NULL THEN
         RETURN r;
     END IF;
-    SELECT (platform_events_rule_error(b.kind, p_event_type, b.key, b.t, b.want_type, b.enum_values,
-                                       b.minimum, b.maximum, b.max_length)).*
-      INTO v_rule
-      FROM (SELECT x.*, platform_events_rule_broken(x.v, x.t, x.required_at IS NOT NULL, x.want_type,
-                                                    x.enum_values, x.minimum, x.maximum,
-                                                    x.max_length) AS kind
-              FROM (SELECT ru.*, p_event_data -> ru.key AS v, jsonb_typeof(p_event_data -> ru.key) AS t
-                      FROM platform_event_rules ru
-                     WHERE ru.event_type = v_schema.event_type AND ru.version = v_schema.version
-                    OFFSET 0) AS x
-            OFFSET 0) AS b
-     WHERE b.kind IS NOT NULL
-     ORDER BY platform_events_rule_order(b.kind, b.required_at, b.property_at)
-     LIMIT 1;
-    IF FOUND THEN
-        RETURN v_rule;
-    END IF;
-    RETURN r;
+    FOR v_version IN
+        SELECT s.version FROM event_schemas s
+         WHERE s.event_type = p_event_type AND s.is_active
+         ORDER BY s.version DESC
+    LOOP
+        SELECT (platform_events_rule_error(b.kind, p_event_type, b.key, b.t, b.want_type, b.enum_values,
+                                           b.minimum, b.maximum, b.max_length)).*
+          INTO v_rule
+          FROM (SELECT x.*, platform_events_rule_broken(x.v, x.t, x.required_at IS NOT NULL, x.want_type,
+                                                        x.enum_values, x.minimum, x.maximum,
+                                                        x.max_length) AS kind
+                  FROM (SELECT ru.*, p_event_data -> ru.key AS v, jsonb_typeof(p_event_data -> ru.key) AS t
+                          FROM platform_event_rules ru
+                         WHERE ru.event_type = p_event_type AND ru.version = v_version
+                        OFFSET 0) AS x
+                OFFSET 0) AS b
+         WHERE b.kind IS NOT NULL
+         ORDER BY platform_events_rule_order(b.kind, b.required_at, b.property_at)
+         LIMIT 1;
+        IF NOT FOUND THEN
+            r.schema_version := v_version;
+            RETURN r;
+        END IF;
+        IF v_version = v_current THEN
+            v_first := v_rule;
+        END IF;
+    END LOOP;
+    RETURN v_first;
 END;
 $$;
 REVOKE ALL ON FUNCTION public.platform_event_check(p_event_type text, p_event_data jsonb, p_metadata jsonb, p_occurred_at timestamp with time zone, p_user_id text, p_session_id text) FROM PUBLIC;
-
--- ================================================================================================
--- Tables, views and sequences
--- ================================================================================================
-
--- table event_schemas
--- created in 0001_event_store
-CREATE TABLE public.event_schemas (
-    event_type text NOT NULL,
-    version integer NOT NULL,
-    category text NOT NULL,
-    json_schema jsonb NOT NULL,
-    retention interval NOT NULL,
-    is_active boolean DEFAULT true NOT NULL,
-    description text DEFAULT ''::text NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT event_schemas_category_check CHECK ((category = ANY (ARRAY['transaction'::text, 'interaction'::text, 'user_activity'::text, 'content'::text]))),
-    CONSTRAINT event_schemas_event_type_check CHECK ((event_type ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$'::text)),
-    CONSTRAINT event_schemas_json_schema_check CHECK ((jsonb_typeof(json_schema) = 'object'::text)),
-    CONSTRAINT event_schemas_retention_check CHECK ((retention > '00:00:00'::interval)),
-    CONSTRAINT event_schemas_version_check CHECK ((version > 0))
-);
-COMMENT ON TABLE public.event_schemas IS 'The event catalogue: one row per type and version, with the JSON Schema of event_data and the retention.';
-GRANT SELECT ON TABLE public.event_schemas TO platform_events_app;
-GRANT SELECT ON TABLE public.event_schemas TO platform_events_ingest;
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.event_schemas TO platform_events_pipeline;
-GRANT SELECT ON TABLE public.event_schemas TO platform_events_analyst;
-
--- ================================================================================================
--- Functions
--- ================================================================================================
-
--- function platform_event_current_schema(text)
--- created in 0060_validation_once
-CREATE FUNCTION public.platform_event_current_schema(p_event_type text) RETURNS SETOF public.event_schemas
-    LANGUAGE sql STABLE
-    BEGIN ATOMIC
- SELECT s.event_type,
-     s.version,
-     s.category,
-     s.json_schema,
-     s.retention,
-     s.is_active,
-     s.description,
-     s.created_at
-    FROM public.event_schemas s
-   WHERE (s.event_type = platform_event_current_schema.p_event_type)
-   ORDER BY s.is_active DESC, s.version DESC
-  LIMIT 1;
-END;
-REVOKE ALL ON FUNCTION public.platform_event_current_schema(p_event_type text) FROM PUBLIC;
 
 -- function platform_event_schema_rules(jsonb)
 -- created in 0060_validation_once
@@ -921,6 +887,35 @@ REVOKE ALL ON FUNCTION public.platform_events_rule_order(p_broken text, p_requir
 -- Tables, views and sequences
 -- ================================================================================================
 
+-- table event_schemas
+-- created in 0001_event_store; altered in 0061_tracking_plan
+CREATE TABLE public.event_schemas (
+    event_type text NOT NULL,
+    version integer NOT NULL,
+    category text NOT NULL,
+    json_schema jsonb NOT NULL,
+    retention interval NOT NULL,
+    is_active boolean DEFAULT true NOT NULL,
+    description text DEFAULT ''::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    owner text,
+    revision integer DEFAULT 0 NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT event_schemas_category_check CHECK ((category = ANY (ARRAY['transaction'::text, 'interaction'::text, 'user_activity'::text, 'content'::text]))),
+    CONSTRAINT event_schemas_event_type_check CHECK ((event_type ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$'::text)),
+    CONSTRAINT event_schemas_json_schema_check CHECK ((jsonb_typeof(json_schema) = 'object'::text)),
+    CONSTRAINT event_schemas_retention_check CHECK ((retention > '00:00:00'::interval)),
+    CONSTRAINT event_schemas_revision_check CHECK ((revision >= 0)),
+    CONSTRAINT event_schemas_version_check CHECK ((version > 0))
+);
+COMMENT ON TABLE public.event_schemas IS 'The event catalogue, written by `platform-events catalog apply` from the tracking plan''s files: one row per type and version.';
+COMMENT ON COLUMN public.event_schemas.owner IS 'The team that owns the type (its file''s x-owner).';
+COMMENT ON COLUMN public.event_schemas.revision IS 'Compatible edits applied to this version (SchemaVer REVISION-ADDITION): every event valid under an earlier revision is valid under this one.';
+GRANT SELECT ON TABLE public.event_schemas TO platform_events_app;
+GRANT SELECT ON TABLE public.event_schemas TO platform_events_ingest;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.event_schemas TO platform_events_pipeline;
+GRANT SELECT ON TABLE public.event_schemas TO platform_events_analyst;
+
 -- table platform_event_rules
 -- created in 0060_validation_once
 CREATE TABLE public.platform_event_rules (
@@ -942,7 +937,7 @@ COMMENT ON TABLE public.platform_event_rules IS 'The rules of each event_schemas
 -- ================================================================================================
 
 -- function platform_events_check_rows(text[], jsonb[], jsonb[], timestamp with time zone[], text[], text[], boolean, text)
--- created in 0060_validation_once
+-- created in 0060_validation_once; replaced in 0061_tracking_plan
 CREATE FUNCTION public.platform_events_check_rows(p_event_types text[], p_event_data jsonb[], p_metadata jsonb[], p_occurred_at timestamp with time zone[], p_user_ids text[], p_session_ids text[], p_trusted boolean, p_session_user text) RETURNS TABLE(n integer, error_code text, error_field text, error_message text, category text, schema_version integer)
     LANGUAGE sql STABLE
     BEGIN ATOMIC
@@ -955,15 +950,23 @@ CREATE FUNCTION public.platform_events_check_rows(p_event_types text[], p_event_
              u.user_id,
              u.session_id
             FROM UNNEST(platform_events_check_rows.p_event_types, platform_events_check_rows.p_event_data, platform_events_check_rows.p_metadata, platform_events_check_rows.p_occurred_at, platform_events_check_rows.p_user_ids, platform_events_check_rows.p_session_ids) WITH ORDINALITY u(event_type, event_data, metadata, occurred_at, user_id, session_id, n)
-         ), schemas AS MATERIALIZED (
-          SELECT cs.event_type,
-             cs.version,
-             cs.category,
-             cs.is_active,
-             cs.json_schema
-            FROM (( SELECT DISTINCT e.event_type
-                    FROM events e) t
-              CROSS JOIN LATERAL public.platform_event_current_schema(t.event_type) cs(event_type, version, category, json_schema, retention, is_active, description, created_at))
+         ), versions AS MATERIALIZED (
+          SELECT v.event_type,
+             v.version,
+             v.category,
+             v.is_active,
+             (v.version = COALESCE(v.newest_active, v.newest)) AS is_current
+            FROM ( SELECT s.event_type,
+                     s.version,
+                     s.category,
+                     s.is_active,
+                     max(s.version) FILTER (WHERE s.is_active) OVER w AS newest_active,
+                     max(s.version) OVER w AS newest
+                    FROM public.event_schemas s
+                   WHERE (s.event_type IN ( SELECT DISTINCT e.event_type
+                            FROM events e))
+                   WINDOW w AS (PARTITION BY s.event_type)) v
+           WHERE (v.is_active OR (v.version = COALESCE(v.newest_active, v.newest)))
          ), rules AS MATERIALIZED (
           SELECT r.event_type,
              r.version,
@@ -974,22 +977,26 @@ CREATE FUNCTION public.platform_events_check_rows(p_event_types text[], p_event_
              r.enum_values,
              r.minimum,
              r.maximum,
-             r.max_length
-            FROM (schemas sc
-              JOIN public.platform_event_rules r ON (((r.event_type = sc.event_type) AND (r.version = sc.version))))
+             r.max_length,
+             vs.is_current
+            FROM (versions vs
+              JOIN public.platform_event_rules r ON (((r.event_type = vs.event_type) AND (r.version = vs.version))))
+           WHERE vs.is_active
          ), own AS MATERIALIZED (
           SELECT e.n,
              e.event_type,
              e.event_data,
                  CASE
                      WHEN public.platform_events_forged_user(e.user_id, platform_events_check_rows.p_trusted, platform_events_check_rows.p_session_user) THEN ROW('42501'::text, 'user_id'::text, 'user_id does not match the session user (platform_events.user_id)'::text, NULL::text, NULL::integer)::public.platform_event_check_result
-                     ELSE public.platform_events_row_error(e.event_type, sc.category, sc.is_active, sc.version, e.event_data, e.metadata, e.occurred_at, e.user_id, e.session_id)
+                     ELSE public.platform_events_row_error(e.event_type, vs.category, vs.is_active, vs.version, e.event_data, e.metadata, e.occurred_at, e.user_id, e.session_id)
                  END AS c
             FROM (events e
-              LEFT JOIN schemas sc ON ((sc.event_type = e.event_type)))
+              LEFT JOIN versions vs ON (((vs.event_type = e.event_type) AND vs.is_current)))
          ), values_of AS (
           SELECT o_1.n,
              o_1.event_type,
+             r.version,
+             r.is_current,
              r.key,
              r.required_at,
              r.property_at,
@@ -1007,6 +1014,8 @@ CREATE FUNCTION public.platform_events_check_rows(p_event_types text[], p_event_
          ), broken AS (
           SELECT x.n,
              x.event_type,
+             x.version,
+             x.is_current,
              x.key,
              x.required_at,
              x.property_at,
@@ -1020,11 +1029,22 @@ CREATE FUNCTION public.platform_events_check_rows(p_event_types text[], p_event_
              public.platform_events_rule_broken(x.v, x.t, (x.required_at IS NOT NULL), x.want_type, x.enum_values, x.minimum, x.maximum, x.max_length) AS kind
             FROM values_of x
           OFFSET 0
+         ), accepted AS (
+          SELECT o_1.n,
+             max(vs.version) AS version
+            FROM (own o_1
+              JOIN versions vs ON (((vs.event_type = o_1.event_type) AND vs.is_active)))
+           WHERE (((o_1.c).error_code IS NULL) AND (NOT (EXISTS ( SELECT 1
+                    FROM broken b
+                   WHERE ((b.n = o_1.n) AND (b.version = vs.version) AND (b.kind IS NOT NULL))))))
+           GROUP BY o_1.n
          ), first_broken AS (
           SELECT DISTINCT ON (b.n) b.n,
              public.platform_events_rule_error(b.kind, b.event_type, b.key, b.t, b.want_type, b.enum_values, b.minimum, b.maximum, b.max_length) AS c
             FROM broken b
-           WHERE (b.kind IS NOT NULL)
+           WHERE ((b.kind IS NOT NULL) AND b.is_current AND (NOT (EXISTS ( SELECT 1
+                    FROM accepted a_1
+                   WHERE (a_1.n = b.n)))))
            ORDER BY b.n, (public.platform_events_rule_order(b.kind, b.required_at, b.property_at))
          )
   SELECT o.n,
@@ -1036,10 +1056,11 @@ CREATE FUNCTION public.platform_events_check_rows(p_event_types text[], p_event_
              ELSE NULL::text
          END AS "case",
          CASE
-             WHEN (fb.n IS NULL) THEN (o.c).schema_version
+             WHEN (fb.n IS NULL) THEN COALESCE(a.version, (o.c).schema_version)
              ELSE NULL::integer
          END AS "case"
-    FROM (own o
+    FROM ((own o
+      LEFT JOIN accepted a ON ((a.n = o.n)))
       LEFT JOIN first_broken fb ON ((fb.n = o.n)))
    ORDER BY o.n;
 END;
@@ -2363,27 +2384,27 @@ ALTER DEFAULT PRIVILEGES REVOKE ALL ON FUNCTIONS FROM PUBLIC;
 -- ================================================================================================
 
 -- What the migrations inserted (the event catalogue).
-INSERT INTO public.event_schemas (event_type, version, category, json_schema, retention, is_active, description) VALUES
-    ('filter.applied', '1', 'interaction', '{"type": "object", "title": "filter.applied", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["filter_name", "filter_value"], "properties": {"filter_name": {"type": "string", "description": "Filter"}, "filter_value": {"type": "string", "description": "Value chosen"}}, "additionalProperties": true}', '1 year', 'true', 'A search filter was applied.'),
-    ('message.sent', '1', 'interaction', '{"type": "object", "title": "message.sent", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["message_id", "conversation_id"], "properties": {"length": {"type": "integer", "minimum": 0, "description": "Length in characters"}, "message_id": {"type": "string", "description": "Message id"}, "recipient_id": {"type": "string", "description": "The recipient", "x-user-reference": true}, "conversation_id": {"type": "string", "description": "Conversation id"}}, "additionalProperties": true}', '1 year', 'true', 'A direct message was sent (content never stored).'),
-    ('mfa.enabled', '1', 'user_activity', '{"type": "object", "title": "mfa.enabled", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["method"], "properties": {"method": {"enum": ["totp", "sms", "webauthn"], "type": "string", "description": "Factor kind"}}, "additionalProperties": true}', '2 years', 'true', 'A user enabled a second factor.'),
-    ('milestone.approved', '1', 'transaction', '{"type": "object", "title": "milestone.approved", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["milestone_id", "project_id", "amount"], "properties": {"amount": {"type": "number", "minimum": 0, "description": "Amount released"}, "currency": {"type": "string", "maxLength": 3, "description": "ISO 4217 code"}, "project_id": {"type": "string", "description": "Project id"}, "milestone_id": {"type": "string", "description": "Milestone id"}, "freelancer_id": {"type": "string", "description": "Who is paid", "x-user-reference": true}}, "additionalProperties": true}', '7 years', 'true', 'A client approved a milestone; funds are released.'),
-    ('notification.clicked', '1', 'interaction', '{"type": "object", "title": "notification.clicked", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["notification_id", "notification_type"], "properties": {"channel": {"enum": ["email", "push", "in_app", "sms"], "type": "string", "description": "Delivery channel"}, "notification_id": {"type": "string", "description": "Notification id"}, "notification_type": {"type": "string", "description": "Kind of notification"}}, "additionalProperties": true}', '1 year', 'true', 'A notification was opened.'),
-    ('page.viewed', '1', 'interaction', '{"type": "object", "title": "page.viewed", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["path"], "properties": {"url": {"type": "string", "maxLength": 2000, "x-personal": true, "description": "Full URL (may carry personal data)"}, "name": {"type": "string", "maxLength": 500, "description": "Page name given by the caller"}, "path": {"type": "string", "maxLength": 2000, "description": "Path of the page"}, "title": {"type": "string", "maxLength": 500, "description": "Document title"}, "referrer": {"type": "string", "maxLength": 2000, "x-personal": true, "description": "Referring URL"}}, "additionalProperties": true}', '1 year', 'true', 'A page was viewed (Segment page).'),
-    ('password.changed', '1', 'user_activity', '{"type": "object", "title": "password.changed", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": [], "properties": {"method": {"enum": ["settings", "reset"], "type": "string", "description": "How"}}, "additionalProperties": true}', '2 years', 'true', 'A user changed their password.'),
-    ('payment.completed', '1', 'transaction', '{"type": "object", "title": "payment.completed", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["payment_id", "amount", "currency"], "properties": {"fee": {"type": "number", "minimum": 0, "description": "Platform fee"}, "amount": {"type": "number", "minimum": 0, "description": "Amount"}, "currency": {"type": "string", "maxLength": 3, "description": "ISO 4217 code"}, "payment_id": {"type": "string", "description": "Payment id"}, "project_id": {"type": "string", "description": "Project paid for"}}, "additionalProperties": true}', '7 years', 'true', 'A payment settled.'),
-    ('payment.initiated', '1', 'transaction', '{"type": "object", "title": "payment.initiated", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["payment_id", "amount", "currency"], "properties": {"amount": {"type": "number", "minimum": 0, "description": "Amount"}, "method": {"enum": ["card", "bank_transfer", "paypal", "wallet"], "type": "string", "description": "Payment method"}, "currency": {"type": "string", "maxLength": 3, "description": "ISO 4217 code"}, "payment_id": {"type": "string", "description": "Payment id"}, "project_id": {"type": "string", "description": "Project paid for"}}, "additionalProperties": true}', '7 years', 'true', 'A payment was started.'),
-    ('portfolio.created', '1', 'content', '{"type": "object", "title": "portfolio.created", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["portfolio_id", "title"], "properties": {"title": {"type": "string", "maxLength": 500, "description": "Title"}, "media_count": {"type": "integer", "minimum": 0, "description": "Attached media"}, "portfolio_id": {"type": "string", "description": "Portfolio item id"}}, "additionalProperties": true}', '7 years', 'true', 'A freelancer published a portfolio item.'),
-    ('profile.updated', '1', 'content', '{"type": "object", "title": "profile.updated", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["fields_changed"], "properties": {"fields_changed": {"type": "array", "description": "Names of the changed fields"}}, "additionalProperties": true}', '7 years', 'true', 'A user changed their profile.'),
-    ('profile.viewed', '1', 'interaction', '{"type": "object", "title": "profile.viewed", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["profile_id"], "properties": {"source": {"enum": ["search", "proposal", "direct", "recommendation"], "type": "string", "description": "Where the view came from"}, "profile_id": {"type": "string", "description": "The profile''s user", "x-user-reference": true}}, "additionalProperties": true}', '1 year', 'true', 'Someone viewed a profile.'),
-    ('project.created', '1', 'transaction', '{"type": "object", "title": "project.created", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["project_id", "title", "budget"], "properties": {"title": {"type": "string", "maxLength": 500, "description": "Project title"}, "budget": {"type": "number", "minimum": 0, "description": "Budget amount"}, "skills": {"type": "array", "description": "Required skills"}, "category": {"type": "string", "description": "Marketplace category"}, "currency": {"type": "string", "maxLength": 3, "description": "ISO 4217 code"}, "project_id": {"type": "string", "description": "Project id"}}, "additionalProperties": true}', '7 years', 'true', 'A client posted a project.'),
-    ('proposal.submitted', '1', 'transaction', '{"type": "object", "title": "proposal.submitted", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["proposal_id", "project_id", "bid_amount"], "properties": {"currency": {"type": "string", "maxLength": 3, "description": "ISO 4217 code"}, "client_id": {"type": "string", "description": "The project''s client", "x-user-reference": true}, "bid_amount": {"type": "number", "minimum": 0, "description": "Amount bid"}, "project_id": {"type": "string", "description": "Project id"}, "proposal_id": {"type": "string", "description": "Proposal id"}, "delivery_days": {"type": "integer", "minimum": 0, "description": "Proposed delivery time in days"}}, "additionalProperties": true}', '7 years', 'true', 'A freelancer bid on a project.'),
-    ('review.posted', '1', 'content', '{"type": "object", "title": "review.posted", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["review_id", "project_id", "rating"], "properties": {"rating": {"type": "integer", "maximum": 5, "minimum": 1, "description": "Stars, 1 to 5"}, "comment": {"type": "string", "maxLength": 5000, "x-personal": true, "description": "Review text"}, "review_id": {"type": "string", "description": "Review id"}, "project_id": {"type": "string", "description": "Project reviewed"}, "reviewee_id": {"type": "string", "description": "Who is reviewed", "x-user-reference": true}}, "additionalProperties": true}', '7 years', 'true', 'A review was published.'),
-    ('search.performed', '1', 'interaction', '{"type": "object", "title": "search.performed", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["query", "results_count"], "properties": {"query": {"type": "string", "maxLength": 1000, "x-personal": true, "description": "The search text (may hold personal data)"}, "filters": {"type": "object", "description": "Filters in effect"}, "results_count": {"type": "integer", "minimum": 0, "description": "Number of results"}, "search_time_ms": {"type": "number", "minimum": 0, "description": "Server time to answer"}}, "additionalProperties": true}', '1 year', 'true', 'A marketplace search.'),
-    ('session.started', '1', 'user_activity', '{"type": "object", "title": "session.started", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": [], "properties": {"referrer": {"type": "string", "maxLength": 2000, "x-personal": true, "description": "Referring URL"}, "landing_page": {"type": "string", "maxLength": 2000, "description": "First page"}}, "additionalProperties": true}', '2 years', 'true', 'A new client session began.'),
-    ('user.identified', '1', 'user_activity', '{"type": "object", "title": "user.identified", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": [], "properties": {"traits": {"type": "object", "x-personal": true, "description": "Traits sent with identify"}}, "additionalProperties": true}', '2 years', 'true', 'A user was identified (Segment identify); traits may hold personal data.'),
-    ('user.login', '1', 'user_activity', '{"type": "object", "title": "user.login", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["method"], "properties": {"method": {"enum": ["password", "oauth", "sso", "magic_link"], "type": "string", "description": "Authentication method"}, "success": {"type": "boolean", "description": "Whether the attempt succeeded"}, "mfa_used": {"type": "boolean", "description": "Whether a second factor was used"}}, "additionalProperties": true}', '2 years', 'true', 'A user signed in.'),
-    ('user.logout', '1', 'user_activity', '{"type": "object", "title": "user.logout", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": [], "properties": {"reason": {"enum": ["user", "timeout", "revoked"], "type": "string", "description": "Why"}}, "additionalProperties": true}', '2 years', 'true', 'A user signed out.');
+INSERT INTO public.event_schemas (event_type, version, category, json_schema, retention, is_active, description, owner, revision) VALUES
+    ('filter.applied', '1', 'interaction', '{"type": "object", "title": "filter.applied", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["filter_name", "filter_value"], "properties": {"filter_name": {"type": "string", "description": "Filter"}, "filter_value": {"type": "string", "description": "Value chosen"}}, "additionalProperties": true}', '1 year', 'true', 'A search filter was applied.', NULL, '0'),
+    ('message.sent', '1', 'interaction', '{"type": "object", "title": "message.sent", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["message_id", "conversation_id"], "properties": {"length": {"type": "integer", "minimum": 0, "description": "Length in characters"}, "message_id": {"type": "string", "description": "Message id"}, "recipient_id": {"type": "string", "description": "The recipient", "x-user-reference": true}, "conversation_id": {"type": "string", "description": "Conversation id"}}, "additionalProperties": true}', '1 year', 'true', 'A direct message was sent (content never stored).', NULL, '0'),
+    ('mfa.enabled', '1', 'user_activity', '{"type": "object", "title": "mfa.enabled", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["method"], "properties": {"method": {"enum": ["totp", "sms", "webauthn"], "type": "string", "description": "Factor kind"}}, "additionalProperties": true}', '2 years', 'true', 'A user enabled a second factor.', NULL, '0'),
+    ('milestone.approved', '1', 'transaction', '{"type": "object", "title": "milestone.approved", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["milestone_id", "project_id", "amount"], "properties": {"amount": {"type": "number", "minimum": 0, "description": "Amount released"}, "currency": {"type": "string", "maxLength": 3, "description": "ISO 4217 code"}, "project_id": {"type": "string", "description": "Project id"}, "milestone_id": {"type": "string", "description": "Milestone id"}, "freelancer_id": {"type": "string", "description": "Who is paid", "x-user-reference": true}}, "additionalProperties": true}', '7 years', 'true', 'A client approved a milestone; funds are released.', NULL, '0'),
+    ('notification.clicked', '1', 'interaction', '{"type": "object", "title": "notification.clicked", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["notification_id", "notification_type"], "properties": {"channel": {"enum": ["email", "push", "in_app", "sms"], "type": "string", "description": "Delivery channel"}, "notification_id": {"type": "string", "description": "Notification id"}, "notification_type": {"type": "string", "description": "Kind of notification"}}, "additionalProperties": true}', '1 year', 'true', 'A notification was opened.', NULL, '0'),
+    ('page.viewed', '1', 'interaction', '{"type": "object", "title": "page.viewed", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["path"], "properties": {"url": {"type": "string", "maxLength": 2000, "x-personal": true, "description": "Full URL (may carry personal data)"}, "name": {"type": "string", "maxLength": 500, "description": "Page name given by the caller"}, "path": {"type": "string", "maxLength": 2000, "description": "Path of the page"}, "title": {"type": "string", "maxLength": 500, "description": "Document title"}, "referrer": {"type": "string", "maxLength": 2000, "x-personal": true, "description": "Referring URL"}}, "additionalProperties": true}', '1 year', 'true', 'A page was viewed (Segment page).', NULL, '0'),
+    ('password.changed', '1', 'user_activity', '{"type": "object", "title": "password.changed", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": [], "properties": {"method": {"enum": ["settings", "reset"], "type": "string", "description": "How"}}, "additionalProperties": true}', '2 years', 'true', 'A user changed their password.', NULL, '0'),
+    ('payment.completed', '1', 'transaction', '{"type": "object", "title": "payment.completed", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["payment_id", "amount", "currency"], "properties": {"fee": {"type": "number", "minimum": 0, "description": "Platform fee"}, "amount": {"type": "number", "minimum": 0, "description": "Amount"}, "currency": {"type": "string", "maxLength": 3, "description": "ISO 4217 code"}, "payment_id": {"type": "string", "description": "Payment id"}, "project_id": {"type": "string", "description": "Project paid for"}}, "additionalProperties": true}', '7 years', 'true', 'A payment settled.', NULL, '0'),
+    ('payment.initiated', '1', 'transaction', '{"type": "object", "title": "payment.initiated", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["payment_id", "amount", "currency"], "properties": {"amount": {"type": "number", "minimum": 0, "description": "Amount"}, "method": {"enum": ["card", "bank_transfer", "paypal", "wallet"], "type": "string", "description": "Payment method"}, "currency": {"type": "string", "maxLength": 3, "description": "ISO 4217 code"}, "payment_id": {"type": "string", "description": "Payment id"}, "project_id": {"type": "string", "description": "Project paid for"}}, "additionalProperties": true}', '7 years', 'true', 'A payment was started.', NULL, '0'),
+    ('portfolio.created', '1', 'content', '{"type": "object", "title": "portfolio.created", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["portfolio_id", "title"], "properties": {"title": {"type": "string", "maxLength": 500, "description": "Title"}, "media_count": {"type": "integer", "minimum": 0, "description": "Attached media"}, "portfolio_id": {"type": "string", "description": "Portfolio item id"}}, "additionalProperties": true}', '7 years', 'true', 'A freelancer published a portfolio item.', NULL, '0'),
+    ('profile.updated', '1', 'content', '{"type": "object", "title": "profile.updated", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["fields_changed"], "properties": {"fields_changed": {"type": "array", "description": "Names of the changed fields"}}, "additionalProperties": true}', '7 years', 'true', 'A user changed their profile.', NULL, '0'),
+    ('profile.viewed', '1', 'interaction', '{"type": "object", "title": "profile.viewed", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["profile_id"], "properties": {"source": {"enum": ["search", "proposal", "direct", "recommendation"], "type": "string", "description": "Where the view came from"}, "profile_id": {"type": "string", "description": "The profile''s user", "x-user-reference": true}}, "additionalProperties": true}', '1 year', 'true', 'Someone viewed a profile.', NULL, '0'),
+    ('project.created', '1', 'transaction', '{"type": "object", "title": "project.created", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["project_id", "title", "budget"], "properties": {"title": {"type": "string", "maxLength": 500, "description": "Project title"}, "budget": {"type": "number", "minimum": 0, "description": "Budget amount"}, "skills": {"type": "array", "description": "Required skills"}, "category": {"type": "string", "description": "Marketplace category"}, "currency": {"type": "string", "maxLength": 3, "description": "ISO 4217 code"}, "project_id": {"type": "string", "description": "Project id"}}, "additionalProperties": true}', '7 years', 'true', 'A client posted a project.', NULL, '0'),
+    ('proposal.submitted', '1', 'transaction', '{"type": "object", "title": "proposal.submitted", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["proposal_id", "project_id", "bid_amount"], "properties": {"currency": {"type": "string", "maxLength": 3, "description": "ISO 4217 code"}, "client_id": {"type": "string", "description": "The project''s client", "x-user-reference": true}, "bid_amount": {"type": "number", "minimum": 0, "description": "Amount bid"}, "project_id": {"type": "string", "description": "Project id"}, "proposal_id": {"type": "string", "description": "Proposal id"}, "delivery_days": {"type": "integer", "minimum": 0, "description": "Proposed delivery time in days"}}, "additionalProperties": true}', '7 years', 'true', 'A freelancer bid on a project.', NULL, '0'),
+    ('review.posted', '1', 'content', '{"type": "object", "title": "review.posted", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["review_id", "project_id", "rating"], "properties": {"rating": {"type": "integer", "maximum": 5, "minimum": 1, "description": "Stars, 1 to 5"}, "comment": {"type": "string", "maxLength": 5000, "x-personal": true, "description": "Review text"}, "review_id": {"type": "string", "description": "Review id"}, "project_id": {"type": "string", "description": "Project reviewed"}, "reviewee_id": {"type": "string", "description": "Who is reviewed", "x-user-reference": true}}, "additionalProperties": true}', '7 years', 'true', 'A review was published.', NULL, '0'),
+    ('search.performed', '1', 'interaction', '{"type": "object", "title": "search.performed", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["query", "results_count"], "properties": {"query": {"type": "string", "maxLength": 1000, "x-personal": true, "description": "The search text (may hold personal data)"}, "filters": {"type": "object", "description": "Filters in effect"}, "results_count": {"type": "integer", "minimum": 0, "description": "Number of results"}, "search_time_ms": {"type": "number", "minimum": 0, "description": "Server time to answer"}}, "additionalProperties": true}', '1 year', 'true', 'A marketplace search.', NULL, '0'),
+    ('session.started', '1', 'user_activity', '{"type": "object", "title": "session.started", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": [], "properties": {"referrer": {"type": "string", "maxLength": 2000, "x-personal": true, "description": "Referring URL"}, "landing_page": {"type": "string", "maxLength": 2000, "description": "First page"}}, "additionalProperties": true}', '2 years', 'true', 'A new client session began.', NULL, '0'),
+    ('user.identified', '1', 'user_activity', '{"type": "object", "title": "user.identified", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": [], "properties": {"traits": {"type": "object", "x-personal": true, "description": "Traits sent with identify"}}, "additionalProperties": true}', '2 years', 'true', 'A user was identified (Segment identify); traits may hold personal data.', NULL, '0'),
+    ('user.login', '1', 'user_activity', '{"type": "object", "title": "user.login", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": ["method"], "properties": {"method": {"enum": ["password", "oauth", "sso", "magic_link"], "type": "string", "description": "Authentication method"}, "success": {"type": "boolean", "description": "Whether the attempt succeeded"}, "mfa_used": {"type": "boolean", "description": "Whether a second factor was used"}}, "additionalProperties": true}', '2 years', 'true', 'A user signed in.', NULL, '0'),
+    ('user.logout', '1', 'user_activity', '{"type": "object", "title": "user.logout", "$schema": "https://json-schema.org/draft/2020-12/schema", "required": [], "properties": {"reason": {"enum": ["user", "timeout", "revoked"], "type": "string", "description": "Why"}}, "additionalProperties": true}', '2 years', 'true', 'A user signed out.', NULL, '0');
 
 -- The months around today, as 0002 created them when migrating (later months are
 -- created by the scheduled jobs).
@@ -2413,4 +2434,5 @@ INSERT INTO public.schema_migrations (version, name, checksum) VALUES
     ('0046', 'storable_values_at_emit', '067a61f66ae68ab0a9090a7233312994a9543afcbf0a3706f53362ccd8b391d7'),
     ('0047', 'errors_without_values', 'ae7ba38c03b2009735413e2fbdd670b484217b7fa5055887e07d06d8d138e8a5'),
     ('0050', 'durable_delivery_batches', '571023cddaf35d72a2931c8f3d2ee63443fb89181013ed3421f658f130b1e749'),
-    ('0060', 'validation_once', '3060aa9fe027daefba864d6ee586070dc33349f3f3c0883c254a46a9f43cec9a');
+    ('0060', 'validation_once', '3060aa9fe027daefba864d6ee586070dc33349f3f3c0883c254a46a9f43cec9a'),
+    ('0061', 'tracking_plan', '43e4134a4cee325d77eb6351f1f8a610cdcb61d631bef149726e501edec8ae67');

@@ -18,7 +18,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from platform_events import db, migrate
+from platform_events import catalog_files, db, migrate
 from platform_events.config import Settings, load_settings
 from platform_events.db import Conn, with_database
 
@@ -61,7 +61,7 @@ def template_db(server_url: str) -> Iterator[str]:
     with psycopg.connect(
         with_database(server_url, name), autocommit=True, row_factory=dict_row
     ) as conn:
-        migrate.migrate(conn)
+        migrate.deploy(conn, catalog=catalog_files.builtin_dir())
     yield name
     with _admin(server_url) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

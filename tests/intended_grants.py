@@ -59,7 +59,6 @@ FUNCTIONS: dict[str, Grants] = {
     "mark_event_processed(uuid[],boolean,text,integer,interval)": {PIPELINE: "EXECUTE"},
     f"platform_event_check(text,jsonb,jsonb,{TS},text,text)": {},
     # The rules of 0060, called only inside the emit functions (which run as the owner).
-    "platform_event_current_schema(text)": {},
     "platform_event_schema_rules(jsonb)": {},
     "platform_events_check_rows(text[],jsonb[],jsonb[],timestamp with time zone[],text[],text[],"
     "boolean,text)": {},

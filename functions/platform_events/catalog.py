@@ -1,16 +1,18 @@
-"""The event catalogue: every event type, its category, retention and the fields of its payload.
+"""The event catalogue in Python: the tracking plan's files (catalog_files) as types and models.
 
-This is the Python twin of the ``event_schemas`` rows seeded by ``migrations/0005``. Both the
-pydantic models (client-side validation, before anything is sent) and the JSON Schemas come from
-the same field specs below, and ``tests/integration/test_catalog.py`` fails when the JSON Schemas
-differ from the database's, so the two can never drift.
+The files are the one definition of an event type: ``catalog apply`` writes them into
+``event_schemas`` (which the store validates with), and this module reads the same files for the
+client's validation before anything is sent, so the two judge a payload alike
+(``tests/integration/test_catalog.py`` holds them to it). Which catalogue: ``PLATFORM_EVENTS_CATALOG``
+(``configured()``), else the built-in one (``BUILTIN``), the seed's types.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -25,20 +27,13 @@ from pydantic import (
 )
 from pydantic import Field as PydanticField
 
-from platform_events import limits
+from platform_events import catalog_files, limits
+from platform_events.catalog_files import JSON_SCHEMA_DIALECT, Category, SchemaFile
+from platform_events.config import get_settings
 from platform_events.errors import InvalidEvent
 
-Category = Literal["transaction", "interaction", "user_activity", "content"]
 JsonType = Literal["string", "number", "integer", "boolean", "object", "array"]
-
-# Retention per category (the seed's compliance rules), as Postgres interval literals.
-RETENTION: dict[Category, str] = {
-    "transaction": "7 years",  # financial records
-    "interaction": "1 year",
-    "user_activity": "2 years",  # security auditing
-    "content": "7 years",
-}
-JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+__all__ = ["JSON_SCHEMA_DIALECT", "Catalog", "Category", "EventType", "FieldSpec"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +50,22 @@ class FieldSpec:
     max_length: int | None = None
     personal: bool = False  # removed by GDPR anonymization
     user_reference: bool = False  # holds another user's id: nulled when that user is erased
+
+    @classmethod
+    def from_schema(cls, name: str, prop: dict[str, Any], *, required: bool) -> FieldSpec:
+        enum = prop.get("enum")
+        return cls(
+            name=name,
+            type=prop["type"],
+            required=required,
+            description=prop.get("description", ""),
+            enum=tuple(enum) if enum is not None else None,
+            minimum=prop.get("minimum"),
+            maximum=prop.get("maximum"),
+            max_length=prop.get("maxLength"),
+            personal=prop.get("x-personal", False),
+            user_reference=prop.get("x-user-reference", False),
+        )
 
     def json_schema(self) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": self.type}
@@ -106,10 +117,31 @@ class EventType:
     description: str
     fields: tuple[FieldSpec, ...] = field(default_factory=tuple)
     version: int = 1
+    retention: str = "1 year"
+    owner: str = ""
+    active: bool = True
+
+    @classmethod
+    def from_file(cls, schema_file: SchemaFile) -> EventType:
+        required = set(schema_file.required)
+        return cls(
+            name=schema_file.event_type,
+            category=schema_file.category,
+            description=schema_file.description,
+            fields=tuple(
+                FieldSpec.from_schema(name, prop, required=name in required)
+                for name, prop in schema_file.properties.items()
+            ),
+            version=schema_file.version,
+            retention=schema_file.retention,
+            owner=schema_file.owner,
+            active=schema_file.active,
+        )
 
     @property
-    def retention(self) -> str:
-        return RETENTION[self.category]
+    def class_name(self) -> str:
+        """``payment.completed`` -> ``PaymentCompleted`` (the models' and methods' base name)."""
+        return "".join(part.title() for part in self.name.replace("_", ".").split("."))
 
     def json_schema(self) -> dict[str, Any]:
         """The JSON Schema of ``event_data`` exactly as stored in ``event_schemas.json_schema``."""
@@ -128,9 +160,7 @@ class EventType:
         definitions: dict[str, Any] = {
             f.name: (f.annotation(), ... if f.required else None) for f in self.fields
         }
-        model_name = (
-            "".join(part.title() for part in self.name.replace("_", ".").split(".")) + "Data"
-        )
+        model_name = self.class_name + "Data"
         return create_model(
             model_name, __config__=ConfigDict(extra="allow", frozen=True), **definitions
         )
@@ -160,269 +190,89 @@ class EventType:
         return data
 
 
-def _f(name: str, type_: JsonType, description: str, **kwargs: Any) -> FieldSpec:
-    return FieldSpec(name=name, type=type_, description=description, **kwargs)
+@dataclass(frozen=True)
+class Catalog:
+    """Every version of every type of one catalogue directory."""
+
+    versions: dict[str, tuple[EventType, ...]]  # by type, oldest version first
+
+    @classmethod
+    def from_files(cls, files: tuple[SchemaFile, ...]) -> Catalog:
+        versions: dict[str, list[EventType]] = {}
+        for schema_file in files:
+            versions.setdefault(schema_file.event_type, []).append(EventType.from_file(schema_file))
+        return cls({name: tuple(found) for name, found in versions.items()})
+
+    def active(self, event_type: str) -> tuple[EventType, ...]:
+        """The versions new events may use, newest first."""
+        return tuple(v for v in reversed(self.versions.get(event_type, ())) if v.active)
+
+    @cached_property
+    def current(self) -> dict[str, EventType]:
+        """Each type's newest active version (types with none are deactivated: not listed)."""
+        return {name: found[0] for name in self.versions if (found := self.active(name))}
+
+    def get(self, event_type: str) -> EventType:
+        """The newest active version, or InvalidEvent naming ``event_type``."""
+        if event_type not in self.versions:
+            raise InvalidEvent(
+                f"unknown event type {event_type!r}", field="event_type", code="unknown_event_type"
+            )
+        if event_type not in self.current:
+            raise InvalidEvent(
+                f"event type {event_type!r} is no longer active",
+                field="event_type",
+                code="inactive_event_type",
+            )
+        return self.current[event_type]
+
+    def validate(self, event_type: str, data: dict[str, Any]) -> EventType:
+        """The newest active version ``data`` is valid under (the one the store records).
+
+        Events of every active version stay valid; when none accepts ``data`` the error is the
+        newest version's, as the store reports it (platform_events_check_rows, migrations/0061).
+        """
+        newest = self.get(event_type)
+        for version in self.active(event_type):
+            try:
+                version.validate(data)
+            except InvalidEvent:
+                continue
+            return version
+        newest.validate(data)
+        return newest
+
+    def personal_keys(self, event_type: str) -> frozenset[str]:
+        """Fields any version marks personal: erasure removes them whatever version stored them."""
+        return frozenset(
+            f.name for v in self.versions.get(event_type, ()) for f in v.fields if f.personal
+        )
 
 
-_CURRENCY = _f("currency", "string", "ISO 4217 code", max_length=3)
+@lru_cache(maxsize=8)
+def load(directory: Path) -> Catalog:
+    """The catalogue of ``directory`` (validated: CatalogInvalid lists every problem)."""
+    return Catalog.from_files(catalog_files.load(directory))
 
 
-def _money(name: str, description: str, *, required: bool = False) -> FieldSpec:
-    return FieldSpec(
-        name=name, type="number", description=description, required=required, minimum=0
-    )
+def configured() -> Catalog:
+    """The deployment's catalogue: PLATFORM_EVENTS_CATALOG, else the built-in one."""
+    return load(catalog_files.directory(get_settings().platform_events_catalog))
 
 
-CATALOG_ENTRIES: tuple[EventType, ...] = (
-    # Transaction events: 7-year retention for financial compliance.
-    EventType(
-        "project.created",
-        "transaction",
-        "A client posted a project.",
-        (
-            _f("project_id", "string", "Project id", required=True),
-            _f("title", "string", "Project title", required=True, max_length=500),
-            _money("budget", "Budget amount", required=True),
-            _CURRENCY,
-            _f("category", "string", "Marketplace category"),
-            _f("skills", "array", "Required skills"),
-        ),
-    ),
-    EventType(
-        "proposal.submitted",
-        "transaction",
-        "A freelancer bid on a project.",
-        (
-            _f("proposal_id", "string", "Proposal id", required=True),
-            _f("project_id", "string", "Project id", required=True),
-            _money("bid_amount", "Amount bid", required=True),
-            _CURRENCY,
-            _f("delivery_days", "integer", "Proposed delivery time in days", minimum=0),
-            _f("client_id", "string", "The project's client", user_reference=True),
-        ),
-    ),
-    EventType(
-        "milestone.approved",
-        "transaction",
-        "A client approved a milestone; funds are released.",
-        (
-            _f("milestone_id", "string", "Milestone id", required=True),
-            _f("project_id", "string", "Project id", required=True),
-            _money("amount", "Amount released", required=True),
-            _CURRENCY,
-            _f("freelancer_id", "string", "Who is paid", user_reference=True),
-        ),
-    ),
-    EventType(
-        "payment.initiated",
-        "transaction",
-        "A payment was started.",
-        (
-            _f("payment_id", "string", "Payment id", required=True),
-            _money("amount", "Amount", required=True),
-            _f("currency", "string", "ISO 4217 code", required=True, max_length=3),
-            _f("project_id", "string", "Project paid for"),
-            _f(
-                "method",
-                "string",
-                "Payment method",
-                enum=("card", "bank_transfer", "paypal", "wallet"),
-            ),
-        ),
-    ),
-    EventType(
-        "payment.completed",
-        "transaction",
-        "A payment settled.",
-        (
-            _f("payment_id", "string", "Payment id", required=True),
-            _money("amount", "Amount", required=True),
-            _f("currency", "string", "ISO 4217 code", required=True, max_length=3),
-            _f("project_id", "string", "Project paid for"),
-            _money("fee", "Platform fee"),
-        ),
-    ),
-    # Interaction events: 1-year retention.
-    EventType(
-        "profile.viewed",
-        "interaction",
-        "Someone viewed a profile.",
-        (
-            _f("profile_id", "string", "The profile's user", required=True, user_reference=True),
-            _f(
-                "source",
-                "string",
-                "Where the view came from",
-                enum=("search", "proposal", "direct", "recommendation"),
-            ),
-        ),
-    ),
-    EventType(
-        "search.performed",
-        "interaction",
-        "A marketplace search.",
-        (
-            _f(
-                "query",
-                "string",
-                "The search text (may hold personal data)",
-                required=True,
-                max_length=1000,
-                personal=True,
-            ),
-            _f("results_count", "integer", "Number of results", required=True, minimum=0),
-            _f("filters", "object", "Filters in effect"),
-            _f("search_time_ms", "number", "Server time to answer", minimum=0),
-        ),
-    ),
-    EventType(
-        "filter.applied",
-        "interaction",
-        "A search filter was applied.",
-        (
-            _f("filter_name", "string", "Filter", required=True),
-            _f("filter_value", "string", "Value chosen", required=True),
-        ),
-    ),
-    EventType(
-        "message.sent",
-        "interaction",
-        "A direct message was sent (content never stored).",
-        (
-            _f("message_id", "string", "Message id", required=True),
-            _f("conversation_id", "string", "Conversation id", required=True),
-            _f("recipient_id", "string", "The recipient", user_reference=True),
-            _f("length", "integer", "Length in characters", minimum=0),
-        ),
-    ),
-    EventType(
-        "notification.clicked",
-        "interaction",
-        "A notification was opened.",
-        (
-            _f("notification_id", "string", "Notification id", required=True),
-            _f("notification_type", "string", "Kind of notification", required=True),
-            _f("channel", "string", "Delivery channel", enum=("email", "push", "in_app", "sms")),
-        ),
-    ),
-    # User activity events: 2-year retention for security auditing.
-    EventType(
-        "user.login",
-        "user_activity",
-        "A user signed in.",
-        (
-            _f(
-                "method",
-                "string",
-                "Authentication method",
-                required=True,
-                enum=("password", "oauth", "sso", "magic_link"),
-            ),
-            _f("success", "boolean", "Whether the attempt succeeded"),
-            _f("mfa_used", "boolean", "Whether a second factor was used"),
-        ),
-    ),
-    EventType(
-        "user.logout",
-        "user_activity",
-        "A user signed out.",
-        (_f("reason", "string", "Why", enum=("user", "timeout", "revoked")),),
-    ),
-    EventType(
-        "session.started",
-        "user_activity",
-        "A new client session began.",
-        (
-            _f("referrer", "string", "Referring URL", personal=True, max_length=2000),
-            _f("landing_page", "string", "First page", max_length=2000),
-        ),
-    ),
-    EventType(
-        "password.changed",
-        "user_activity",
-        "A user changed their password.",
-        (_f("method", "string", "How", enum=("settings", "reset")),),
-    ),
-    EventType(
-        "mfa.enabled",
-        "user_activity",
-        "A user enabled a second factor.",
-        (_f("method", "string", "Factor kind", required=True, enum=("totp", "sms", "webauthn")),),
-    ),
-    # Content events: 7-year retention.
-    EventType(
-        "review.posted",
-        "content",
-        "A review was published.",
-        (
-            _f("review_id", "string", "Review id", required=True),
-            _f("project_id", "string", "Project reviewed", required=True),
-            _f("rating", "integer", "Stars, 1 to 5", required=True, minimum=1, maximum=5),
-            _f("reviewee_id", "string", "Who is reviewed", user_reference=True),
-            _f("comment", "string", "Review text", personal=True, max_length=5000),
-        ),
-    ),
-    EventType(
-        "portfolio.created",
-        "content",
-        "A freelancer published a portfolio item.",
-        (
-            _f("portfolio_id", "string", "Portfolio item id", required=True),
-            _f("title", "string", "Title", required=True, max_length=500),
-            _f("media_count", "integer", "Attached media", minimum=0),
-        ),
-    ),
-    EventType(
-        "profile.updated",
-        "content",
-        "A user changed their profile.",
-        (_f("fields_changed", "array", "Names of the changed fields", required=True),),
-    ),
-    # Segment's identify and page calls, as ingest_events maps them (migrations/0031).
-    EventType(
-        "user.identified",
-        "user_activity",
-        "A user was identified (Segment identify); traits may hold personal data.",
-        (_f("traits", "object", "Traits sent with identify", personal=True),),
-    ),
-    EventType(
-        "page.viewed",
-        "interaction",
-        "A page was viewed (Segment page).",
-        (
-            _f("path", "string", "Path of the page", required=True, max_length=2000),
-            _f("name", "string", "Page name given by the caller", max_length=500),
-            _f("title", "string", "Document title", max_length=500),
-            _f(
-                "url",
-                "string",
-                "Full URL (may carry personal data)",
-                max_length=2000,
-                personal=True,
-            ),
-            _f("referrer", "string", "Referring URL", max_length=2000, personal=True),
-        ),
-    ),
-)
-
-CATALOG: dict[str, EventType] = {entry.name: entry for entry in CATALOG_ENTRIES}
+BUILTIN = load(catalog_files.builtin_dir())
+# The built-in catalogue's current versions (the seed's types), by name.
+CATALOG: dict[str, EventType] = BUILTIN.current
 
 
 def get(event_type: str) -> EventType:
-    """The catalogue entry, or InvalidEvent naming ``event_type`` when it is unknown."""
-    try:
-        return CATALOG[event_type]
-    except KeyError:
-        raise InvalidEvent(
-            f"unknown event type {event_type!r}", field="event_type", code="unknown_event_type"
-        ) from None
+    """The configured catalogue's current version of ``event_type``, or InvalidEvent."""
+    return configured().get(event_type)
 
 
 def validate_event(event_type: str, data: dict[str, Any]) -> EventType:
-    """Validate one event's payload against the catalogue (the same rules the database applies)."""
-    entry = get(event_type)
-    entry.validate(data)
-    return entry
+    """Validate one payload against the configured catalogue (the rules the database applies)."""
+    return configured().validate(event_type, data)
 
 
 def json_bytes(value: Any) -> int:

@@ -42,15 +42,22 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
-    from platform_events import db, migrate
+    from platform_events import catalog_files, db, migrate
 
     with db.connect(settings, autocommit=True) as conn:
-        applied = migrate.migrate(conn, include_examples=args.examples)
+        applied, plan = migrate.deploy(
+            conn,
+            include_examples=args.examples,
+            catalog=catalog_files.directory(settings.platform_events_catalog),
+        )
     if applied:
         for migration in applied:
             print(f"applied {migration.version}_{migration.name}")
     else:
         print("schema is up to date")
+    if plan is not None and not plan.empty:
+        print("catalogue applied:")
+        print("\n".join(plan.lines()))
     return 0
 
 
@@ -122,6 +129,7 @@ def _registrars() -> list[Callable[[Any], None]]:
 
 # Modules that add sub-commands through a ``register_commands(subparsers)`` function.
 COMMAND_MODULES: list[str] = [
+    "platform_events.catalog_command",
     "platform_events.generate_command",
     "platform_events.ingest.cli_commands",
     "platform_events.jobs.cli_commands",

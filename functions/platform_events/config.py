@@ -36,6 +36,11 @@ class Settings(BaseSettings):
         default_factory=_default_home,
         description="Where the embedded Postgres, the DuckDB warehouse and local state live.",
     )
+    platform_events_catalog: Path | None = Field(
+        default=None,
+        description="The tracking plan: a directory of <event type>/<version>.json schema files "
+        "(docs/define-your-events.md); unset means the built-in catalogue, the seed's types.",
+    )
     database_url: str | None = Field(
         default=None,
         description="libpq URL of the event store Postgres; unset means the embedded one.",

@@ -6,7 +6,7 @@ import random
 import time
 from datetime import UTC, datetime, timedelta
 
-from platform_events import db, migrate
+from platform_events import catalog_files, db, migrate
 from platform_events.config import Settings
 from platform_events.db import Conn
 from platform_events.generate_command import write_traffic
@@ -36,7 +36,11 @@ def run(settings: Settings, *, users: int = 200, days: int = 3) -> int:
     print(f"  event store: {'DATABASE_URL' if settings.database_url else 'embedded PostgreSQL'}")
     with db.connect(settings, autocommit=True) as conn:
         # The examples add the application's side: projects/reviews triggers and a users table.
-        applied = migrate.migrate(conn, include_examples=True)
+        applied, _ = migrate.deploy(
+            conn,
+            include_examples=True,
+            catalog=catalog_files.directory(settings.platform_events_catalog),
+        )
         print(f"  migrations applied: {len(applied)}")
         print(f"  application users: {add_users(conn, users)} (examples/0002 users table)")
         # Marketplace traffic (platform_events.traffic) through the client's batched write path.

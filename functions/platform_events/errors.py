@@ -131,6 +131,22 @@ class MigrationError(Misconfigured):
     """A migration is malformed, was edited after being applied, or failed to apply."""
 
 
+class CatalogInvalid(Misconfigured):
+    """The tracking plan's files break a rule; ``problems`` lists every one, each naming its file."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("the event catalogue is invalid:\n  " + "\n  ".join(problems))
+        self.problems = problems
+
+
+class CatalogRefused(Conflict):
+    """``catalog apply`` refuses a change the compatibility rules forbid; nothing was applied."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("the catalogue change is refused:\n  " + "\n  ".join(problems))
+        self.problems = problems
+
+
 class SchemaOutOfDate(Misconfigured):
     """The database lacks migrations this code needs; run `platform-events migrate`."""
 

@@ -14,11 +14,12 @@ from pathlib import Path
 
 import psycopg
 
+from platform_events import catalog_apply, catalog_files
+from platform_events.catalog_changes import Plan
 from platform_events.errors import MigrationError, SchemaOutOfDate
 from platform_events.stores import migrations as store
 
-# Any fixed 64-bit number shared by every migrator of every version of this project.
-MIGRATION_LOCK_ID = 7_243_905_118_220_517_001
+MIGRATION_LOCK_ID = store.MIGRATION_LOCK_ID
 _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 # The current schema in one file, generated from the migrations (tests/schema_file.py); read by
 # people and tests, never applied by migrate.
@@ -83,34 +84,59 @@ def migrate(
     include_examples: bool = False,
 ) -> list[Migration]:
     """Apply what is pending and return it; a no-op when up to date. ``conn`` must be autocommit."""
+    return deploy(conn, folder, include_examples=include_examples)[0]
+
+
+def deploy(
+    conn: psycopg.Connection[dict[str, object]],
+    folder: Path | None = None,
+    *,
+    include_examples: bool = False,
+    catalog: Path | None = None,
+) -> tuple[list[Migration], Plan | None]:
+    """The migration step: pending migrations, then the tracking plan in ``catalog`` (when given).
+
+    Both under one hold of the migration lock. The catalogue's files are validated before any
+    migration runs, so a broken file changes nothing; a change the compatibility rules refuse
+    raises CatalogRefused after the migrations, with the catalogue left as it was.
+    """
     if not conn.autocommit:
         raise MigrationError("migrate needs an autocommit connection (it manages transactions)")
     wanted = discover(folder, include_examples=include_examples)
-    done: list[Migration] = []
+    files = catalog_files.load(catalog) if catalog is not None else None
     store.lock(conn, MIGRATION_LOCK_ID)
     try:
-        store.create_table(conn)
-        already = applied(conn)
-        for migration in wanted:
-            previous = already.get(migration.version)
-            if previous is not None:
-                if previous != migration.checksum:
-                    raise MigrationError(
-                        f"migration {migration.version}_{migration.name} was edited after it was "
-                        "applied (checksum differs); add a new migration instead of editing one"
-                    )
-                continue
-            try:
-                with conn.transaction():
-                    conn.execute(migration.text.encode())
-                    store.record(conn, migration.version, migration.name, migration.checksum)
-            except psycopg.Error as exc:
-                raise MigrationError(
-                    f"migration {migration.version}_{migration.name} failed: {exc}"
-                ) from exc
-            done.append(migration)
+        done = _apply_pending(conn, wanted)
+        plan = catalog_apply.apply(conn, files, locked=True) if files is not None else None
     finally:
         store.unlock(conn, MIGRATION_LOCK_ID)
+    return done, plan
+
+
+def _apply_pending(
+    conn: psycopg.Connection[dict[str, object]], wanted: list[Migration]
+) -> list[Migration]:
+    done: list[Migration] = []
+    store.create_table(conn)
+    already = applied(conn)
+    for migration in wanted:
+        previous = already.get(migration.version)
+        if previous is not None:
+            if previous != migration.checksum:
+                raise MigrationError(
+                    f"migration {migration.version}_{migration.name} was edited after it was "
+                    "applied (checksum differs); add a new migration instead of editing one"
+                )
+            continue
+        try:
+            with conn.transaction():
+                conn.execute(migration.text.encode())
+                store.record(conn, migration.version, migration.name, migration.checksum)
+        except psycopg.Error as exc:
+            raise MigrationError(
+                f"migration {migration.version}_{migration.name} failed: {exc}"
+            ) from exc
+        done.append(migration)
     return done
 
 

@@ -47,6 +47,11 @@ def _dead(
     )
 
 
+# Held, not rejected: an unknown type (PE001) or a deactivated one (PE002) is promoted once the
+# catalogue has it active (`platform-events quarantine --promote`).
+QUARANTINED_CODES = frozenset({"PE001", "PE002"})
+
+
 def _explained(result: EventResult, mapped: segment.Mapped) -> EventResult:
     """A rejection that says which type the name was mapped to (``Signed In`` -> user.login)."""
     event_type = mapped.event["event_type"]
@@ -61,7 +66,7 @@ def _write_all(
 ) -> tuple[list[EventResult], list[dict[str, Any]]]:
     """Emit and quarantine ``items``; their results, and the dead letters of the rejected."""
     results = write_json_events(conn, [m.event for _, m in items])
-    unknown = [i for i, r in enumerate(results) if r.error_code == "PE001"]
+    unknown = [i for i, r in enumerate(results) if r.error_code in QUARANTINED_CODES]
     if unknown:
         held = [
             {

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from platform_events import db, logins, logs, migrate
+from platform_events import catalog_files, db, logins, logs, migrate
 from platform_events.config import Settings
 from platform_events.errors import ConfigError, InvalidRequest, LoginError
 
@@ -79,9 +79,23 @@ def run(params: MigrateRequest, settings: Settings) -> dict[str, Any]:
     except LoginError as exc:
         raise InvalidRequest(str(exc), field="logins") from None
     with db.connect(settings, autocommit=True) as conn:
-        applied = migrate.migrate(conn)
+        # The tracking plan ships with the functions: adding an event is a file, not Terraform.
+        applied, plan = migrate.deploy(
+            conn, catalog=catalog_files.directory(settings.platform_events_catalog)
+        )
         done = logins.ensure(conn, wanted)
+    changes = [] if plan is None else [c.__dict__ for c in plan.changes]
     logs.log_summary(
-        log, "migrate finished", started, job="migrate", applied=len(applied), logins=len(done)
+        log,
+        "migrate finished",
+        started,
+        job="migrate",
+        applied=len(applied),
+        catalog_changes=len(changes),
+        logins=len(done),
     )
-    return {"applied": [f"{m.version}_{m.name}" for m in applied], "logins": done}
+    return {
+        "applied": [f"{m.version}_{m.name}" for m in applied],
+        "catalog": changes,
+        "logins": done,
+    }

@@ -32,11 +32,8 @@ IDENTITY_COLUMNS = (
 
 @lru_cache(maxsize=256)
 def personal_keys(event_type: str) -> frozenset[str]:
-    """Payload fields of ``event_type`` the catalogue marks personal (removed on erasure)."""
-    entry = catalog.CATALOG.get(event_type)
-    if entry is None:
-        return frozenset()
-    return frozenset(f.name for f in entry.fields if f.personal)
+    """Payload fields any version of ``event_type`` marks personal (removed on erasure)."""
+    return catalog.configured().personal_keys(event_type)
 
 
 def scrub_value(value: Any, user_id: str) -> Any:

@@ -6,6 +6,10 @@ from __future__ import annotations
 from platform_events.db import Conn
 from platform_events.queries import sql
 
+# Any fixed 64-bit number shared by every migrator of every version of this project (and by
+# `catalog apply`, which must not race a migration).
+MIGRATION_LOCK_ID = 7_243_905_118_220_517_001
+
 
 def lock(conn: Conn, lock_id: int) -> None:
     """Wait for the migrators' advisory lock (one migrator at a time)."""
