@@ -31,6 +31,14 @@ def test_demo_delivers_every_event_enriched_with_the_applications_users(
             "list(DISTINCT user_role ORDER BY user_role) FILTER (WHERE user_role IS NOT NULL) "
             "FROM events"
         ).fetchone() or (0, 0, [])
+        invoices = warehouse.execute(
+            "SELECT count(*), list(DISTINCT schema_version) FROM events "
+            "WHERE event_type = 'invoice.sent'"
+        ).fetchone()
+    # The team's own type, added from its file (demo_catalogue/) and shown in the warehouse.
+    assert invoices is not None and invoices[0] >= 10 and invoices[1] == [1]
+    assert "invoice.sent/1.json applied" in out and "add_type" in out
+    assert "a team's own event type" in out
     assert rows == distinct == stored["n"]
     assert set(roles) <= {"client", "freelancer"} and roles
     assert f"{stored['n']} delivered, 0 failed" in out

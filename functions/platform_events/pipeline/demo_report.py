@@ -15,6 +15,11 @@ WAREHOUSE_QUERIES: dict[str, str] = {
         "SELECT event_category AS category, count(*) AS events, "
         "count(DISTINCT user_id) AS users FROM events GROUP BY 1 ORDER BY 2 DESC"
     ),
+    "a team's own event type (demo_catalogue/invoice.sent/1.json)": (
+        "SELECT event_type, schema_version AS version, count(*) AS events, "
+        "round(sum(CAST(json_extract_string(event_data, '$.amount') AS DOUBLE)), 2) AS invoiced "
+        "FROM events WHERE event_type = 'invoice.sent' GROUP BY 1, 2"
+    ),
     "devices": (
         "SELECT coalesce(device_type, '?') AS device, coalesce(browser, '?') AS browser, "
         "count(*) AS events FROM events GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 5"
