@@ -31,6 +31,7 @@ SQL_SUITE = [
     "tests/integration/test_migrations.py",
     "tests/integration/test_schema_file.py",
     "tests/integration/test_catalog.py",
+    "tests/integration/test_catalog_apply.py",
     "tests/integration/test_store_maintenance.py",
     "tests/integration/test_storable_values.py",
     "tests/integration/test_validation_once.py",

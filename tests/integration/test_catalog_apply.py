@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from platform_events import catalog_apply, catalog_files, migrate
+from platform_events import catalog_apply, catalog_files, cli, migrate
 from platform_events.catalog_files import JSON_SCHEMA_DIALECT
+from platform_events.config import Settings
 from platform_events.db import Conn
 from platform_events.errors import CatalogRefused
 from tests.builders import event
@@ -223,3 +224,39 @@ def test_the_migration_step_applies_a_changed_catalogue_under_its_lock(
     with pytest.raises(CatalogRefused, match=f"removes field '{field}'"):
         migrate.deploy(conn, catalog=tmp_path)
     assert set(_row(conn, 1)["json_schema"]["properties"]) == set(ID)
+
+
+def test_the_catalog_commands_validate_diff_and_apply(
+    settings: Settings,
+    conn: Conn,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", str(settings.database_url))
+    monkeypatch.setenv("PLATFORM_EVENTS_HOME", str(settings.platform_events_home))
+    _write(tmp_path, 1, _doc(ID, ["invoice_id"]))
+    assert cli.main(["catalog", "validate", "--dir", str(tmp_path)]) == 0
+    assert "1 event types, 1 versions: valid" in capsys.readouterr().out
+    assert cli.main(["catalog", "diff", "--dir", str(tmp_path), "--json"]) == 0
+    diff = json.loads(capsys.readouterr().out)
+    assert [(c["kind"], c["event_type"]) for c in diff["changes"]] == [("add_type", TYPE)]
+    assert _row_count(conn) == 0  # diff changes nothing
+    assert cli.main(["catalog", "apply", "--dir", str(tmp_path)]) == 0
+    assert "invoice.sent v1: add_type" in capsys.readouterr().out
+    assert _row_count(conn) == 1
+    _write(tmp_path, 1, _doc({"invoice_id": ID["invoice_id"]}, ["invoice_id"]))
+    assert cli.main(["catalog", "diff", "--dir", str(tmp_path)]) == 1
+    assert "refused: invoice.sent/1.json: removes field 'amount'" in capsys.readouterr().out
+    assert cli.main(["catalog", "apply", "--dir", str(tmp_path)]) == 1
+    assert "the catalogue change is refused" in capsys.readouterr().out
+    _write(tmp_path, 1, _doc(ID, ["invoice_id"], **{"x-category": "sales"}))
+    assert cli.main(["catalog", "validate", "--dir", str(tmp_path)]) == 1
+    assert "invoice.sent/1.json: x-category: one of" in capsys.readouterr().out
+
+
+def _row_count(conn: Conn) -> int:
+    row = conn.execute("SELECT count(*) AS n FROM event_schemas WHERE event_type = %s", (TYPE,))
+    found = row.fetchone()
+    assert found is not None
+    return int(found["n"])
