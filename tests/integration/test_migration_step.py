@@ -38,7 +38,7 @@ from psycopg.rows import dict_row
 from pydantic import SecretStr
 from werkzeug.serving import make_server
 
-from platform_events import cloudsql, db, errors, local, logins, migrate
+from platform_events import catalog_files, cloudsql, db, errors, local, logins, migrate
 from platform_events.config import get_settings, load_settings
 from tests.terraform import jobs as terraform_jobs
 from tests.terraform.hcl import load_clean
@@ -376,6 +376,36 @@ def test_the_second_run_is_a_no_op(replayed: dict[str, Any], cloud_sql: dict[str
     assert {e["login"] for e in answer["logins"] if e["user"] in cloud_sql["passwords"]} == {
         "updated"
     }
+
+
+def test_the_step_applies_a_changed_catalogue(
+    replayed: dict[str, Any], cloud_sql: dict[str, Any], metadata_host: str, tmp_path: Path
+) -> None:
+    # A team's catalogue: the built-in types plus its own file, nothing else changed.
+    team = tmp_path / "catalogue"
+    shutil.copytree(catalog_files.builtin_dir(), team)
+    shutil.copytree(
+        ROOT / "functions" / "platform_events" / "demo_catalogue", team, dirs_exist_ok=True
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PLATFORM_EVENTS_CATALOG", str(team))
+        get_settings.cache_clear()
+        try:
+            changed = run_trigger(replayed["function"].url, metadata_host)
+            again = run_trigger(replayed["function"].url, metadata_host)
+        finally:
+            get_settings.cache_clear()
+    assert changed.returncode == 0, changed.stdout + changed.stderr
+    assert [(c["kind"], c["event_type"]) for c in _answer(changed)["catalog"]] == [
+        ("add_type", "invoice.sent")
+    ]
+    assert _answer(changed)["applied"] == []
+    assert _answer(again)["catalog"] == []
+    with _connect(cloud_sql["owner_url"]) as conn:
+        row = conn.execute(
+            "SELECT owner, category, is_active FROM event_schemas WHERE event_type = 'invoice.sent'"
+        ).fetchone()
+    assert row == {"owner": "billing", "category": "transaction", "is_active": True}
 
 
 def test_a_failed_step_exits_non_zero_with_the_functions_answer(
