@@ -195,12 +195,22 @@ def model_type(spec: FieldSpec) -> Node:
         constraints.append(f"max_length={spec.max_length}")
     if spec.description:
         constraints.append(f"description={string(spec.description)}")
-    attribute = attribute_name(spec.name)
-    if attribute != spec.name:
+    if _aliased(spec):
+        # An alias only counts on the field's own Annotated, so None goes inside it.
         constraints.append(f"alias={string(spec.name)}")
+        if not spec.required:
+            base = (
+                Group(base.open, base.items, base.close + " | None")
+                if isinstance(base, Group)
+                else base + " | None"
+            )
     if not constraints:
         return base
     return Group("Annotated[", (base, Group("Field(", tuple(constraints), ")")), "]")
+
+
+def _aliased(spec: FieldSpec) -> bool:
+    return attribute_name(spec.name) != spec.name
 
 
 def param_type(spec: FieldSpec) -> Node:
@@ -223,10 +233,13 @@ def _check_names(entry: EventType) -> None:
             seen[name] = spec.name
 
 
-def _field(name: str, annotation: Node, required: bool) -> list[str]:
+def _field(spec: FieldSpec) -> list[str]:
     """One model field, laid out as ruff lays out an annotated assignment."""
-    if required:
+    name, annotation = attribute_name(spec.name), model_type(spec)
+    if spec.required:
         return layout(f"{name}: ", annotation, "", 4)
+    if _aliased(spec):
+        return layout(f"{name}: ", annotation, " = None", 4)
     line = f"    {name}: {flat(annotation)} | None = None"
     if len(line) <= LINE_LENGTH:
         return [line]
@@ -252,7 +265,7 @@ def render_model(entry: EventType) -> list[str]:
     if entry.fields:
         lines.append("")
     for spec in entry.fields:
-        lines.extend(_field(attribute_name(spec.name), model_type(spec), spec.required))
+        lines.extend(_field(spec))
     return lines
 
 
@@ -260,9 +273,11 @@ def _param(name: str, kind: Node, optional: bool, default: str | None, indent: i
     """One parameter line (or lines, as ruff breaks a long ``Literal[...] | None = None``)."""
     union = " | None" if optional else ""
     value = f" = {default}" if default is not None else ""
-    lines = layout(f"{name}: ", kind, "" if optional else value + ",", indent)
+    if not optional:
+        return layout(f"{name}: ", kind, value + ",", indent)
+    lines = layout(f"{name}: ", kind, "", indent)
     if len(lines) == 1:
-        return [lines[0] + union + value + "," if optional else lines[0]]
+        return [lines[0] + union + value + ","]
     return [*lines, " " * indent + union.lstrip() + value + ","]
 
 
@@ -301,9 +316,8 @@ def _value(spec: FieldSpec) -> str:
 def render_method(entry: EventType) -> list[str]:
     lines = [""]
     lines.extend(_signature(entry))
-    lines.append(
-        "        " + docstring(f"Emit {entry.name} (version {entry.version}); the event id.")
-    )
+    summary = f"{entry.description.rstrip('.')} ({entry.name} version {entry.version})."
+    lines.append("        " + docstring(summary + " Returns the event id."))
     if entry.fields:
         payload = Group("{", tuple(f"{string(f.name)}: {_value(f)}" for f in entry.fields), "}")
         lines.extend(layout("payload: dict[str, Any] = ", payload, "", 8))

@@ -321,7 +321,7 @@ class TrackingMixin:
         filter_value: str,
         **extra: Any,
     ) -> uuid.UUID:
-        """Emit filter.applied (version 1); the event id."""
+        """A search filter was applied (filter.applied version 1). Returns the event id."""
         payload: dict[str, Any] = {"filter_name": filter_name, "filter_value": filter_value}
         return self._track(
             "filter.applied",
@@ -337,7 +337,7 @@ class TrackingMixin:
         length: int | None = None,
         **extra: Any,
     ) -> uuid.UUID:
-        """Emit message.sent (version 1); the event id."""
+        """A direct message was sent (content never stored) (message.sent version 1). Returns the event id."""
         payload: dict[str, Any] = {
             "message_id": message_id,
             "conversation_id": conversation_id,
@@ -354,7 +354,7 @@ class TrackingMixin:
         method: Literal["totp", "sms", "webauthn"],
         **extra: Any,
     ) -> uuid.UUID:
-        """Emit mfa.enabled (version 1); the event id."""
+        """A user enabled a second factor (mfa.enabled version 1). Returns the event id."""
         payload: dict[str, Any] = {"method": method}
         return self._track("mfa.enabled", _checked(MfaEnabledData, "mfa.enabled", payload, extra))
 
@@ -368,7 +368,7 @@ class TrackingMixin:
         freelancer_id: str | None = None,
         **extra: Any,
     ) -> uuid.UUID:
-        """Emit milestone.approved (version 1); the event id."""
+        """A client approved a milestone; funds are released (milestone.approved version 1). Returns the event id."""
         payload: dict[str, Any] = {
             "milestone_id": milestone_id,
             "project_id": project_id,
@@ -388,7 +388,7 @@ class TrackingMixin:
         channel: Literal["email", "push", "in_app", "sms"] | None = None,
         **extra: Any,
     ) -> uuid.UUID:
-        """Emit notification.clicked (version 1); the event id."""
+        """A notification was opened (notification.clicked version 1). Returns the event id."""
         payload: dict[str, Any] = {
             "notification_id": notification_id,
             "notification_type": notification_type,
@@ -409,7 +409,7 @@ class TrackingMixin:
         referrer: str | None = None,
         **extra: Any,
     ) -> uuid.UUID:
-        """Emit page.viewed (version 1); the event id."""
+        """A page was viewed (Segment page) (page.viewed version 1). Returns the event id."""
         payload: dict[str, Any] = {
             "path": path,
             "name": name,
@@ -424,7 +424,7 @@ class TrackingMixin:
         method: Literal["settings", "reset"] | None = "settings",
         **extra: Any,
     ) -> uuid.UUID:
-        """Emit password.changed (version 1); the event id."""
+        """A user changed their password (password.changed version 1). Returns the event id."""
         payload: dict[str, Any] = {"method": method}
         return self._track(
             "password.changed",
@@ -441,7 +441,7 @@ class TrackingMixin:
         fee: float | None = None,
         **extra: Any,
     ) -> uuid.UUID:
-        """Emit payment.completed (version 1); the event id."""
+        """A payment settled (payment.completed version 1). Returns the event id."""
         payload: dict[str, Any] = {
             "payment_id": payment_id,
             "amount": amount,
@@ -464,7 +464,7 @@ class TrackingMixin:
         method: Literal["card", "bank_transfer", "paypal", "wallet"] | None = None,
         **extra: Any,
     ) -> uuid.UUID:
-        """Emit payment.initiated (version 1); the event id."""
+        """A payment was started (payment.initiated version 1). Returns the event id."""
         payload: dict[str, Any] = {
             "payment_id": payment_id,
             "amount": amount,
@@ -485,7 +485,7 @@ class TrackingMixin:
         media_count: int | None = None,
         **extra: Any,
     ) -> uuid.UUID:
-        """Emit portfolio.created (version 1); the event id."""
+        """A freelancer published a portfolio item (portfolio.created version 1). Returns the event id."""
         payload: dict[str, Any] = {
             "portfolio_id": portfolio_id,
             "title": title,
@@ -501,7 +501,7 @@ class TrackingMixin:
         fields_changed: Sequence[Any],
         **extra: Any,
     ) -> uuid.UUID:
-        """Emit profile.updated (version 1); the event id."""
+        """A user changed their profile (profile.updated version 1). Returns the event id."""
         payload: dict[str, Any] = {"fields_changed": _as_list(fields_changed)}
         return self._track(
             "profile.updated",
@@ -514,7 +514,7 @@ class TrackingMixin:
         source: Literal["search", "proposal", "direct", "recommendation"] | None = None,
         **extra: Any,
     ) -> uuid.UUID:
-        """Emit profile.viewed (version 1); the event id."""
+        """Someone viewed a profile (profile.viewed version 1). Returns the event id."""
         payload: dict[str, Any] = {"profile_id": profile_id, "source": source}
         return self._track(
             "profile.viewed",
@@ -532,7 +532,7 @@ class TrackingMixin:
         skills: Sequence[Any] | None = None,
         **extra: Any,
     ) -> uuid.UUID:
-        """Emit project.created (version 1); the event id."""
+        """A client posted a project (project.created version 1). Returns the event id."""
         payload: dict[str, Any] = {
             "project_id": project_id,
             "title": title,
@@ -557,7 +557,7 @@ class TrackingMixin:
         client_id: str | None = None,
         **extra: Any,
     ) -> uuid.UUID:
-        """Emit proposal.submitted (version 1); the event id."""
+        """A freelancer bid on a project (proposal.submitted version 1). Returns the event id."""
         payload: dict[str, Any] = {
             "proposal_id": proposal_id,
             "project_id": project_id,
@@ -581,7 +581,7 @@ class TrackingMixin:
         comment: str | None = None,
         **extra: Any,
     ) -> uuid.UUID:
-        """Emit review.posted (version 1); the event id."""
+        """A review was published (review.posted version 1). Returns the event id."""
         payload: dict[str, Any] = {
             "review_id": review_id,
             "project_id": project_id,
@@ -603,7 +603,7 @@ class TrackingMixin:
         search_time_ms: float | None = None,
         **extra: Any,
     ) -> uuid.UUID:
-        """Emit search.performed (version 1); the event id."""
+        """A marketplace search (search.performed version 1). Returns the event id."""
         payload: dict[str, Any] = {
             "query": query,
             "results_count": results_count,
@@ -622,7 +622,7 @@ class TrackingMixin:
         landing_page: str | None = None,
         **extra: Any,
     ) -> uuid.UUID:
-        """Emit session.started (version 1); the event id."""
+        """A new client session began (session.started version 1). Returns the event id."""
         payload: dict[str, Any] = {"referrer": referrer, "landing_page": landing_page}
         return self._track(
             "session.started",
@@ -634,7 +634,7 @@ class TrackingMixin:
         traits: Mapping[str, Any] | None = None,
         **extra: Any,
     ) -> uuid.UUID:
-        """Emit user.identified (version 1); the event id."""
+        """A user was identified (Segment identify); traits may hold personal data (user.identified version 1). Returns the event id."""
         payload: dict[str, Any] = {"traits": _as_dict(traits)}
         return self._track(
             "user.identified",
@@ -649,7 +649,7 @@ class TrackingMixin:
         mfa_used: bool | None = None,
         **extra: Any,
     ) -> uuid.UUID:
-        """Emit user.login (version 1); the event id."""
+        """A user signed in (user.login version 1). Returns the event id."""
         payload: dict[str, Any] = {"method": method, "success": success, "mfa_used": mfa_used}
         return self._track("user.login", _checked(UserLoginData, "user.login", payload, extra))
 
@@ -658,6 +658,6 @@ class TrackingMixin:
         reason: Literal["user", "timeout", "revoked"] | None = "user",
         **extra: Any,
     ) -> uuid.UUID:
-        """Emit user.logout (version 1); the event id."""
+        """A user signed out (user.logout version 1). Returns the event id."""
         payload: dict[str, Any] = {"reason": reason}
         return self._track("user.logout", _checked(UserLogoutData, "user.logout", payload, extra))
