@@ -435,13 +435,17 @@ def render(catalog: Catalog, *, source: str = BUILTIN_SOURCE) -> str:
     return "\n".join(lines) + "\n"
 
 
-def generate(directory: Path, output: Path) -> bool:
-    """Write the module of ``directory``'s catalogue to ``output``; whether the file changed."""
+def generate(directory: Path, output: Path, *, check: bool = False) -> bool:
+    """Write the module of ``directory``'s catalogue to ``output``; whether the file changed.
+
+    ``check``: write nothing, answer whether it would change (a team's CI: the module is stale).
+    """
     files = catalog_files.load(directory)  # not catalog.load: its cache would miss an edit
     builtin = directory.resolve() == catalog_files.builtin_dir()
     text = render(Catalog.from_files(files), source=BUILTIN_SOURCE if builtin else directory.name)
     if output.is_file() and output.read_text(encoding="utf-8") == text:
         return False
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text, encoding="utf-8")
+    if not check:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
     return True
