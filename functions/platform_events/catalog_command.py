@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from platform_events import catalog_apply, catalog_files, db
+from platform_events import catalog_apply, catalog_files, client_codegen, db
 from platform_events.catalog_changes import Plan
 from platform_events.config import Settings
 from platform_events.errors import CatalogInvalid, CatalogRefused
@@ -67,6 +67,17 @@ def _apply(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _generate(args: argparse.Namespace, settings: Settings) -> int:
+    directory = _directory(args, settings)
+    if args.output is None and directory.resolve() != catalog_files.builtin_dir():
+        print("--output: the module to write (the default is the built-in catalogue's)")
+        return 2
+    output = args.output or client_codegen.BUILTIN_OUTPUT
+    changed = client_codegen.generate(directory, output, check=args.check)
+    print(f"{output}: {('stale' if args.check else 'written') if changed else 'up to date'}")
+    return 1 if changed and args.check else 0
+
+
 def register_commands(commands: Any) -> None:
     p = commands.add_parser(
         "catalog", help="the tracking plan: validate, diff, apply the event types"
@@ -76,6 +87,7 @@ def register_commands(commands: Any) -> None:
         ("validate", _validate, "check the schema files (no database needed)"),
         ("diff", _diff, "what apply would change and refuse, against the database"),
         ("apply", _apply, "write the files into event_schemas, under the migration lock"),
+        ("generate", _generate, "write the typed client module (models, track_* methods)"),
     ):
         a = actions.add_parser(name, help=text)
         a.add_argument(
@@ -84,6 +96,9 @@ def register_commands(commands: Any) -> None:
             default=None,
             help="the catalogue directory (default PLATFORM_EVENTS_CATALOG, else the built-in one)",
         )
-        if name != "validate":
+        if name in ("diff", "apply"):
             a.add_argument("--json", action="store_true", help="the plan as JSON")
+        if name == "generate":
+            a.add_argument("--output", type=Path, help="default: the built-in client module")
+            a.add_argument("--check", action="store_true", help="exit 1 if it is stale")
         a.set_defaults(handler=handler)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -473,3 +474,26 @@ def test_names_python_cannot_hold_apart_are_refused(tmp_path: Path) -> None:
     (root / "order.placed" / "1.json").write_text(json.dumps(doc), encoding="utf-8")
     with pytest.raises(ValueError, match="po_number"):
         client_codegen.render(Catalog.from_files(catalog_files.load(root)))
+
+
+def test_catalog_generate_writes_a_teams_module_and_check_finds_it_stale(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from platform_events import cli
+
+    assert cli.main(["catalog", "generate", "--check"]) == 0  # the committed module is current
+    team = tmp_path / "catalogue"
+    out = tmp_path / "team_tracking.py"
+    shutil.copytree(catalog_files.builtin_dir(), team)
+    shutil.copytree(catalog_files.builtin_dir().parent / "demo_catalogue", team, dirs_exist_ok=True)
+    assert cli.main(["catalog", "generate", "--dir", str(team)]) == 2  # no --output: refused
+    assert cli.main(["catalog", "generate", "--dir", str(team), "--output", str(out)]) == 0
+    assert "def track_invoice_sent(" in out.read_text()
+    assert (
+        cli.main(["catalog", "generate", "--dir", str(team), "--output", str(out), "--check"]) == 0
+    )
+    out.write_text(out.read_text().replace("def track_invoice_sent(", "def track_old("))
+    assert (
+        cli.main(["catalog", "generate", "--dir", str(team), "--output", str(out), "--check"]) == 1
+    )
+    assert "stale" in capsys.readouterr().out
