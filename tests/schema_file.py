@@ -28,7 +28,7 @@ import psycopg
 import psycopg.sql
 from psycopg.rows import dict_row
 
-from platform_events import migrate
+from platform_events import catalog_files, migrate
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_FILE = ROOT / "migrations" / migrate.SCHEMA_FILE_NAME
@@ -40,10 +40,11 @@ DATED_PARTITIONS = "public.platform_events_[0-9][0-9][0-9][0-9]_[0-9][0-9]"
 PARTITIONS_CALL = "SELECT count(*) FROM public.ensure_platform_event_partitions(3, 1);"
 
 HEADER = """\
--- The platform-events schema as the migrations leave it: the current body of every function,
--- every table, index, view, policy and grant, in one file. GENERATED from a freshly migrated
--- database (pg_dump, rearranged for reading) by `{regenerate}`: do not edit it by hand; change
--- the schema with a new migration in this folder, then run `{regenerate}`.
+-- The platform-events schema as the migration step leaves it (the migrations, then the built-in
+-- event catalogue's rows from functions/platform_events/event_types): the current body of every
+-- function, every table, index, view, policy and grant, in one file. GENERATED from a freshly
+-- migrated database (pg_dump, rearranged for reading) by `{regenerate}`: do not edit it by hand;
+-- change the schema with a new migration in this folder, then run `{regenerate}`.
 --
 -- Why a file beside the migrations and not one squashed baseline: deployed databases have
 -- applied the migrations, each recorded with its checksum by `platform-events migrate`, so the
@@ -407,7 +408,8 @@ def _generate() -> dict[Path, str]:
                 admin.execute("CREATE DATABASE pe_schema_file")
             url = with_database(server, "pe_schema_file")
             with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
-                migrate.migrate(conn)
+                # What the migration step builds: the migrations, then the built-in catalogue.
+                migrate.deploy(conn, catalog=catalog_files.builtin_dir())
             return {SCHEMA_FILE: render(url), LIMITS_FILE: render_limits(url)}
         finally:
             local.stop(settings)
