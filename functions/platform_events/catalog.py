@@ -174,20 +174,24 @@ class EventType:
         try:
             self.model.model_validate(data)
         except ValidationError as exc:
-            error = exc.errors()[0]
-            name = str(error["loc"][0]) if error["loc"] else "event_data"
-            missing = error["type"] == "missing"
-            message = (
-                f"{self.name} requires event_data.{name}"
-                if missing
-                else f"event_data.{name}: {error['msg']}"
-            )
-            raise InvalidEvent(
-                message,
-                field=f"event_data.{name}",
-                code="missing_field" if missing else "invalid_value",
-            ) from None
+            raise invalid_event(self.name, exc) from None
         return data
+
+
+def invalid_event(event_type: str, exc: ValidationError) -> InvalidEvent:
+    """The InvalidEvent of a payload model's first error, naming the field at fault (the typed
+    client's generated models answer with it too)."""
+    error = exc.errors()[0]
+    name = str(error["loc"][0]) if error["loc"] else "event_data"
+    missing = error["type"] == "missing"
+    message = (
+        f"{event_type} requires event_data.{name}"
+        if missing
+        else f"event_data.{name}: {error['msg']}"
+    )
+    return InvalidEvent(
+        message, field=f"event_data.{name}", code="missing_field" if missing else "invalid_value"
+    )
 
 
 @dataclass(frozen=True)

@@ -362,19 +362,7 @@ def _checked(
     try:
         model.model_validate(data)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        name = str(error["loc"][0]) if error["loc"] else "event_data"
-        missing = error["type"] == "missing"
-        message = (
-            f"{event_type} requires event_data.{name}"
-            if missing
-            else f"event_data.{name}: {error['msg']}"
-        )
-        raise InvalidEvent(
-            message,
-            field=f"event_data.{name}",
-            code="missing_field" if missing else "invalid_value",
-        ) from None
+        raise invalid_event(event_type, exc) from None
     return data'''
 
 _MIXIN = '''
@@ -411,7 +399,7 @@ def _imports(entries: list[EventType]) -> list[str]:
         lines.append(line)
     else:
         lines.extend(["from pydantic import (", *(f"    {n}," for n in names), ")"])
-    lines.extend(["", "from platform_events.errors import InvalidEvent"])
+    lines.extend(["", "from platform_events.catalog import invalid_event"])
     return lines
 
 

@@ -25,7 +25,7 @@ from pydantic import (
     ValidationError,
 )
 
-from platform_events.errors import InvalidEvent
+from platform_events.catalog import invalid_event
 
 
 def _as_list(value: Sequence[Any] | None) -> list[Any] | None:
@@ -44,19 +44,7 @@ def _checked(
     try:
         model.model_validate(data)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        name = str(error["loc"][0]) if error["loc"] else "event_data"
-        missing = error["type"] == "missing"
-        message = (
-            f"{event_type} requires event_data.{name}"
-            if missing
-            else f"event_data.{name}: {error['msg']}"
-        )
-        raise InvalidEvent(
-            message,
-            field=f"event_data.{name}",
-            code="missing_field" if missing else "invalid_value",
-        ) from None
+        raise invalid_event(event_type, exc) from None
     return data
 
 
