@@ -236,14 +236,17 @@ class Catalog:
         Events of every active version stay valid; when none accepts ``data`` the error is the
         newest version's, as the store reports it (platform_events_check_rows, migrations/0061).
         """
-        newest = self.get(event_type)
-        for version in self.active(event_type):
-            try:
-                version.validate(data)
-            except InvalidEvent:
-                continue
-            return version
-        newest.validate(data)
+        newest = self.get(event_type)  # unknown or deactivated: InvalidEvent naming event_type
+        try:
+            newest.validate(data)
+        except InvalidEvent:
+            for older in self.active(event_type)[1:]:
+                try:
+                    older.validate(data)
+                except InvalidEvent:
+                    continue
+                return older
+            raise  # the newest version's error
         return newest
 
     def personal_keys(self, event_type: str) -> frozenset[str]:
