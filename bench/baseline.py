@@ -17,9 +17,11 @@ from psycopg.types.json import Jsonb
 
 from bench import stats
 from bench.sql import sql
-from platform_events.catalog import CATALOG
+from platform_events.catalog import builtin
 from platform_events.client import Event
 from platform_events.db import Conn
+
+CATALOG = builtin().current  # looked up per event in the raw loops: once, here
 
 EVENT_TYPES = [
     "uuid",

@@ -134,7 +134,7 @@ def warehouse_event(
     row: dict[str, Any] = {
         "event_id": str(uuid.uuid4()),
         "event_type": event_type,
-        "event_category": catalog.CATALOG[event_type].category,
+        "event_category": catalog.builtin().current[event_type].category,
         "schema_version": 1,
         "user_id": user_id,
         "session_id": session_id,

@@ -4,7 +4,7 @@ The files are the one definition of an event type: ``catalog apply`` writes them
 ``event_schemas`` (which the store validates with), and this module reads the same files for the
 client's validation before anything is sent, so the two judge a payload alike
 (``tests/integration/test_catalog.py`` holds them to it). Which catalogue: ``PLATFORM_EVENTS_CATALOG``
-(``configured()``), else the built-in one (``BUILTIN``), the seed's types.
+(``configured()``), else the built-in one (``builtin()``), the seed's types.
 """
 
 from __future__ import annotations
@@ -267,9 +267,10 @@ def configured() -> Catalog:
     return load(catalog_files.directory(get_settings().platform_events_catalog))
 
 
-BUILTIN = load(catalog_files.builtin_dir())
-# The built-in catalogue's current versions (the seed's types), by name.
-CATALOG: dict[str, EventType] = BUILTIN.current
+def builtin() -> Catalog:
+    """The built-in catalogue (the seed's types), read on first use rather than at import, where
+    every process's start (a function's cold start, each command) would pay for it."""
+    return load(catalog_files.builtin_dir())
 
 
 def get(event_type: str) -> EventType:

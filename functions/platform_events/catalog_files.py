@@ -19,10 +19,9 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, cast
-
-from jsonschema import Draft202012Validator
 
 from platform_events.errors import CatalogInvalid
 
@@ -46,7 +45,15 @@ PROPERTY_KEYS = frozenset(
     {"type", "description", "enum", "minimum", "maximum", "maxLength", "x-personal",
      "x-user-reference"}
 )  # fmt: skip
-_META = Draft202012Validator(Draft202012Validator.META_SCHEMA)
+
+
+@lru_cache(maxsize=1)
+def _meta_validator() -> Any:
+    # Imported on first load, not with this module: jsonschema's import alone is ~0.1 s, which
+    # every process importing the catalogue (ingest's cold start) would pay without reading a file.
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(Draft202012Validator.META_SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -136,7 +143,7 @@ def _parse(
         return None
     found = [
         f"{where}: {'/'.join(str(p) for p in e.absolute_path) or '(top)'}: {e.message}"
-        for e in _META.iter_errors(doc)
+        for e in _meta_validator().iter_errors(doc)
     ]
     found.extend(f"{where}: {p}" for p in document_problems(doc, event_type))
     if found:
