@@ -528,16 +528,16 @@ module "functions" {
 # migrates as the owner and grants each login user (the functions' IAM users among them) its
 # group role; a failure fails the apply (infra/migrations/main.tf says why this way).
 module "migrations" {
-  source          = "./infra/migrations"
-  project_id      = var.project_id
-  region          = var.region
-  name            = var.name
-  migrations_dir  = "${path.root}/migrations"
-  source_object   = module.functions.source_object
-  migrate_url     = module.functions.functions["migrate"].url
-  migrate_service = module.functions.functions["migrate"].service
-  instance_name   = module.database.instance_name
-  logins          = module.database.logins
+  source            = "./infra/migrations"
+  project_id        = var.project_id
+  region            = var.region
+  name              = var.name
+  migrations_dir    = "${path.root}/migrations"
+  source_generation = module.functions.source_generation
+  migrate_url       = module.functions.functions["migrate"].url
+  migrate_service   = module.functions.functions["migrate"].service
+  instance_name     = module.database.instance_name
+  logins            = module.database.logins
   iam_logins = {
     for key, fn in local.functions : key => {
       email = module.functions.service_accounts[key]

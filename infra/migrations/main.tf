@@ -28,7 +28,7 @@ locals {
   body = jsonencode({ logins = concat(var.logins, local.iam_logins) })
   token = substr(sha256(jsonencode({
     migrations = sha256(join("", [for f in sort(fileset(var.migrations_dir, "**/*.sql")) : "${f}:${filesha256("${var.migrations_dir}/${f}")}"]))
-    source     = var.source_object
+    source     = var.source_generation
     body       = local.body
     passwords  = var.password_versions
   })), 0, 32)

@@ -22,9 +22,9 @@ variable "migrations_dir" {
   description = "Path of migrations/: any change to its files runs the migration step again."
 }
 
-variable "source_object" {
+variable "source_generation" {
   type        = string
-  description = "Object name of the functions' source archive (content-addressed): new code runs the step again."
+  description = "Generation of the functions' source archive (a new one per content): new code, or a new event schema file under functions/, runs the step again, which applies the catalogue."
 }
 
 variable "migrate_url" {

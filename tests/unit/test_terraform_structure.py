@@ -848,6 +848,22 @@ def test_the_first_deploy_walkthrough_covers_each_step_and_names_the_real_waits(
     assert "reprocess" in guide
 
 
+def test_new_source_and_so_a_new_schema_file_runs_the_migration_step_again(root: Tf) -> None:
+    # The archive's object name is fixed (a new generation per content), so the name alone would
+    # never change the job's run token: a new event schema file would deploy with the functions
+    # but never be applied. The token follows the archive's generation instead.
+    token = json.dumps(_locals(_module("migrations"))["token"])
+    assert "var.source_generation" in token and "var.source_object" not in token
+    assert (
+        _blocks(root, "module")["migrations"]["source_generation"]
+        == "${module.functions.source_generation}"
+    )
+    outputs = _blocks(_module("functions"), "output")
+    assert (
+        outputs["source_generation"]["value"] == "${google_storage_bucket_object.source.generation}"
+    )
+
+
 def test_the_tracking_plan_ships_in_the_archive_without_a_terraform_edit() -> None:
     # The archive is every file under functions/ but caches and hidden ones (its fileset filter,
     # read from main.tf): a new <type>/<version>.json is deployed by the next apply, and the

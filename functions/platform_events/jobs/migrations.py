@@ -1,11 +1,13 @@
 """migrate_database: the deployment's migration step, run by infra/migrations on every apply that
-changes the schema, the login users or their passwords.
+changes the schema, the functions' source (a new event schema file, say), the login users or
+their passwords.
 
-It applies ``migrations/`` as the schema owner (``DATABASE_URL``, the one database password the
-deployed functions still hold, readable by this function's service account only), then gives each
-login user of the request its group role (:mod:`platform_events.logins`). Passwords are never in
-the request: they come from ``LOGIN_PASSWORDS`` (Secret Manager). Any failure answers 500 and
-fails the Cloud Run job execution Terraform waits for, so the apply fails with it.
+It applies ``migrations/`` and then the event catalogue (``PLATFORM_EVENTS_CATALOG``) as the
+schema owner (``DATABASE_URL``, the one database password the deployed functions still hold,
+readable by this function's service account only), then gives each login user of the request its
+group role (:mod:`platform_events.logins`). Passwords are never in the request: they come from
+``LOGIN_PASSWORDS`` (Secret Manager). Any failure answers 500 and fails the Cloud Run job
+execution Terraform waits for, so the apply fails with it.
 """
 
 from __future__ import annotations
