@@ -169,7 +169,7 @@ def _marker(conn: Conn) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
-def _cached(
+def cached(
     server: Server, database: str, version: str, progress: Progress
 ) -> dict[str, Any] | None:
     """The marker of a usable cached dataset (migrated to the current schema), else None."""
@@ -192,7 +192,7 @@ def _cached(
     return marker
 
 
-def _record(
+def record(
     conn: Conn, name: str, version: str, events: int, details: dict[str, Any], started: float
 ) -> dict[str, Any]:
     seconds = time.monotonic() - started
@@ -229,7 +229,7 @@ def events_dataset(
     database = f"pe_bench_events_{size}"
     layout = json.dumps({"size": size, "dense": DENSE_HOUR_EVENTS, "days": [180, 30]})
     version = generator_version(layout)
-    if not rebuild and (marker := _cached(server, database, version, progress)):
+    if not rebuild and (marker := cached(server, database, version, progress)):
         progress.say(
             f"using cached {database} ({marker['events']:,} events, built {marker['built_at']:%Y-%m-%d})"
         )
@@ -288,7 +288,7 @@ def events_dataset(
             "until": until.isoformat(),
             "valid_until": (until - timedelta(days=1)).isoformat(),
         }
-        marker = _record(conn, database, version, size, details, started)
+        marker = record(conn, database, version, size, details, started)
     progress.say(f"built {database} in {marker['build_seconds']:.0f}s")
     return database, marker
 
@@ -306,7 +306,7 @@ def retention_template(
     database = f"pe_bench_expiry_{expired}"
     layout = json.dumps({"expired": expired, "split": [0.4, 0.6, 0.1, 0.1]})
     version = generator_version(layout)
-    if not rebuild and (marker := _cached(server, database, version, progress)):
+    if not rebuild and (marker := cached(server, database, version, progress)):
         progress.say(f"using cached {database} ({marker['events']:,} events)")
         return database, marker
     progress.say(f"building {database}: {expired:,} expired events (once; cloned per run)")
@@ -371,6 +371,6 @@ def retention_template(
             "kept": kept,
             "live": live,
         }
-        marker = _record(conn, database, version, whole + shared + kept + live, details, started)
+        marker = record(conn, database, version, whole + shared + kept + live, details, started)
     progress.say(f"built {database} in {marker['build_seconds']:.0f}s")
     return database, marker

@@ -108,6 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.drop_datasets:
             server.drop(f"pe_bench_events_{sizes.dataset_events}")
             server.drop(f"pe_bench_expiry_{sizes.retention_events}")
+            server.drop(f"pe_bench_history_{sizes.history_events}")
         ctx.close()
         server.close()
     report.context.update(

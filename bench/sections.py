@@ -21,9 +21,12 @@ from bench import (
     baseline,
     bigquery_cost,
     bigquery_delivery,
+    claim_history,
     datasets,
+    drain,
     emit,
     http_ingest,
+    peer_pgmq,
     reads,
     redshift_cost,
     retention,
@@ -655,12 +658,149 @@ def bigquery(ctx: Context) -> None:
         )
 
 
+def peer(ctx: Context) -> None:
+    """Our batched ingest and claim + acknowledge drain beside pgmq's send_batch and read +
+    archive, on the same events, in alternating rounds (bench/peer_pgmq.py)."""
+    s, say, add = ctx.sizes, ctx.progress.say, ctx.report.add
+    database = f"{ctx.scratch}_pgmq"
+    ctx.dropped.append(database)
+    ctx.server.create(database)
+    say(f"peer: generating {s.peer_events:,} marketplace events")
+    events = _events(s.peer_events, seed=31)
+    with ctx.server.connect(database) as conn:
+        release = peer_pgmq.install(conn)
+        say(
+            f"peer: pgmq {release} (package {peer_pgmq.VERSION}) installed in {database}; "
+            f"{s.peer_rounds} rounds of {len(events):,} events, {drain.CALL_SIZE:,} per call"
+        )
+        rates = peer_pgmq.run(conn, events, s.peer_rounds, ctx.progress)
+    ctx.server.drop(database)
+    ours_ingest, pgmq_ingest = (
+        stats.Rounds(tuple(rates.ours_ingest)),
+        stats.Rounds(tuple(rates.pgmq_ingest)),
+    )
+    ours_drain, pgmq_drain = (
+        stats.Rounds(tuple(rates.ours_drain)),
+        stats.Rounds(tuple(rates.pgmq_drain)),
+    )
+    common = {
+        "events": len(events),
+        "per_call": drain.CALL_SIZE,
+        "connections": 1,
+        "pgmq_package": peer_pgmq.VERSION,
+        "pgmq_sql": release,
+        "order": rates.order,
+    }
+    add(
+        Figure(
+            "peer.pgmq_send_batch",
+            f"pgmq send_batch, {drain.CALL_SIZE:,} per call",
+            pgmq_ingest.median,
+            "events/s",
+            details={**common, **pgmq_ingest.details()},
+        )
+    )
+    add(
+        Figure(
+            "peer.pgmq_ingest",
+            f"ours: batched emit, {drain.CALL_SIZE:,} per call (vs pgmq)",
+            ours_ingest.median,
+            "events/s",
+            "peer.pgmq_send_batch",
+            (Target(">= 1.5x pgmq send_batch", 1.5, "min", "ratio"),),
+            {
+                **common,
+                **ours_ingest.details(),
+                "ratio_per_round": _ratios(rates.ours_ingest, rates.pgmq_ingest),
+            },
+        )
+    )
+    add(
+        Figure(
+            "peer.pgmq_read_archive",
+            f"pgmq read + archive, {drain.CALL_SIZE:,} a batch",
+            pgmq_drain.median,
+            "events/s",
+            details={**common, "vt_s": peer_pgmq.VT_SECONDS, **pgmq_drain.details()},
+        )
+    )
+    add(
+        Figure(
+            "peer.pgmq_drain",
+            f"ours: claim + acknowledge, {drain.CALL_SIZE:,} a batch (vs pgmq)",
+            ours_drain.median,
+            "events/s",
+            "peer.pgmq_read_archive",
+            (Target(">= 1x pgmq read + archive", 1.0, "min", "ratio"),),
+            {
+                **common,
+                **ours_drain.details(),
+                "ratio_per_round": _ratios(rates.ours_drain, rates.pgmq_drain),
+            },
+        )
+    )
+
+
+def _ratios(ours: list[float], theirs: list[float]) -> list[float]:
+    return [a / b if b else math.nan for a, b in zip(ours, theirs, strict=True)]
+
+
+def _history(ctx: Context) -> tuple[str, dict[str, object]]:
+    return claim_history.history_template(
+        ctx.server, ctx.sizes.history_events, ctx.progress, rebuild=ctx.rebuild
+    )
+
+
+def history(ctx: Context) -> None:
+    """Claim + acknowledge of a fresh backlog with the history template's delivered events in the
+    store, beside the same drain on an empty store (bench/claim_history.py)."""
+    s, say, add = ctx.sizes, ctx.progress.say, ctx.report.add
+    template, marker = _history(ctx)
+    say(f"claim history: generating {s.history_rounds} backlogs of {s.history_backlog:,} events")
+    events = _events(s.history_backlog * s.history_rounds, seed=37)
+    backlogs = [
+        events[n * s.history_backlog : (n + 1) * s.history_backlog] for n in range(s.history_rounds)
+    ]
+    ctx.dropped.extend([f"{ctx.scratch}_claim_empty", f"{ctx.scratch}_claim_history"])
+    drains = claim_history.run(ctx.server, template, ctx.scratch, backlogs, say)
+    empty, full = stats.Rounds(tuple(drains.empty)), stats.Rounds(tuple(drains.history))
+    common = {"backlog": s.history_backlog, "batch_size": drain.CALL_SIZE, "order": drains.order}
+    add(
+        Figure(
+            "stream.claim_empty_store",
+            "claim + acknowledge, empty store",
+            empty.median,
+            "events/s",
+            details={**common, **empty.details(), "stored_before": drains.stored.get("empty")},
+        )
+    )
+    add(
+        Figure(
+            "stream.claim_with_history",
+            f"claim + acknowledge, {int(marker['events']):,} delivered in store",  # type: ignore[call-overload]
+            full.median,
+            "events/s",
+            "stream.claim_empty_store",
+            (Target(">= 0.9x empty store", 0.9, "min", "ratio"),),
+            {
+                **common,
+                **full.details(),
+                "ratio_per_round": _ratios(drains.history, drains.empty),
+                "stored_before": drains.stored.get("history"),
+                "history": marker["details"],
+                "emit_seconds": drains.emit_seconds,
+            },
+        )
+    )
+
+
 def prepare(ctx: Context) -> None:
-    """Build (or check) both cached datasets, so a timed run finds them ready."""
+    """Build (or check) the cached datasets, so a timed run finds them ready."""
     _dataset(ctx)
     datasets.retention_template(
         ctx.server, ctx.sizes.retention_events, ctx.progress, rebuild=ctx.rebuild
     )
+    _history(ctx)
 
 
 SECTIONS: dict[str, Callable[[Context], None]] = {
@@ -671,4 +811,6 @@ SECTIONS: dict[str, Callable[[Context], None]] = {
     "retention": expire,
     "redshift": redshift,
     "bigquery": bigquery,
+    "peer": peer,
+    "claim_history": history,
 }

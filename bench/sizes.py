@@ -23,6 +23,11 @@ class Sizes:
     retention_batch: int = 5_000  # events per type per delete batch (the job's default)
     redshift_events: int = 20_000  # written through the Redshift sink (S3 on moto) for its cost
     bigquery_events: int = 20_000  # delivered to the BigQuery emulator, API traffic counted
+    peer_events: int = 50_000  # emitted and drained by us and by pgmq, each round
+    peer_rounds: int = 3  # rounds of both, alternating which goes first
+    history_events: int = 10_000_000  # delivered events in the cached history template
+    history_backlog: int = 50_000  # pending events drained per round, with and without history
+    history_rounds: int = 3
 
 
 FULL = Sizes()
@@ -42,6 +47,9 @@ QUICK = Sizes(
     retention_batch=1_000,
     redshift_events=2_000,
     bigquery_events=2_000,
+    peer_events=5_000,
+    history_events=200_000,
+    history_backlog=10_000,
 )
 
 

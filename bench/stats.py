@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -44,3 +46,23 @@ def window_rates(marks: Sequence[tuple[float, int]], fraction: float = 0.1) -> t
     last_from = before_last[-1] if before_last else (0.0, 0)
     end_rate = rate(total - last_from[1], marks[-1][0] - last_from[0])
     return start_rate, end_rate
+
+
+@dataclass(frozen=True)
+class Rounds:
+    """Repeated measurements of one figure: its median, and the range a noisy, shared machine
+    moved it through between rounds (both reported)."""
+
+    values: tuple[float, ...]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.values) if self.values else math.nan
+
+    def details(self) -> dict[str, object]:
+        return {
+            "median": self.median,
+            "min": min(self.values, default=math.nan),
+            "max": max(self.values, default=math.nan),
+            "rounds": list(self.values),
+        }

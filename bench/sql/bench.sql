@@ -272,3 +272,65 @@ SELECT extract(epoch FROM max(finished_at) - min(started_at))::float8 AS seconds
 
 -- name: reset_sync_status
 TRUNCATE warehouse_sync_status;
+
+-- ---------------------------------------------------------------- the queue alone (peer, history)
+
+-- name: queue_claim
+-- One durable batch, every column the stream reads, JSON as text (as stream_claim fetches it:
+-- parsing it in Python would measure the client, not the queue).
+SELECT c.batch_id, c.lease_token, c.attempt, c.event_id, c.event_type, c.event_category,
+       c.schema_version, c.user_id, c.session_id, c.occurred_at, c.received_at,
+       c.event_data::text AS event_data, c.metadata::text AS metadata, c.retry_count
+  FROM claim_delivery_batch(%(batch_size)s, %(lease)s, %(max_retries)s, %(holder)s) AS c;
+
+-- name: queue_settle
+-- Every member of the batch delivered, nothing released, the sink healthy: the acknowledgement of
+-- a batch the warehouse took whole (stream_settle without the metrics and sync-status writes).
+SELECT settle_delivery_batch(%(batch_id)s, %(lease_token)s, %(delivered)s::uuid[],
+                             '{}'::uuid[], '{}'::text[], '{}'::boolean[], %(max_retries)s,
+                             %(backoff)s, false, 'duckdb', 'ok', NULL, %(hold_base)s,
+                             %(hold_max)s) AS due;
+
+-- name: queue_reset
+TRUNCATE platform_events, platform_event_delivery, platform_event_delivery_batches,
+         platform_metrics_realtime, warehouse_sync_status;
+
+-- name: pgmq_create
+SELECT pgmq.create(%(queue)s);
+
+-- name: pgmq_queue_exists
+SELECT EXISTS (SELECT 1 FROM pgmq.meta WHERE queue_name = %(queue)s) AS found;
+
+-- name: pgmq_drop
+SELECT pgmq.drop_queue(%(queue)s) AS dropped;
+
+-- name: pgmq_send_batch
+SELECT msg_id FROM pgmq.send_batch(%(queue)s, %(msgs)s::jsonb[]) AS msg_id;
+
+-- name: pgmq_read
+-- The message as text, as queue_claim fetches an event's JSON.
+SELECT msg_id, read_ct, enqueued_at, vt, message::text AS message
+  FROM pgmq.read(%(queue)s, %(vt)s, %(qty)s);
+
+-- name: pgmq_archive
+SELECT msg_id FROM pgmq.archive(%(queue)s, %(ids)s::bigint[]) AS msg_id;
+
+-- name: pgmq_queue_length
+SELECT queue_length AS n FROM pgmq.metrics(%(queue)s);
+
+-- ---------------------------------------------------------------- claim with history
+
+-- name: history_ledger
+-- The generated history's ledger, in one statement: every stored event delivered a few seconds
+-- to a minute after it arrived, as the stream leaves it (the columns every layout of the ledger
+-- has; the others take their defaults).
+INSERT INTO platform_event_delivery (event_id, received_at, event_type, status, processed_at)
+SELECT event_id, received_at, event_type, 'delivered',
+       received_at + (2 + 58 * random()) * interval '1 second'
+  FROM platform_events;
+
+-- name: ledger_count
+SELECT count(*) AS n FROM platform_event_delivery;
+
+-- name: pending_count
+SELECT count(*) AS n FROM platform_event_delivery WHERE status = 'pending';

@@ -29,3 +29,15 @@ def test_window_rates_compare_the_start_and_the_end_of_a_drain() -> None:
     assert start == pytest.approx(100.0)
     assert end == pytest.approx(50.0)
     assert all(math.isnan(x) for x in stats.window_rates([]))
+
+
+def test_rounds_report_the_median_and_the_range_over_rounds() -> None:
+    rounds = stats.Rounds((12.0, 10.0, 30.0))
+    assert rounds.median == 12.0
+    assert rounds.details() == {
+        "median": 12.0,
+        "min": 10.0,
+        "max": 30.0,
+        "rounds": [12.0, 10.0, 30.0],
+    }
+    assert math.isnan(stats.Rounds(()).median)
