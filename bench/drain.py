@@ -8,7 +8,8 @@ history (bench/claim_history.py) are compared on.
   statement per call, full validation against the catalogue and the idempotency ledger), one
   connection, ``CALL_SIZE`` events a call.
 * ``claim_and_settle``: ``claim_delivery_batch`` then ``settle_delivery_batch`` acknowledging every
-  member, as the stream does for a batch its sink took whole, until a claim comes back empty.
+  member, as the stream does for a batch its sink took whole (ids as text, passed back as one
+  array literal, as pipeline/store.py does), until a claim comes back empty.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from datetime import timedelta
 from bench.sql import sql
 from platform_events.client import Event, write_events
 from platform_events.db import Conn
+from platform_events.pipeline.store import array_literal
 
 CALL_SIZE = 1_000  # events per emit call and per claimed batch (STREAM_BATCH_SIZE's default)
 # The configuration's defaults (platform_events.config): the lease a worker holds a batch under
@@ -63,7 +65,7 @@ def claim_and_settle(conn: Conn, batch_size: int = CALL_SIZE) -> tuple[int, floa
             {
                 "batch_id": rows[0]["batch_id"],
                 "lease_token": rows[0]["lease_token"],
-                "delivered": [r["event_id"] for r in rows],
+                "delivered": array_literal([str(r["event_id"]) for r in rows]),
                 "max_retries": MAX_RETRIES,
                 "backoff": BACKOFF,
                 "hold_base": BACKOFF,

@@ -702,6 +702,16 @@ def peer(ctx: Context) -> None:
     )
     add(
         Figure(
+            "peer.pgmq_send_batch_list",
+            "pgmq send_batch, list of Jsonb (its Python client's encoding)",
+            stats.Rounds(tuple(rates.pgmq_ingest_list)).median,
+            "events/s",
+            "peer.pgmq_send_batch",
+            details={**common, **stats.Rounds(tuple(rates.pgmq_ingest_list)).details()},
+        )
+    )
+    add(
+        Figure(
             "peer.pgmq_ingest",
             f"ours: batched emit, {drain.CALL_SIZE:,} per call (vs pgmq)",
             ours_ingest.median,

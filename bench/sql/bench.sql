@@ -276,9 +276,10 @@ TRUNCATE warehouse_sync_status;
 -- ---------------------------------------------------------------- the queue alone (peer, history)
 
 -- name: queue_claim
--- One durable batch, every column the stream reads, JSON as text (as stream_claim fetches it:
--- parsing it in Python would measure the client, not the queue).
-SELECT c.batch_id, c.lease_token, c.attempt, c.event_id, c.event_type, c.event_category,
+-- One durable batch, every column the stream reads, ids and JSON as text (as stream_claim fetches
+-- them: parsing JSON in Python would measure the client, not the queue).
+SELECT c.batch_id, c.lease_token, c.attempt, c.event_id::text AS event_id, c.event_type,
+       c.event_category,
        c.schema_version, c.user_id, c.session_id, c.occurred_at, c.received_at,
        c.event_data::text AS event_data, c.metadata::text AS metadata, c.retry_count
   FROM claim_delivery_batch(%(batch_size)s, %(lease)s, %(max_retries)s, %(holder)s) AS c;
@@ -305,6 +306,17 @@ SELECT EXISTS (SELECT 1 FROM pgmq.meta WHERE queue_name = %(queue)s) AS found;
 SELECT pgmq.drop_queue(%(queue)s) AS dropped;
 
 -- name: pgmq_send_batch
+-- The messages travel as one JSON array, made the jsonb[] send_batch takes on the server: the
+-- encoding our batched emit uses for its payload columns (emit.column_params). A Python list of
+-- Jsonb (pgmq_send_batch_list, what pgmq's own client sends) spends most of a call in psycopg's
+-- array encoding, which would measure the driver, not pgmq.
+SELECT msg_id
+  FROM pgmq.send_batch(%(queue)s, ARRAY(SELECT m.value
+                                          FROM jsonb_array_elements(%(msgs)s::jsonb)
+                                               WITH ORDINALITY AS m(value, n)
+                                         ORDER BY m.n)) AS msg_id;
+
+-- name: pgmq_send_batch_list
 SELECT msg_id FROM pgmq.send_batch(%(queue)s, %(msgs)s::jsonb[]) AS msg_id;
 
 -- name: pgmq_read
