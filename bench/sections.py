@@ -1,7 +1,9 @@
 """The benchmark sections: each measures, then adds its figures (with baselines and targets).
 
 Sections run in this order and share one scratch database; ``reads`` and ``aggregation`` use the
-cached big dataset and ``retention`` a clone of the cached retention template.
+cached big dataset and ``retention`` a clone of the cached retention template. ``peer`` works in a
+scratch database of its own (our schema beside pgmq's), ``claim_history`` in a clone of the cached
+history template and an empty database.
 """
 
 from __future__ import annotations
