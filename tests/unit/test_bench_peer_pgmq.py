@@ -16,5 +16,5 @@ def test_the_install_script_is_the_pinned_wheels_and_defines_what_the_bench_call
 
 def test_another_installed_release_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(peer_pgmq, "VERSION", "0.0.1")
-    with pytest.raises(RuntimeError, match="pins 0.0.1"):
+    with pytest.raises(RuntimeError, match=r"pins 0\.0\.1"):
         peer_pgmq.install_sql()
