@@ -78,10 +78,10 @@ def history_template(
 
 @dataclass
 class Drains:
-    """Events/s of each database's drain, one value per round, and what was drained."""
+    """Each database's drain, one per round, and what its store held before."""
 
-    empty: list[float] = field(default_factory=list)
-    history: list[float] = field(default_factory=list)
+    empty: list[drain.Drained] = field(default_factory=list)
+    history: list[drain.Drained] = field(default_factory=list)
     order: list[str] = field(default_factory=list)
     emit_seconds: dict[str, list[float]] = field(
         default_factory=lambda: {"empty": [], "history": []}
@@ -89,17 +89,17 @@ class Drains:
     stored: dict[str, int] = field(default_factory=dict)
 
 
-def _round(conn: Conn, backlog: Sequence[Event], *, empty: bool) -> tuple[float, float]:
-    """Emit ``backlog``, then drain it; (emit seconds, drain events/s)."""
+def _round(conn: Conn, backlog: Sequence[Event], *, empty: bool) -> tuple[float, drain.Drained]:
+    """Emit ``backlog``, then drain it; (emit seconds, the drain)."""
     if empty:
         conn.execute(sql("queue_reset"))
     emitted = drain.emit(conn, backlog)
     # Both stores drained in the same maintenance state: no autovacuum inside one timing only.
     conn.execute("VACUUM ANALYZE platform_events, platform_event_delivery")
-    drained, seconds = drain.claim_and_settle(conn)
-    if drained != len(backlog) or drain.pending(conn):
-        raise RuntimeError(f"the drain delivered {drained} of {len(backlog)} events")
-    return emitted, drained / seconds
+    drained = drain.claim_and_settle(conn)
+    if drained.events != len(backlog) or drain.pending(conn):
+        raise RuntimeError(f"the drain delivered {drained.events} of {len(backlog)} events")
+    return emitted, drained
 
 
 def run(
@@ -125,13 +125,13 @@ def run(
             order = ("empty", "history") if n % 2 == 0 else ("history", "empty")
             for which in order:
                 with server.connect(names[which]) as conn:
-                    emitted, rate = _round(conn, backlog, empty=which == "empty")
+                    emitted, drained = _round(conn, backlog, empty=which == "empty")
                 drains.emit_seconds[which].append(emitted)
-                (drains.empty if which == "empty" else drains.history).append(rate)
+                (drains.empty if which == "empty" else drains.history).append(drained)
             drains.order.append("+".join(order))
             say(
                 f"claim history: round {n + 1}/{len(backlogs)} ({' then '.join(order)}): "
-                f"empty {drains.empty[-1]:,.0f}/s, history {drains.history[-1]:,.0f}/s"
+                f"empty {drains.empty[-1].rate:,.0f}/s, history {drains.history[-1].rate:,.0f}/s"
             )
     finally:
         for name in names.values():

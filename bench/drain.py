@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
+from bench import stats
 from bench.sql import sql
 from platform_events.client import Event, write_events
 from platform_events.db import Conn
@@ -44,9 +46,26 @@ def emit(conn: Conn, events: Sequence[Event]) -> float:
     return time.perf_counter() - started
 
 
-def claim_and_settle(conn: Conn, batch_size: int = CALL_SIZE) -> tuple[int, float]:
-    """Drain every due event by claim + acknowledge; (events, seconds)."""
+@dataclass(frozen=True)
+class Drained:
+    events: int
+    seconds: float
+    marks: list[tuple[float, int]]  # (seconds since start, events so far) after each batch
+
+    @property
+    def rate(self) -> float:
+        return stats.rate(self.events, self.seconds)
+
+    def details(self) -> dict[str, float]:
+        """The rates over the first and the last tenth of the drain: flat, or slowing down."""
+        start, end = stats.window_rates(self.marks)
+        return {"start_rate": start, "end_rate": end}
+
+
+def claim_and_settle(conn: Conn, batch_size: int = CALL_SIZE) -> Drained:
+    """Drain every due event by claim + acknowledge, each batch timed."""
     drained = 0
+    marks: list[tuple[float, int]] = []
     started = time.perf_counter()
     while True:
         rows = conn.execute(
@@ -73,7 +92,8 @@ def claim_and_settle(conn: Conn, batch_size: int = CALL_SIZE) -> tuple[int, floa
             },
         ).fetchone()
         drained += len(rows)
-    return drained, time.perf_counter() - started
+        marks.append((time.perf_counter() - started, drained))
+    return Drained(drained, time.perf_counter() - started, marks)
 
 
 def pending(conn: Conn) -> int:

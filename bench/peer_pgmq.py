@@ -94,9 +94,10 @@ def pgmq_send(conn: Conn, messages: Sequence[dict[str, object]], *, as_list: boo
     return time.perf_counter() - started
 
 
-def pgmq_drain(conn: Conn) -> tuple[int, float]:
-    """Read + archive every visible message, ``drain.CALL_SIZE`` at a time; (messages, seconds)."""
+def pgmq_drain(conn: Conn) -> drain.Drained:
+    """Read + archive every visible message, ``drain.CALL_SIZE`` at a time, each batch timed."""
     drained = 0
+    marks: list[tuple[float, int]] = []
     started = time.perf_counter()
     while True:
         rows = conn.execute(
@@ -109,17 +110,18 @@ def pgmq_drain(conn: Conn) -> tuple[int, float]:
         if len(archived) != len(ids):
             raise RuntimeError(f"pgmq.archive archived {len(archived)} of {len(ids)} messages")
         drained += len(rows)
-    return drained, time.perf_counter() - started
+        marks.append((time.perf_counter() - started, drained))
+    return drain.Drained(drained, time.perf_counter() - started, marks)
 
 
 @dataclass
 class Rates:
-    """Events/s of each system's ingest and drain, one value per round."""
+    """Events/s of each system's ingest, and its drain, one per round."""
 
     ours_ingest: list[float] = field(default_factory=list)
-    ours_drain: list[float] = field(default_factory=list)
+    ours_drain: list[drain.Drained] = field(default_factory=list)
     pgmq_ingest: list[float] = field(default_factory=list)
-    pgmq_drain: list[float] = field(default_factory=list)
+    pgmq_drain: list[drain.Drained] = field(default_factory=list)
     pgmq_ingest_list: list[float] = field(default_factory=list)
     order: list[str] = field(default_factory=list)
 
@@ -130,10 +132,10 @@ def _ours(conn: Conn, events: Sequence[Event], rates: Rates) -> None:
     seconds = drain.emit(conn, events)
     rates.ours_ingest.append(len(events) / seconds)
     conn.execute("VACUUM ANALYZE platform_events, platform_event_delivery")
-    drained, seconds = drain.claim_and_settle(conn)
-    if drained != len(events) or drain.pending(conn):
-        raise RuntimeError(f"our drain delivered {drained} of {len(events)} events")
-    rates.ours_drain.append(drained / seconds)
+    drained = drain.claim_and_settle(conn)
+    if drained.events != len(events) or drain.pending(conn):
+        raise RuntimeError(f"our drain delivered {drained.events} of {len(events)} events")
+    rates.ours_drain.append(drained)
 
 
 def _pgmq(conn: Conn, messages: Sequence[dict[str, object]], rates: Rates) -> None:
@@ -141,11 +143,11 @@ def _pgmq(conn: Conn, messages: Sequence[dict[str, object]], rates: Rates) -> No
     seconds = pgmq_send(conn, messages)
     rates.pgmq_ingest.append(len(messages) / seconds)
     conn.execute(f"VACUUM ANALYZE pgmq.q_{QUEUE}, pgmq.a_{QUEUE}")
-    drained, seconds = pgmq_drain(conn)
+    drained = pgmq_drain(conn)
     row = conn.execute(sql("pgmq_queue_length"), {"queue": QUEUE}).fetchone()
-    if drained != len(messages) or (row and row["n"]):
-        raise RuntimeError(f"pgmq's drain archived {drained} of {len(messages)} messages")
-    rates.pgmq_drain.append(drained / seconds)
+    if drained.events != len(messages) or (row and row["n"]):
+        raise RuntimeError(f"pgmq's drain archived {drained.events} of {len(messages)} messages")
+    rates.pgmq_drain.append(drained)
     _recreate_queue(conn)
     rates.pgmq_ingest_list.append(len(messages) / pgmq_send(conn, messages, as_list=True))
 
@@ -165,7 +167,7 @@ def run(conn: Conn, events: Sequence[Event], rounds: int, progress: Progress) ->
         progress.say(
             f"peer: round {n + 1}/{rounds} ({' then '.join(order)}): ingest ours "
             f"{rates.ours_ingest[-1]:,.0f}/s, pgmq {rates.pgmq_ingest[-1]:,.0f}/s; drain ours "
-            f"{rates.ours_drain[-1]:,.0f}/s, pgmq {rates.pgmq_drain[-1]:,.0f}/s"
+            f"{rates.ours_drain[-1].rate:,.0f}/s, pgmq {rates.pgmq_drain[-1].rate:,.0f}/s"
         )
     conn.execute(sql("queue_reset"))
     return rates

@@ -13,7 +13,7 @@ import math
 import shutil
 import statistics
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -682,8 +682,8 @@ def peer(ctx: Context) -> None:
         stats.Rounds(tuple(rates.pgmq_ingest)),
     )
     ours_drain, pgmq_drain = (
-        stats.Rounds(tuple(rates.ours_drain)),
-        stats.Rounds(tuple(rates.pgmq_drain)),
+        stats.Rounds(tuple(d.rate for d in rates.ours_drain)),
+        stats.Rounds(tuple(d.rate for d in rates.pgmq_drain)),
     )
     common = {
         "events": len(events),
@@ -733,7 +733,12 @@ def peer(ctx: Context) -> None:
             f"pgmq read + archive, {drain.CALL_SIZE:,} a batch",
             pgmq_drain.median,
             "events/s",
-            details={**common, "vt_s": peer_pgmq.VT_SECONDS, **pgmq_drain.details()},
+            details={
+                **common,
+                "vt_s": peer_pgmq.VT_SECONDS,
+                **pgmq_drain.details(),
+                "windows": _windows(rates.pgmq_drain),
+            },
         )
     )
     add(
@@ -747,14 +752,20 @@ def peer(ctx: Context) -> None:
             {
                 **common,
                 **ours_drain.details(),
-                "ratio_per_round": _ratios(rates.ours_drain, rates.pgmq_drain),
+                "ratio_per_round": _ratios(ours_drain.values, pgmq_drain.values),
+                "windows": _windows(rates.ours_drain),
             },
         )
     )
 
 
-def _ratios(ours: list[float], theirs: list[float]) -> list[float]:
+def _ratios(ours: Sequence[float], theirs: Sequence[float]) -> list[float]:
     return [a / b if b else math.nan for a, b in zip(ours, theirs, strict=True)]
+
+
+def _windows(drains: Sequence[drain.Drained]) -> list[dict[str, float]]:
+    """Per round, the rates over the first and last tenth of the drain."""
+    return [d.details() for d in drains]
 
 
 def _history(ctx: Context) -> tuple[str, dict[str, object]]:
@@ -775,7 +786,8 @@ def history(ctx: Context) -> None:
     ]
     ctx.dropped.extend([f"{ctx.scratch}_claim_empty", f"{ctx.scratch}_claim_history"])
     drains = claim_history.run(ctx.server, template, ctx.scratch, backlogs, say)
-    empty, full = stats.Rounds(tuple(drains.empty)), stats.Rounds(tuple(drains.history))
+    empty = stats.Rounds(tuple(d.rate for d in drains.empty))
+    full = stats.Rounds(tuple(d.rate for d in drains.history))
     common = {"backlog": s.history_backlog, "batch_size": drain.CALL_SIZE, "order": drains.order}
     add(
         Figure(
@@ -783,7 +795,12 @@ def history(ctx: Context) -> None:
             "claim + acknowledge, empty store",
             empty.median,
             "events/s",
-            details={**common, **empty.details(), "stored_before": drains.stored.get("empty")},
+            details={
+                **common,
+                **empty.details(),
+                "stored_before": drains.stored.get("empty"),
+                "windows": _windows(drains.empty),
+            },
         )
     )
     add(
@@ -797,7 +814,8 @@ def history(ctx: Context) -> None:
             {
                 **common,
                 **full.details(),
-                "ratio_per_round": _ratios(drains.history, drains.empty),
+                "ratio_per_round": _ratios(full.values, empty.values),
+                "windows": _windows(drains.history),
                 "stored_before": drains.stored.get("history"),
                 "history": marker["details"],
                 "emit_seconds": drains.emit_seconds,
