@@ -34,6 +34,7 @@ EVENT_TYPES = [
     "timestamptz",
     "jsonb",
     "jsonb",
+    "text",
 ]
 LEDGER_TYPES = ["uuid", "timestamptz", "text"]
 
@@ -67,6 +68,8 @@ def raw_copy(conn: Conn, events: Sequence[Event], *, with_ledger: bool = True) -
                         received,
                         Jsonb(e.event_data),
                         Jsonb(e.metadata),
+                        # the class: the catalogue's retention as PostgreSQL prints it
+                        CATALOG[e.event_type].retention,
                     )
                 )
         if with_ledger:
@@ -90,6 +93,7 @@ def raw_insert_latencies(conn: Conn, events: Sequence[Event]) -> list[float]:
             "occurred_at": e.occurred_at,
             "event_data": Jsonb(e.event_data),
             "metadata": Jsonb(e.metadata),
+            "retention_class": CATALOG[e.event_type].retention,
         }
         started = time.perf_counter()
         conn.execute(sql("raw_insert_event"), params)

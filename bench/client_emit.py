@@ -41,7 +41,7 @@ from platform_events.traffic import generate
 Conn = psycopg.Connection[tuple[object, ...]]
 EVENT_COLUMNS = (
     "event_id, event_type, event_category, schema_version, user_id, session_id, occurred_at, "
-    "received_at, event_data, metadata"
+    "received_at, event_data, metadata, retention_class"
 )
 # Events handed to PostgresTransport.send per call, as `platform-events generate` does.
 SEND_BATCH = 10_000
@@ -73,6 +73,7 @@ def raw_copy(conn: Conn, events: list[Event], *, with_ledger: bool) -> float:
                         now,
                         Jsonb(e.event_data),
                         Jsonb(e.metadata),
+                        "1 year",  # the class of "interaction", as PostgreSQL prints it
                     )
                 )
         if with_ledger:

@@ -298,13 +298,15 @@ def retention_template(
 ) -> tuple[str, dict[str, Any]]:
     """The cached template holding ``expired`` expired events among live ones; (name, marker).
 
-    40% of the expired events fill the month 14 months back on their own (interaction events,
-    1-year retention: the partition is retired whole); 60% share the month 13 months back with
-    transaction events kept 7 years (so they go row by row, the slow path). Recent live events
-    (a tenth as many) sit in the current month. Everything is delivered.
+    40% of the expired events fill the month 15 months back on their own (interaction events,
+    1-year retention); 60% share the month 14 months back with transaction events kept 7 years.
+    Since migration 0062 each month is partitioned by retention class, so both months' 1-year
+    leaves are retired whole and the 7-year events stay in their own leaf. Recent live events (a
+    tenth as many) sit in the last week. Everything is delivered; only the last week's events
+    have ledger rows, as the dedupe window's recycling leaves it.
     """
     database = f"pe_bench_expiry_{expired}"
-    layout = json.dumps({"expired": expired, "split": [0.4, 0.6, 0.1, 0.1]})
+    layout = json.dumps({"expired": expired, "split": [0.4, 0.6, 0.1, 0.1], "months": [15, 14]})
     version = generator_version(layout)
     if not rebuild and (marker := cached(server, database, version, progress)):
         progress.say(f"using cached {database} ({marker['events']:,} events)")
@@ -313,11 +315,11 @@ def retention_template(
     started = time.monotonic()
     server.create(database)
     month = datetime.now(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    old = [(month - timedelta(days=31 * k)).replace(day=1) for k in (14, 13)]
+    old = [(month - timedelta(days=31 * k)).replace(day=1) for k in (15, 14)]
     whole, shared = int(expired * 0.4), expired - int(expired * 0.4)
     kept, live = expired // 10, expired // 10
     with server.connect(database) as conn:
-        conn.execute(sql("ensure_partitions"), {"ahead": 3, "back": 16})
+        conn.execute(sql("ensure_partitions"), {"ahead": 3, "back": 17})
         interaction = catalogue_types(conn, "interaction")
         transaction = catalogue_types(conn, "transaction")
         everything = catalogue_types(conn)
@@ -360,7 +362,10 @@ def retention_template(
                     bar=bar,
                 )
             ledger(
-                conn, old[0] - timedelta(days=1), datetime.now(UTC) + timedelta(days=1), "delivered"
+                conn,
+                datetime.now(UTC) - timedelta(days=8),
+                datetime.now(UTC) + timedelta(days=1),
+                "delivered",
             )
 
         without_indexes(conn, progress, load)

@@ -35,13 +35,15 @@ AGENTS = [
 
 LOAD = """
 INSERT INTO platform_events (event_id, event_type, event_category, schema_version, user_id,
-                             session_id, occurred_at, received_at, event_data, metadata)
+                             session_id, occurred_at, received_at, event_data, metadata,
+                             retention_class)
 SELECT gen_random_uuid(), 'search.performed', 'interaction', 1, 'user_' || (i %% 5000),
        'session_' || (i %% 50000), now() - interval '1 hour' + i * interval '1 millisecond',
        now() - interval '1 hour' + i * interval '1 millisecond',
        jsonb_build_object('query', 'python developer', 'results_count', i %% 100),
        jsonb_build_object('user_agent', (%(agents)s::text[])[1 + i %% 3], 'source', 'bench',
-                          'geo', jsonb_build_object('country', 'FR', 'city', 'Paris'))
+                          'geo', jsonb_build_object('country', 'FR', 'city', 'Paris')),
+       '1 year'
   FROM generate_series(%(lo)s, %(hi)s) AS i
 """
 

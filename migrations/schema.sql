@@ -9,7 +9,7 @@
 -- migrations stay the one way a database changes. This file is the reading copy (grep finds the
 -- live body of a function here, not a stale one in an old migration) and a loadable snapshot:
 -- run as the schema owner on an empty database it builds the same database (the group roles
--- are created when missing) and records migrations 0001..0061 as applied, so `migrate`
+-- are created when missing) and records migrations 0001..0062 as applied, so `migrate`
 -- continues from there. tests/integration/test_schema_file.py compares its catalog with the
 -- migrations' (tables, columns, constraints, indexes, functions, triggers, views, sequences,
 -- grants, policies, partitioning, seed rows) on PostgreSQL 18 and 15, and fails when stale.
@@ -185,62 +185,88 @@ REVOKE ALL ON FUNCTION public.anonymize_user_events(p_user_id text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.anonymize_user_events(p_user_id text) TO platform_events_pipeline;
 
 -- function apply_data_retention_policy(integer)
--- created in 0004_metrics_aggregation_retention; replaced in 0020_bounded_retention_batches
+-- created in 0004_metrics_aggregation_retention; replaced in 0020_bounded_retention_batches, 0062_partitions_by_retention
 CREATE FUNCTION public.apply_data_retention_policy(p_batch_size integer DEFAULT 5000) RETURNS TABLE(event_type text, category text, retention interval, deleted bigint)
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'public', 'pg_temp'
-    AS $$
+    AS $_$
 DECLARE
-    v_policy  record;
-    v_ids     uuid[];
-    v_min     timestamptz;
-    v_max     timestamptz;
-    v_deleted bigint;
+    v_leaf   record;
+    v_policy record;
+    v_gone   text[] := ARRAY[]::text[];  -- the type of each deleted event
+    v_more   text[];
+    v_policy_sql constant text :=
+        '(SELECT DISTINCT ON (s.event_type) s.event_type, s.retention
+            FROM event_schemas s ORDER BY s.event_type, s.version DESC)';
 BEGIN
     IF p_batch_size IS NULL OR p_batch_size < 1 OR p_batch_size > 100000 THEN
         RAISE EXCEPTION 'batch size must be between 1 and 100000' USING ERRCODE = '22023',
             COLUMN = 'batch_size';
     END IF;
-    FOR v_policy IN
-        SELECT DISTINCT ON (s.event_type) s.event_type, s.category, s.retention
-          FROM event_schemas s
-         ORDER BY s.event_type, s.version DESC
+    -- Reprocessing puts delivered events back to pending under this lock, shared.
+    PERFORM pg_advisory_xact_lock(hashtext('platform_events_partition_retirement'));
+    FOR v_leaf IN
+        SELECT p.partition_name AS name, p.range_start AS late_before, p.retention
+          FROM platform_event_partitions p
+        UNION ALL  -- every row of the default partition counts as late
+        SELECT 'platform_events_default', 'infinity'::timestamptz, NULL::interval
+         ORDER BY 2, 1
     LOOP
-        -- Oldest first; the delivery row is locked (SKIP LOCKED: a row a worker or a reprocess
-        -- holds is left for the next call) and re-checked as delivered under the lock.
-        SELECT array_agg(batch.event_id), min(batch.received_at), max(batch.received_at)
-          INTO v_ids, v_min, v_max
-          FROM (SELECT d.event_id, d.received_at
-                  FROM (SELECT e.event_id
-                          FROM platform_events e
-                         WHERE e.event_type = v_policy.event_type
-                           AND e.occurred_at < now() - v_policy.retention
-                         ORDER BY e.occurred_at) candidate
-                  JOIN LATERAL (
-                        SELECT dd.event_id, dd.received_at FROM platform_event_delivery dd
-                         WHERE dd.event_id = candidate.event_id AND dd.status = 'delivered'
-                           FOR UPDATE SKIP LOCKED) d ON true
-                 LIMIT p_batch_size) batch;
-        v_deleted := 0;
-        IF v_ids IS NOT NULL THEN
-            DELETE FROM platform_events e
-             WHERE e.event_id = ANY (v_ids) AND e.received_at BETWEEN v_min AND v_max;
-            GET DIAGNOSTICS v_deleted = ROW_COUNT;
-            DELETE FROM platform_event_delivery d WHERE d.event_id = ANY (v_ids);
-        END IF;
-        event_type := v_policy.event_type;
-        category := v_policy.category;
-        retention := v_policy.retention;
-        deleted := v_deleted;
-        RETURN NEXT;
+        EXIT WHEN cardinality(v_gone) >= p_batch_size;
+        EXECUTE format(
+            'WITH gone AS (
+                 DELETE FROM %1$I e
+                  WHERE e.ctid = ANY (ARRAY(
+                        SELECT x.ctid FROM %1$I x JOIN %2$s p ON p.event_type = x.event_type
+                         WHERE x.occurred_at < %3$L AND x.occurred_at < now() - p.retention
+                           AND NOT platform_events_undelivered(x.event_id, x.received_at)
+                         LIMIT %4$s))
+                 RETURNING e.event_type, e.event_id, e.received_at),
+             ledger AS (
+                 DELETE FROM platform_event_delivery d USING gone g
+                  WHERE d.event_id = g.event_id AND d.received_at = g.received_at)
+             SELECT array_agg(g.event_type) FROM gone g',
+            v_leaf.name, v_policy_sql, v_leaf.late_before, p_batch_size - cardinality(v_gone))
+            INTO v_more;
+        v_gone := v_gone || coalesce(v_more, ARRAY[]::text[]);
+        CONTINUE WHEN v_leaf.retention IS NULL;
+        FOR v_policy IN EXECUTE format('SELECT * FROM %s p WHERE p.retention < %L', v_policy_sql,
+                                       v_leaf.retention) LOOP
+            EXIT WHEN cardinality(v_gone) >= p_batch_size;
+            EXECUTE format(
+                'WITH gone AS (
+                     DELETE FROM %1$I e
+                      WHERE e.ctid = ANY (ARRAY(
+                            SELECT x.ctid FROM %1$I x
+                             WHERE x.event_type = %2$L AND x.occurred_at < now() - %3$L::interval
+                               AND NOT platform_events_undelivered(x.event_id, x.received_at)
+                             LIMIT %4$s))
+                     RETURNING e.event_type, e.event_id, e.received_at),
+                 ledger AS (
+                     DELETE FROM platform_event_delivery d USING gone g
+                      WHERE d.event_id = g.event_id AND d.received_at = g.received_at)
+                 SELECT array_agg(g.event_type) FROM gone g',
+                v_leaf.name, v_policy.event_type, v_policy.retention,
+                p_batch_size - cardinality(v_gone)) INTO v_more;
+            v_gone := v_gone || coalesce(v_more, ARRAY[]::text[]);
+        END LOOP;
     END LOOP;
+
+    RETURN QUERY EXECUTE format(
+        'SELECT p.event_type, c.category, p.retention, coalesce(g.n, 0)
+           FROM %s p
+           JOIN LATERAL (SELECT s.category FROM event_schemas s WHERE s.event_type = p.event_type
+                          ORDER BY s.version DESC LIMIT 1) c ON true
+           LEFT JOIN (SELECT t AS event_type, count(*) AS n FROM unnest($1) AS t GROUP BY t) g
+                  ON g.event_type = p.event_type
+          ORDER BY p.event_type', v_policy_sql) USING v_gone;
 END;
-$$;
+$_$;
 REVOKE ALL ON FUNCTION public.apply_data_retention_policy(p_batch_size integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.apply_data_retention_policy(p_batch_size integer) TO platform_events_pipeline;
 
 -- function claim_delivery_batch(integer, interval, integer, text)
--- created in 0050_durable_delivery_batches
+-- created in 0050_durable_delivery_batches; replaced in 0062_partitions_by_retention
 CREATE FUNCTION public.claim_delivery_batch(p_batch_size integer, p_lease interval, p_max_retries integer, p_holder text) RETURNS TABLE(batch_id uuid, lease_token uuid, attempt integer, event_id uuid, event_type text, event_category text, schema_version integer, user_id text, session_id text, occurred_at timestamp with time zone, received_at timestamp with time zone, event_data jsonb, metadata jsonb, retry_count integer)
     LANGUAGE plpgsql
     SET search_path TO 'public', 'pg_temp'
@@ -253,6 +279,7 @@ DECLARE
     v_members uuid[];
     v_stuck   uuid[];
     v_due     uuid[];
+    v_slots   smallint[];
     v_ids     uuid[];
     v_retries integer[];
     v_min     timestamptz;
@@ -306,8 +333,8 @@ BEGIN
              WHERE d.event_id = ANY (v_stuck) AND d.status = 'processing' AND d.batch_id IS NULL;
         END IF;
 
-        SELECT array_agg(due.event_id) INTO v_due
-          FROM (SELECT s.event_id FROM platform_event_delivery s
+        SELECT array_agg(due.event_id), array_agg(DISTINCT due.ledger_slot) INTO v_due, v_slots
+          FROM (SELECT s.event_id, s.ledger_slot FROM platform_event_delivery s
                  WHERE s.status = 'pending' AND s.next_attempt_at <= now()
                  ORDER BY s.next_attempt_at
                  LIMIT p_batch_size
@@ -319,7 +346,7 @@ BEGIN
         WITH claimed AS (
             UPDATE platform_event_delivery d
                SET status = 'processing', claimed_at = now(), batch_id = v_batch
-             WHERE d.event_id = ANY (v_due)
+             WHERE d.event_id = ANY (v_due) AND d.ledger_slot = ANY (v_slots)  -- (a constant: pruned)
             RETURNING d.event_id, d.received_at, d.retry_count
         )
         SELECT array_agg(c.event_id), array_agg(c.retry_count), min(c.received_at), max(c.received_at)
@@ -514,18 +541,16 @@ GRANT ALL ON FUNCTION public.emit_platform_events_columns(p_event_ids uuid[], p_
 GRANT ALL ON FUNCTION public.emit_platform_events_columns(p_event_ids uuid[], p_event_types text[], p_user_ids text[], p_session_ids text[], p_occurred_at timestamp with time zone[], p_event_data jsonb, p_metadata jsonb) TO platform_events_ingest;
 
 -- function ensure_platform_event_partitions(integer, integer)
--- created in 0002_partition_maintenance; altered in 0006_roles_and_security
+-- created in 0002_partition_maintenance; replaced in 0062_partitions_by_retention; altered in 0006_roles_and_security
 CREATE FUNCTION public.ensure_platform_event_partitions(p_months_ahead integer DEFAULT 3, p_months_back integer DEFAULT 1) RETURNS SETOF text
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'public', 'pg_temp'
     AS $$
 DECLARE
-    v_month      date;
-    v_next       date;
-    v_name       text;
-    v_moved      bigint;
-    v_first      date := date_trunc('month', now() AT TIME ZONE 'UTC')::date
-                         - make_interval(months => p_months_back);
+    v_first date := date_trunc('month', now() AT TIME ZONE 'UTC')::date
+                    - make_interval(months => p_months_back);
+    v_month date;
+    v_retention interval;
 BEGIN
     IF p_months_ahead < 0 OR p_months_ahead > 120 OR p_months_back < 0 OR p_months_back > 1200 THEN
         RAISE EXCEPTION 'months ahead must be 0..120 and months back 0..1200'
@@ -535,29 +560,9 @@ BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('ensure_platform_event_partitions'));
     FOR i IN 0 .. p_months_back + p_months_ahead LOOP
         v_month := v_first + make_interval(months => i);
-        v_next  := v_month + interval '1 month';
-        v_name  := format('platform_events_%s', to_char(v_month, 'YYYY_MM'));
-        CONTINUE WHEN to_regclass(v_name) IS NOT NULL;
-        SELECT count(*) INTO v_moved FROM platform_events_default
-         WHERE received_at >= v_month::timestamp AT TIME ZONE 'UTC'
-           AND received_at <  v_next::timestamp AT TIME ZONE 'UTC';
-        IF v_moved = 0 THEN
-            EXECUTE format(
-                'CREATE TABLE %I PARTITION OF platform_events FOR VALUES FROM (%L) TO (%L)',
-                v_name, v_month::timestamp AT TIME ZONE 'UTC', v_next::timestamp AT TIME ZONE 'UTC');
-        ELSE
-            EXECUTE format('CREATE TABLE %I (LIKE platform_events INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
-                           v_name);
-            EXECUTE format(
-                'WITH moved AS (DELETE FROM platform_events_default
-                                 WHERE received_at >= %L AND received_at < %L RETURNING *)
-                 INSERT INTO %I SELECT * FROM moved',
-                v_month::timestamp AT TIME ZONE 'UTC', v_next::timestamp AT TIME ZONE 'UTC', v_name);
-            EXECUTE format(
-                'ALTER TABLE platform_events ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)',
-                v_name, v_month::timestamp AT TIME ZONE 'UTC', v_next::timestamp AT TIME ZONE 'UTC');
-        END IF;
-        RETURN NEXT v_name;
+        FOR v_retention IN SELECT DISTINCT s.retention FROM event_schemas s ORDER BY 1 LOOP
+            RETURN QUERY SELECT * FROM platform_events_ensure_leaf(v_month, v_retention);
+        END LOOP;
     END LOOP;
 END;
 $$;
@@ -835,10 +840,10 @@ CREATE FUNCTION public.platform_events_json_problem(p_value jsonb) RETURNS text
 REVOKE ALL ON FUNCTION public.platform_events_json_problem(p_value jsonb) FROM PUBLIC;
 
 -- function platform_events_limits()
--- created in 0060_validation_once
+-- created in 0060_validation_once; replaced in 0062_partitions_by_retention
 CREATE FUNCTION public.platform_events_limits() RETURNS jsonb
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN '{"id_chars": 255, "batch_events": 50000, "future_seconds": 86400, "metadata_bytes": 16384, "event_data_bytes": 32768}'::jsonb;
+    RETURN '{"id_chars": 255, "batch_events": 50000, "future_seconds": 86400, "metadata_bytes": 16384, "event_data_bytes": 32768, "dedupe_window_days": 7}'::jsonb;
 COMMENT ON FUNCTION public.platform_events_limits() IS 'The limits every emit path enforces; functions/platform_events/limits.json is its copy for Python (make schema).';
 REVOKE ALL ON FUNCTION public.platform_events_limits() FROM PUBLIC;
 
@@ -1067,8 +1072,31 @@ CREATE FUNCTION public.platform_events_check_rows(p_event_types text[], p_event_
 END;
 REVOKE ALL ON FUNCTION public.platform_events_check_rows(p_event_types text[], p_event_data jsonb[], p_metadata jsonb[], p_occurred_at timestamp with time zone[], p_user_ids text[], p_session_ids text[], p_trusted boolean, p_session_user text) FROM PUBLIC;
 
+-- function platform_events_create_leaves(text, date, interval[])
+-- created in 0062_partitions_by_retention
+CREATE FUNCTION public.platform_events_create_leaves(p_month_name text, p_month date, p_retentions interval[]) RETURNS SETOF text
+    LANGUAGE plpgsql
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_retention interval;
+    v_leaf      text;
+BEGIN
+    FOREACH v_retention IN ARRAY p_retentions LOOP
+        v_leaf := format('platform_events_%s_r%s', to_char(p_month, 'YYYY_MM'),
+                         platform_events_retention_label(v_retention));
+        -- A leaf of an equal interval spelled otherwise ('12 mons') has the same label.
+        CONTINUE WHEN to_regclass(v_leaf) IS NOT NULL;
+        EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES IN (%L)', v_leaf, p_month_name,
+                       v_retention::text);
+        RETURN NEXT v_leaf;
+    END LOOP;
+END;
+$$;
+REVOKE ALL ON FUNCTION public.platform_events_create_leaves(p_month_name text, p_month date, p_retentions interval[]) FROM PUBLIC;
+
 -- function platform_events_detach_partition(text, interval, integer)
--- created in 0021_partition_retirement
+-- created in 0021_partition_retirement; replaced in 0062_partitions_by_retention
 CREATE FUNCTION public.platform_events_detach_partition(p_partition text, p_lock_timeout interval DEFAULT '00:00:00.05'::interval, p_attempts integer DEFAULT 20) RETURNS text
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'public', 'pg_temp'
@@ -1076,6 +1104,7 @@ CREATE FUNCTION public.platform_events_detach_partition(p_partition text, p_lock
 DECLARE
     v_part    record;
     v_retired text;
+    v_outcome text;
     v_old     text := current_setting('lock_timeout');
 BEGIN
     IF p_lock_timeout IS NULL OR p_lock_timeout < interval '1 millisecond'
@@ -1087,32 +1116,28 @@ BEGIN
         RAISE EXCEPTION 'attempts must be between 1 and 1000' USING ERRCODE = '22023',
             COLUMN = 'attempts';
     END IF;
-    SELECT * INTO v_part FROM platform_event_partitions p
-     WHERE p.partition_name = p_partition AND p.range_start IS NOT NULL;
-    IF NOT FOUND OR p_partition !~ '^platform_events_[0-9]{4}_[0-9]{2}$' THEN
-        RAISE EXCEPTION '% is not a monthly partition of platform_events', quote_nullable(p_partition)
-            USING ERRCODE = '22023', COLUMN = 'partition';
-    END IF;
-    IF v_part.range_end > now() THEN
-        RAISE EXCEPTION 'partition % is not entirely in the past', p_partition
+    SELECT * INTO v_part FROM platform_event_partitions p WHERE p.partition_name = p_partition;
+    IF NOT FOUND OR p_partition !~ '^platform_events_[0-9]{4}_[0-9]{2}_r[0-9]+[ymds]$' THEN
+        RAISE EXCEPTION '% is not a leaf partition of platform_events', quote_nullable(p_partition)
             USING ERRCODE = '22023', COLUMN = 'partition';
     END IF;
     -- Reprocessing takes this lock shared before it puts delivered events back to pending, so the
     -- check below stays true until the detach commits.
     PERFORM pg_advisory_xact_lock(hashtext('platform_events_partition_retirement'));
-    IF NOT platform_events_range_expired(v_part.range_start, v_part.range_end) THEN
-        RETURN 'not_expired';
+    v_outcome := platform_events_leaf_expiry(p_partition, true);
+    IF v_outcome <> 'expired' THEN
+        RETURN v_outcome;
     END IF;
     v_retired := 'platform_events_retired_' || substr(p_partition, length('platform_events_') + 1);
     PERFORM set_config('lock_timeout', (extract(epoch FROM p_lock_timeout) * 1000)::int || 'ms', true);
     FOR i IN 1 .. p_attempts LOOP
         BEGIN
-            EXECUTE format('ALTER TABLE platform_events DETACH PARTITION %I', p_partition);
+            -- The parent is a month long past: no INSERT waits for this lock, only readers of it.
+            EXECUTE format('ALTER TABLE %I DETACH PARTITION %I', v_part.month_name, p_partition);
             EXECUTE format('ALTER TABLE %I RENAME TO %I', p_partition, v_retired);
             PERFORM set_config('lock_timeout', v_old, true);
             RETURN 'detached';
         EXCEPTION WHEN lock_not_available THEN
-            -- Someone holds platform_events (a long query): let ingest through, back off, retry.
             PERFORM pg_sleep(least(1.0, 0.02 * i) * (0.5 + random() / 2));
         END;
     END LOOP;
@@ -1122,6 +1147,42 @@ END;
 $_$;
 REVOKE ALL ON FUNCTION public.platform_events_detach_partition(p_partition text, p_lock_timeout interval, p_attempts integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.platform_events_detach_partition(p_partition text, p_lock_timeout interval, p_attempts integer) TO platform_events_pipeline;
+
+-- function platform_events_drop_empty_months(interval)
+-- created in 0062_partitions_by_retention
+CREATE FUNCTION public.platform_events_drop_empty_months(p_lock_timeout interval DEFAULT '00:00:00.005'::interval) RETURNS SETOF text
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_month record;
+    v_old   text := current_setting('lock_timeout');
+BEGIN
+    IF p_lock_timeout IS NULL OR p_lock_timeout < interval '1 millisecond'
+       OR p_lock_timeout > interval '1 second' THEN
+        RAISE EXCEPTION 'lock timeout must be between 1 ms and 1 s' USING ERRCODE = '22023',
+            COLUMN = 'lock_timeout';
+    END IF;
+    FOR v_month IN
+        SELECT m.partition_name FROM platform_event_months m
+         WHERE m.by_retention AND m.range_end < now() - interval '1 month'
+           AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhparent = m.partition_name::regclass)
+         ORDER BY m.range_start
+    LOOP
+        PERFORM set_config('lock_timeout', (extract(epoch FROM p_lock_timeout) * 1000)::int || 'ms', true);
+        BEGIN
+            EXECUTE format('DROP TABLE %I', v_month.partition_name);
+            RETURN NEXT v_month.partition_name;
+        EXCEPTION WHEN lock_not_available THEN
+            NULL;  -- busy: the next run drops it
+        END;
+        PERFORM set_config('lock_timeout', v_old, true);
+    END LOOP;
+    PERFORM set_config('lock_timeout', v_old, true);
+END;
+$$;
+REVOKE ALL ON FUNCTION public.platform_events_drop_empty_months(p_lock_timeout interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.platform_events_drop_empty_months(p_lock_timeout interval) TO platform_events_pipeline;
 
 -- function platform_events_drop_retired_partition(text)
 -- created in 0021_partition_retirement
@@ -1160,15 +1221,21 @@ $$;
 REVOKE ALL ON FUNCTION public.platform_events_effective_user(p_user_id text, p_trusted boolean) FROM PUBLIC;
 
 -- function platform_events_emit_rows(uuid[], text[], jsonb[], text[], text[], jsonb[], timestamp with time zone[], text[], text[], text[])
--- created in 0060_validation_once
+-- created in 0060_validation_once; replaced in 0062_partitions_by_retention
 CREATE FUNCTION public.platform_events_emit_rows(p_event_ids uuid[], p_event_types text[], p_event_data jsonb[], p_user_ids text[], p_session_ids text[], p_metadata jsonb[], p_occurred_at timestamp with time zone[], p_reject_codes text[], p_reject_fields text[], p_reject_messages text[]) RETURNS TABLE(ordinal integer, event_id uuid, status text, error_code text, error_field text, error_message text)
     LANGUAGE plpgsql
     SET search_path TO 'public', 'pg_temp'
+    SET plan_cache_mode TO 'force_custom_plan'
     AS $$
 DECLARE
     v_trusted      boolean := platform_events_caller_is_trusted();
     v_session_user text := nullif(current_setting('platform_events.user_id', true), '');
     v_count        integer := coalesce(cardinality(p_event_types), 0);
+    v_slot         smallint := platform_events_ledger_slot(now());
+    v_prev_slot    smallint := platform_events_ledger_slot(
+                                   now() - make_interval(days => platform_events_limit('dedupe_window_days')));
+    v_window_start timestamptz := now() - make_interval(days => platform_events_limit('dedupe_window_days'));
+    v_future       interval := make_interval(secs => platform_events_limit('future_seconds'));
     v_ids          uuid[];
     v_occurred     timestamptz[];
     v_codes        text[];
@@ -1204,51 +1271,86 @@ BEGIN
            WITH ORDINALITY AS u(event_id, reject_code, reject_field, reject_message, n)
         ON u.n = c.n;
 
-    -- 2. Write the valid events; the first occurrence of an event_id in the batch is the one.
-    -- Without ON CONFLICT first (the common case, and the cheaper plan); an event_id already in
-    -- the ledger rolls that back, and the second statement stores only what the ledger takes.
+    -- 2. Write the valid events; the first occurrence of an event_id in the batch is the one, and
+    -- an id of the previous period's slot is a duplicate (the current slot's primary key refuses
+    -- the rest). Past the window, the same event re-sent (same id, same occurred_at) is found in
+    -- the store: it was received after its occurred_at less the future limit and before the
+    -- window, so per event only the leaves of that span are searched (run-time pruning; none for
+    -- an event that occurred within the window, nearly all of them). Without ON CONFLICT first (the common case, and the cheaper plan); an event_id
+    -- already in this slot rolls that back, and the second statement stores only what the ledger
+    -- takes.
     BEGIN
         WITH valid AS MATERIALIZED (
-            SELECT DISTINCT ON (u.event_id) u.*
+            SELECT DISTINCT ON (u.event_id) u.*, r.retention::text AS retention_class
             FROM unnest(v_ids, v_codes, v_categories, v_versions, p_event_types, p_event_data, p_user_ids,
                         p_session_ids, p_metadata, v_occurred)
                  WITH ORDINALITY AS u(event_id, error_code, category, schema_version, event_type,
                                       event_data, user_id, session_id, metadata, occurred_at, n)
-            WHERE u.error_code IS NULL
+            JOIN (SELECT DISTINCT ON (s.event_type) s.event_type, s.retention
+                    FROM event_schemas s ORDER BY s.event_type, s.version DESC) r
+              ON r.event_type = u.event_type
+            -- LATERAL ... LIMIT 1: one index probe per event (an anti join would read the slot).
+            LEFT JOIN LATERAL (SELECT 1 AS hit FROM platform_event_delivery p
+                                WHERE p.ledger_slot = v_prev_slot AND p.event_id = u.event_id
+                                LIMIT 1) seen ON true
+            LEFT JOIN LATERAL (SELECT 1 AS hit FROM platform_events o
+                                WHERE u.occurred_at < v_window_start + v_future
+                                  AND o.event_id = u.event_id AND o.occurred_at = u.occurred_at
+                                  AND o.received_at >= u.occurred_at - v_future
+                                  AND o.received_at < v_window_start
+                                LIMIT 1) stored_before ON true
+            WHERE u.error_code IS NULL AND seen.hit IS NULL AND stored_before.hit IS NULL
             ORDER BY u.event_id, u.n
         ), ledger AS (
-            INSERT INTO platform_event_delivery (event_id, received_at, event_type)
-            SELECT v.event_id, now(), v.event_type FROM valid v
+            INSERT INTO platform_event_delivery (event_id, received_at, event_type, ledger_slot)
+            SELECT v.event_id, now(), v.event_type, v_slot FROM valid v
         ), stored AS (
             INSERT INTO platform_events (event_id, event_type, event_category, schema_version, user_id,
-                                         session_id, occurred_at, received_at, event_data, metadata)
+                                         session_id, occurred_at, received_at, event_data, metadata,
+                                         retention_class)
             SELECT v.event_id, v.event_type, v.category, v.schema_version,
                    CASE WHEN v_trusted THEN v.user_id ELSE v_session_user END,
-                   v.session_id, v.occurred_at, now(), v.event_data, coalesce(v.metadata, '{}'::jsonb)
+                   v.session_id, v.occurred_at, now(), v.event_data, coalesce(v.metadata, '{}'::jsonb),
+                   v.retention_class
             FROM valid v
         )
         -- Both inserts run to completion whether read or not: every valid event is stored.
         SELECT array_agg(v.n::integer) INTO v_accepted FROM valid v;
     EXCEPTION WHEN unique_violation THEN
         WITH valid AS MATERIALIZED (
-            SELECT DISTINCT ON (u.event_id) u.*
+            SELECT DISTINCT ON (u.event_id) u.*, r.retention::text AS retention_class
             FROM unnest(v_ids, v_codes, v_categories, v_versions, p_event_types, p_event_data, p_user_ids,
                         p_session_ids, p_metadata, v_occurred)
                  WITH ORDINALITY AS u(event_id, error_code, category, schema_version, event_type,
                                       event_data, user_id, session_id, metadata, occurred_at, n)
-            WHERE u.error_code IS NULL
+            JOIN (SELECT DISTINCT ON (s.event_type) s.event_type, s.retention
+                    FROM event_schemas s ORDER BY s.event_type, s.version DESC) r
+              ON r.event_type = u.event_type
+            -- LATERAL ... LIMIT 1: one index probe per event (an anti join would read the slot).
+            LEFT JOIN LATERAL (SELECT 1 AS hit FROM platform_event_delivery p
+                                WHERE p.ledger_slot = v_prev_slot AND p.event_id = u.event_id
+                                LIMIT 1) seen ON true
+            LEFT JOIN LATERAL (SELECT 1 AS hit FROM platform_events o
+                                WHERE u.occurred_at < v_window_start + v_future
+                                  AND o.event_id = u.event_id AND o.occurred_at = u.occurred_at
+                                  AND o.received_at >= u.occurred_at - v_future
+                                  AND o.received_at < v_window_start
+                                LIMIT 1) stored_before ON true
+            WHERE u.error_code IS NULL AND seen.hit IS NULL AND stored_before.hit IS NULL
             ORDER BY u.event_id, u.n
         ), ledger AS (
-            INSERT INTO platform_event_delivery AS d (event_id, received_at, event_type)
-            SELECT v.event_id, now(), v.event_type FROM valid v
+            INSERT INTO platform_event_delivery AS d (event_id, received_at, event_type, ledger_slot)
+            SELECT v.event_id, now(), v.event_type, v_slot FROM valid v
             ON CONFLICT ON CONSTRAINT platform_event_delivery_pkey DO NOTHING
             RETURNING d.event_id
         ), stored AS (
             INSERT INTO platform_events AS e (event_id, event_type, event_category, schema_version, user_id,
-                                              session_id, occurred_at, received_at, event_data, metadata)
+                                              session_id, occurred_at, received_at, event_data, metadata,
+                                              retention_class)
             SELECT v.event_id, v.event_type, v.category, v.schema_version,
                    CASE WHEN v_trusted THEN v.user_id ELSE v_session_user END,
-                   v.session_id, v.occurred_at, now(), v.event_data, coalesce(v.metadata, '{}'::jsonb)
+                   v.session_id, v.occurred_at, now(), v.event_data, coalesce(v.metadata, '{}'::jsonb),
+                   v.retention_class
             FROM valid v JOIN ledger l ON l.event_id = v.event_id
             RETURNING e.event_id
         )
@@ -1272,6 +1374,51 @@ END;
 $$;
 REVOKE ALL ON FUNCTION public.platform_events_emit_rows(p_event_ids uuid[], p_event_types text[], p_event_data jsonb[], p_user_ids text[], p_session_ids text[], p_metadata jsonb[], p_occurred_at timestamp with time zone[], p_reject_codes text[], p_reject_fields text[], p_reject_messages text[]) FROM PUBLIC;
 
+-- function platform_events_ensure_leaf(date, interval)
+-- created in 0062_partitions_by_retention
+CREATE FUNCTION public.platform_events_ensure_leaf(p_month date, p_retention interval) RETURNS SETOF text
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_month_name text := format('platform_events_%s', to_char(p_month, 'YYYY_MM'));
+    v_leaf       text := format('platform_events_%s_r%s', to_char(p_month, 'YYYY_MM'),
+                                platform_events_retention_label(p_retention));
+    v_from       timestamptz := p_month::timestamp AT TIME ZONE 'UTC';
+    v_to         timestamptz := (p_month + interval '1 month')::timestamp AT TIME ZONE 'UTC';
+BEGIN
+    IF p_month IS NULL OR p_month <> date_trunc('month', p_month)::date OR p_retention IS NULL
+       OR p_retention <= interval '0' THEN
+        RAISE EXCEPTION 'a leaf needs the first day of a month and a positive retention'
+            USING ERRCODE = '22023';
+    END IF;
+    IF to_regclass(v_month_name) IS NULL THEN
+        IF EXISTS (SELECT 1 FROM platform_events_default d
+                    WHERE d.received_at >= v_from AND d.received_at < v_to) THEN
+            -- Events that arrived while the month was missing: the month is built beside the
+            -- table, filled from the default partition, then attached.
+            EXECUTE format('CREATE TABLE %I (LIKE platform_events INCLUDING DEFAULTS INCLUDING CONSTRAINTS) '
+                           'PARTITION BY LIST (retention_class)', v_month_name);
+            PERFORM platform_events_create_leaves(v_month_name, p_month,
+                ARRAY(SELECT DISTINCT d.retention_class::interval FROM platform_events_default d
+                       WHERE d.received_at >= v_from AND d.received_at < v_to
+                      UNION SELECT p_retention));
+            EXECUTE format('WITH moved AS (DELETE FROM platform_events_default
+                                            WHERE received_at >= %L AND received_at < %L RETURNING *)
+                            INSERT INTO %I SELECT * FROM moved', v_from, v_to, v_month_name);
+            EXECUTE format('ALTER TABLE platform_events ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)',
+                           v_month_name, v_from, v_to);
+        ELSE
+            EXECUTE format('CREATE TABLE %I PARTITION OF platform_events FOR VALUES FROM (%L) TO (%L) '
+                           'PARTITION BY LIST (retention_class)', v_month_name, v_from, v_to);
+        END IF;
+        RETURN NEXT v_month_name;
+    END IF;
+    RETURN QUERY SELECT * FROM platform_events_create_leaves(v_month_name, p_month, ARRAY[p_retention]);
+END;
+$$;
+REVOKE ALL ON FUNCTION public.platform_events_ensure_leaf(p_month date, p_retention interval) FROM PUBLIC;
+
 -- function platform_events_fence_changed_batches()
 -- created in 0050_durable_delivery_batches
 CREATE FUNCTION public.platform_events_fence_changed_batches() RETURNS trigger
@@ -1291,6 +1438,13 @@ END;
 $$;
 REVOKE ALL ON FUNCTION public.platform_events_fence_changed_batches() FROM PUBLIC;
 
+-- function platform_events_held_slot()
+-- created in 0062_partitions_by_retention
+CREATE FUNCTION public.platform_events_held_slot() RETURNS smallint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN (3)::smallint;
+REVOKE ALL ON FUNCTION public.platform_events_held_slot() FROM PUBLIC;
+
 -- function platform_events_keep_rules()
 -- created in 0060_validation_once
 CREATE FUNCTION public.platform_events_keep_rules() RETURNS trigger
@@ -1307,6 +1461,87 @@ BEGIN
 END;
 $$;
 REVOKE ALL ON FUNCTION public.platform_events_keep_rules() FROM PUBLIC;
+
+-- function platform_events_leaf_expiry(text, boolean)
+-- created in 0062_partitions_by_retention
+CREATE FUNCTION public.platform_events_leaf_expiry(p_leaf text, p_move boolean) RETURNS text
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_part  record;
+    v_found boolean;
+    v_month date;
+    v_longer interval;
+BEGIN
+    SELECT * INTO v_part FROM platform_event_partitions p WHERE p.partition_name = p_leaf;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION '% is not a leaf partition of platform_events', quote_nullable(p_leaf)
+            USING ERRCODE = '22023', COLUMN = 'partition';
+    END IF;
+    IF v_part.range_end + v_part.retention
+       + make_interval(secs => platform_events_limit('future_seconds')) > now() THEN
+        RETURN 'not_expired';
+    END IF;
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM platform_event_delivery d JOIN %I e
+                                      ON e.event_id = d.event_id AND e.received_at = d.received_at
+                                   WHERE d.status IN (''pending'', ''processing'', ''failed'')
+                                     AND d.received_at >= %L AND d.received_at < %L)',
+                   p_leaf, v_part.range_start, v_part.range_end) INTO v_found;
+    IF v_found THEN
+        RETURN 'undelivered';
+    END IF;
+    IF p_move THEN
+        -- Types whose retention grew since their events were stored here: to their class now
+        -- (row movement through the parent, into the same month's leaf of that class).
+        v_month := date_trunc('month', v_part.range_start AT TIME ZONE 'UTC')::date;
+        FOR v_longer IN
+            SELECT DISTINCT p.retention
+              FROM (SELECT DISTINCT ON (s.event_type) s.event_type, s.retention
+                      FROM event_schemas s ORDER BY s.event_type, s.version DESC) p
+             WHERE p.retention > v_part.retention
+        LOOP
+            PERFORM platform_events_ensure_leaf(v_month, v_longer);
+            EXECUTE format('UPDATE platform_events e SET retention_class = %L
+                             WHERE e.received_at >= %L AND e.received_at < %L AND e.retention_class = %L
+                               AND platform_events_type_retention(e.event_type) = %L::interval',
+                           v_longer::text, v_part.range_start, v_part.range_end, v_part.retention_class,
+                           v_longer);
+        END LOOP;
+    END IF;
+    RETURN 'expired';
+END;
+$$;
+REVOKE ALL ON FUNCTION public.platform_events_leaf_expiry(p_leaf text, p_move boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.platform_events_leaf_expiry(p_leaf text, p_move boolean) TO platform_events_pipeline;
+
+-- function platform_events_leaves_for_retention()
+-- created in 0062_partitions_by_retention
+CREATE FUNCTION public.platform_events_leaves_for_retention() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_month date;
+BEGIN
+    FOR v_month IN
+        SELECT DISTINCT date_trunc('month', p.range_start AT TIME ZONE 'UTC')::date
+          FROM platform_event_months p
+         WHERE p.range_end > date_trunc('month', now() AT TIME ZONE 'UTC') - interval '1 month'
+    LOOP
+        PERFORM platform_events_ensure_leaf(v_month, NEW.retention);
+    END LOOP;
+    RETURN NULL;
+END;
+$$;
+REVOKE ALL ON FUNCTION public.platform_events_leaves_for_retention() FROM PUBLIC;
+
+-- function platform_events_ledger_slot(timestamp with time zone)
+-- created in 0062_partitions_by_retention
+CREATE FUNCTION public.platform_events_ledger_slot(p_at timestamp with time zone) RETURNS smallint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN (((floor(((EXTRACT(epoch FROM p_at) - (345600)::numeric) / ((public.platform_events_limit('dedupe_window_days'::text) * 86400))::numeric)))::bigint % (3)::bigint))::smallint;
+REVOKE ALL ON FUNCTION public.platform_events_ledger_slot(p_at timestamp with time zone) FROM PUBLIC;
 
 -- function platform_events_personal_metadata_keys()
 -- created in 0004_metrics_aggregation_retention
@@ -1337,34 +1572,90 @@ END;
 $$;
 REVOKE ALL ON FUNCTION public.platform_events_queue_user_erasure() FROM PUBLIC;
 
--- function platform_events_range_expired(timestamp with time zone, timestamp with time zone)
--- created in 0021_partition_retirement
-CREATE FUNCTION public.platform_events_range_expired(p_from timestamp with time zone, p_to timestamp with time zone) RETURNS boolean
-    LANGUAGE sql STABLE
+-- function platform_events_recycle_ledger(interval, integer)
+-- created in 0062_partitions_by_retention
+CREATE FUNCTION public.platform_events_recycle_ledger(p_lock_timeout interval DEFAULT '00:00:00.05'::interval, p_attempts integer DEFAULT 20) RETURNS TABLE(slot smallint, outcome text, held bigint)
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'public', 'pg_temp'
     AS $$
-    WITH policy AS (
-        SELECT DISTINCT ON (s.event_type) s.event_type, s.retention
-          FROM event_schemas s
-         ORDER BY s.event_type, s.version DESC
-    )
-    SELECT NOT EXISTS (SELECT 1 FROM platform_event_delivery d
-                        WHERE d.status IN ('pending', 'processing', 'failed')
-                          AND d.received_at >= p_from AND d.received_at < p_to)
-       AND NOT EXISTS (SELECT 1 FROM platform_events e
-                         LEFT JOIN policy p ON p.event_type = e.event_type
-                        WHERE e.received_at >= p_from AND e.received_at < p_to
-                          AND (p.retention IS NULL OR e.occurred_at >= now() - p.retention))
-       AND (SELECT count(*) FROM platform_events e
-             WHERE e.received_at >= p_from AND e.received_at < p_to)
-         = (SELECT count(*) FROM platform_event_delivery d
-             WHERE d.status = 'delivered' AND d.received_at >= p_from AND d.received_at < p_to);
+DECLARE
+    v_cur  smallint := platform_events_ledger_slot(now());
+    v_prev smallint := platform_events_ledger_slot(
+                           now() - make_interval(days => platform_events_limit('dedupe_window_days')));
+    v_slot smallint;
+    v_leaf text;
+    v_held bigint := 0;
+    v_old  text := current_setting('lock_timeout');
+BEGIN
+    IF p_lock_timeout IS NULL OR p_lock_timeout < interval '1 millisecond'
+       OR p_lock_timeout > interval '5 seconds' OR p_attempts IS NULL OR p_attempts < 1
+       OR p_attempts > 1000 THEN
+        RAISE EXCEPTION 'lock timeout must be between 1 ms and 5 s, attempts between 1 and 1000'
+            USING ERRCODE = '22023', COLUMN = 'lock_timeout';
+    END IF;
+    v_slot := 3 - v_cur - v_prev;
+    v_leaf := 'platform_event_delivery_slot_' || v_slot;
+    slot := v_slot;
+    -- One recycler at a time; ingest and streaming never take this lock.
+    PERFORM pg_advisory_xact_lock(hashtext('platform_events_recycle_ledger'));
+    EXECUTE format('SELECT NOT EXISTS (SELECT 1 FROM %I)', v_leaf) INTO STRICT outcome;
+    IF outcome::boolean THEN
+        outcome := 'empty';
+        held := 0;
+        RETURN NEXT;
+        RETURN;
+    END IF;
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I WHERE status = ''processing'')', v_leaf)
+       INTO STRICT outcome;
+    IF outcome::boolean THEN
+        outcome := 'in_flight';
+        held := 0;
+        RETURN NEXT;
+        RETURN;
+    END IF;
+    PERFORM set_config('lock_timeout', (extract(epoch FROM p_lock_timeout) * 1000)::int || 'ms', true);
+    FOR i IN 1 .. p_attempts LOOP
+        BEGIN
+            -- Lock first, so no claim takes a row between the move and the truncate.
+            EXECUTE format('LOCK TABLE %I IN ACCESS EXCLUSIVE MODE', v_leaf);
+            EXECUTE format(
+                'WITH moved AS (DELETE FROM %I WHERE status <> ''delivered'' RETURNING *)
+                 INSERT INTO platform_event_delivery (event_id, received_at, event_type, status,
+                        retry_count, next_attempt_at, claimed_at, last_error, processed_at, batch_id,
+                        ledger_slot)
+                 SELECT m.event_id, m.received_at, m.event_type, m.status, m.retry_count,
+                        m.next_attempt_at, m.claimed_at, m.last_error, m.processed_at, m.batch_id,
+                        platform_events_held_slot()
+                   FROM moved m', v_leaf);
+            GET DIAGNOSTICS v_held = ROW_COUNT;
+            EXECUTE format('TRUNCATE %I', v_leaf);
+            PERFORM set_config('lock_timeout', v_old, true);
+            outcome := 'recycled';
+            held := v_held;
+            RETURN NEXT;
+            RETURN;
+        EXCEPTION WHEN lock_not_available THEN
+            PERFORM pg_sleep(least(1.0, 0.02 * i) * (0.5 + random() / 2));
+        END;
+    END LOOP;
+    PERFORM set_config('lock_timeout', v_old, true);
+    outcome := 'busy';
+    held := 0;
+    RETURN NEXT;
+END;
 $$;
-REVOKE ALL ON FUNCTION public.platform_events_range_expired(p_from timestamp with time zone, p_to timestamp with time zone) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.platform_events_range_expired(p_from timestamp with time zone, p_to timestamp with time zone) TO platform_events_pipeline;
+REVOKE ALL ON FUNCTION public.platform_events_recycle_ledger(p_lock_timeout interval, p_attempts integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.platform_events_recycle_ledger(p_lock_timeout interval, p_attempts integer) TO platform_events_pipeline;
+
+-- function platform_events_retention_label(interval)
+-- created in 0062_partitions_by_retention
+CREATE FUNCTION public.platform_events_retention_label(p_retention interval) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE WHEN ((EXTRACT(day FROM p_retention) = (0)::numeric) AND (date_part('epoch'::text, (p_retention - date_trunc('day'::text, p_retention))) = (0)::double precision) AND ((((EXTRACT(year FROM p_retention) * (12)::numeric) + EXTRACT(month FROM p_retention)) % (12)::numeric) = (0)::numeric)) THEN (((((EXTRACT(year FROM p_retention) * (12)::numeric) + EXTRACT(month FROM p_retention)) / (12)::numeric))::bigint || 'y'::text) WHEN ((EXTRACT(day FROM p_retention) = (0)::numeric) AND (date_part('epoch'::text, (p_retention - date_trunc('day'::text, p_retention))) = (0)::double precision)) THEN ((((EXTRACT(year FROM p_retention) * (12)::numeric) + EXTRACT(month FROM p_retention)))::bigint || 'm'::text) WHEN ((EXTRACT(year FROM p_retention) = (0)::numeric) AND (EXTRACT(month FROM p_retention) = (0)::numeric) AND (date_part('epoch'::text, (p_retention - date_trunc('day'::text, p_retention))) = (0)::double precision)) THEN ((EXTRACT(day FROM p_retention))::bigint || 'd'::text) ELSE ((EXTRACT(epoch FROM p_retention))::bigint || 's'::text) END;
+REVOKE ALL ON FUNCTION public.platform_events_retention_label(p_retention interval) FROM PUBLIC;
 
 -- function platform_events_retention_preview()
--- created in 0004_metrics_aggregation_retention
+-- created in 0004_metrics_aggregation_retention; replaced in 0062_partitions_by_retention
 CREATE FUNCTION public.platform_events_retention_preview() RETURNS TABLE(event_type text, category text, retention interval, expired bigint)
     LANGUAGE sql STABLE
     SET search_path TO 'public', 'pg_temp'
@@ -1377,10 +1668,9 @@ CREATE FUNCTION public.platform_events_retention_preview() RETURNS TABLE(event_t
     SELECT p.event_type, p.category, p.retention,
            (SELECT count(*)
               FROM platform_events e
-              JOIN platform_event_delivery d ON d.event_id = e.event_id AND d.received_at = e.received_at
              WHERE e.event_type = p.event_type
                AND e.occurred_at < now() - p.retention
-               AND d.status = 'delivered')
+               AND NOT platform_events_undelivered(e.event_id, e.received_at))
       FROM policy p
      ORDER BY p.event_type;
 $$;
@@ -1438,15 +1728,19 @@ REVOKE ALL ON FUNCTION public.platform_events_scrub_json(p_value jsonb, p_needle
 GRANT ALL ON FUNCTION public.platform_events_scrub_json(p_value jsonb, p_needle text) TO platform_events_pipeline;
 
 -- function platform_events_store(text, jsonb, text, text, jsonb, timestamp with time zone, uuid)
--- created in 0003_event_functions
+-- created in 0003_event_functions; replaced in 0062_partitions_by_retention
 CREATE FUNCTION public.platform_events_store(p_event_type text, p_event_data jsonb, p_user_id text, p_session_id text, p_metadata jsonb, p_occurred_at timestamp with time zone, p_event_id uuid) RETURNS uuid
     LANGUAGE plpgsql
     SET search_path TO 'public', 'pg_temp'
+    SET plan_cache_mode TO 'force_custom_plan'
     AS $$
 DECLARE
     v_id      uuid := coalesce(p_event_id, gen_random_uuid());
     v_check   platform_event_check_result;
     v_now     timestamptz := now();
+    v_slot    smallint := platform_events_ledger_slot(now());
+    v_prev    smallint := platform_events_ledger_slot(
+                              now() - make_interval(days => platform_events_limit('dedupe_window_days')));
 BEGIN
     v_check := platform_event_check(p_event_type, p_event_data, p_metadata,
                                     coalesce(p_occurred_at, v_now), p_user_id, p_session_id);
@@ -1454,16 +1748,25 @@ BEGIN
         RAISE EXCEPTION '%', v_check.error_message
             USING ERRCODE = v_check.error_code, COLUMN = v_check.error_field;
     END IF;
-    INSERT INTO platform_event_delivery (event_id, received_at, event_type)
-    VALUES (v_id, v_now, p_event_type)
-    ON CONFLICT (event_id) DO NOTHING;
+    IF EXISTS (SELECT 1 FROM platform_event_delivery d WHERE d.ledger_slot = v_prev AND d.event_id = v_id)
+       OR EXISTS (SELECT 1 FROM platform_events o
+                   WHERE o.event_id = v_id AND o.occurred_at = coalesce(p_occurred_at, v_now)
+                     AND o.received_at >= coalesce(p_occurred_at, v_now)
+                                          - make_interval(secs => platform_events_limit('future_seconds'))
+                     AND o.received_at < v_now - make_interval(days => platform_events_limit('dedupe_window_days'))) THEN
+        RETURN v_id;  -- stored before: a retry of the same event
+    END IF;
+    INSERT INTO platform_event_delivery (event_id, received_at, event_type, ledger_slot)
+    VALUES (v_id, v_now, p_event_type, v_slot)
+    ON CONFLICT ON CONSTRAINT platform_event_delivery_pkey DO NOTHING;
     IF NOT FOUND THEN
         RETURN v_id;  -- already stored: a retry of the same event
     END IF;
     INSERT INTO platform_events (event_id, event_type, event_category, schema_version, user_id,
-                                 session_id, occurred_at, received_at, event_data, metadata)
+                                 session_id, occurred_at, received_at, event_data, metadata, retention_class)
     VALUES (v_id, p_event_type, v_check.category, v_check.schema_version, p_user_id, p_session_id,
-            coalesce(p_occurred_at, v_now), v_now, p_event_data, coalesce(p_metadata, '{}'::jsonb));
+            coalesce(p_occurred_at, v_now), v_now, p_event_data, coalesce(p_metadata, '{}'::jsonb),
+            platform_events_type_retention(p_event_type)::text);
     RETURN v_id;
 END;
 $$;
@@ -1494,6 +1797,53 @@ EXCEPTION WHEN invalid_text_representation THEN
 END;
 $$;
 REVOKE ALL ON FUNCTION public.platform_events_try_uuid(p_text text) FROM PUBLIC;
+
+-- function platform_events_type_retention(text)
+-- created in 0062_partitions_by_retention
+CREATE FUNCTION public.platform_events_type_retention(p_event_type text) RETURNS interval
+    LANGUAGE sql STABLE
+    SET search_path TO 'public', 'pg_temp'
+    RETURN (SELECT s.retention FROM public.event_schemas s WHERE (s.event_type = platform_events_type_retention.p_event_type) ORDER BY s.version DESC LIMIT 1);
+REVOKE ALL ON FUNCTION public.platform_events_type_retention(p_event_type text) FROM PUBLIC;
+
+-- ================================================================================================
+-- Tables, views and sequences
+-- ================================================================================================
+
+-- table platform_event_delivery
+-- created in 0001_event_store; replaced in 0062_partitions_by_retention; altered in 0006_roles_and_security, 0050_durable_delivery_batches
+CREATE TABLE public.platform_event_delivery (
+    event_id uuid CONSTRAINT platform_event_delivery_event_id_not_null1 NOT NULL,
+    received_at timestamp with time zone CONSTRAINT platform_event_delivery_received_at_not_null1 NOT NULL,
+    event_type text CONSTRAINT platform_event_delivery_event_type_not_null1 NOT NULL,
+    status text DEFAULT 'pending'::text CONSTRAINT platform_event_delivery_status_not_null1 NOT NULL,
+    retry_count integer DEFAULT 0 CONSTRAINT platform_event_delivery_retry_count_not_null1 NOT NULL,
+    next_attempt_at timestamp with time zone DEFAULT now() CONSTRAINT platform_event_delivery_next_attempt_at_not_null1 NOT NULL,
+    claimed_at timestamp with time zone,
+    last_error text,
+    processed_at timestamp with time zone,
+    batch_id uuid,
+    ledger_slot smallint DEFAULT public.platform_events_held_slot() NOT NULL,
+    CONSTRAINT platform_event_delivery_check CHECK (((ledger_slot = public.platform_events_held_slot()) OR (ledger_slot = public.platform_events_ledger_slot(received_at)))),
+    CONSTRAINT platform_event_delivery_retry_count_check1 CHECK ((retry_count >= 0)),
+    CONSTRAINT platform_event_delivery_status_check1 CHECK ((status = ANY (ARRAY['pending'::text, 'processing'::text, 'delivered'::text, 'failed'::text])))
+)
+PARTITION BY LIST (ledger_slot);
+COMMENT ON TABLE public.platform_event_delivery IS 'Queue and delivery state of each event, and the idempotency ledger of the dedupe window: slots 0-2 are weeks (current, previous, next to recycle), slot 3 holds undelivered rows older than the window. An event without a row is delivered.';
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.platform_event_delivery TO platform_events_pipeline;
+
+-- ================================================================================================
+-- Functions
+-- ================================================================================================
+
+-- function platform_events_undelivered(uuid, timestamp with time zone)
+-- created in 0062_partitions_by_retention
+CREATE FUNCTION public.platform_events_undelivered(p_event_id uuid, p_received_at timestamp with time zone) RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path TO 'public', 'pg_temp'
+    RETURN (EXISTS (SELECT 1 FROM public.platform_event_delivery d WHERE ((d.event_id = platform_events_undelivered.p_event_id) AND (d.received_at = platform_events_undelivered.p_received_at) AND (d.status <> 'delivered'::text))));
+REVOKE ALL ON FUNCTION public.platform_events_undelivered(p_event_id uuid, p_received_at timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.platform_events_undelivered(p_event_id uuid, p_received_at timestamp with time zone) TO platform_events_pipeline;
 
 -- function promote_quarantined_events(text, integer, timestamp with time zone, uuid)
 -- created in 0039_quarantine_promotion
@@ -1655,7 +2005,7 @@ REVOKE ALL ON FUNCTION public.quarantine_platform_events(p_events jsonb) FROM PU
 GRANT ALL ON FUNCTION public.quarantine_platform_events(p_events jsonb) TO platform_events_ingest;
 
 -- function settle_delivery_batch(uuid, uuid, uuid[], uuid[], text[], boolean[], integer, interval, boolean, text, text, text, interval, interval)
--- created in 0050_durable_delivery_batches
+-- created in 0050_durable_delivery_batches; replaced in 0062_partitions_by_retention
 CREATE FUNCTION public.settle_delivery_batch(p_batch_id uuid, p_lease_token uuid, p_delivered uuid[], p_released uuid[], p_errors text[], p_final boolean[], p_max_retries integer, p_backoff interval, p_hold boolean, p_sink text, p_sink_state text, p_sink_error text, p_hold_base interval, p_hold_max interval) RETURNS timestamp with time zone
     LANGUAGE plpgsql
     SET search_path TO 'public', 'pg_temp'
@@ -1665,12 +2015,20 @@ DECLARE
     v_token    uuid;
     v_failures integer := 0;
     v_due      timestamptz;
+    v_slots    smallint[];
 BEGIN
     IF p_sink_state NOT IN ('ok', 'unavailable', 'throttled', 'misconfigured') THEN
         RAISE EXCEPTION 'sink state must be ok, unavailable, throttled, misconfigured or NULL'
             USING ERRCODE = '22023', COLUMN = 'sink_state';
     END IF;
-    SELECT b.lease_token INTO v_token
+    -- The slots the members can be in: those of the batch's received range, and the held one.
+    SELECT b.lease_token,
+           CASE WHEN b.received_hi - b.received_lo
+                     >= make_interval(days => platform_events_limit('dedupe_window_days'))
+                THEN ARRAY[0, 1, 2, 3]::smallint[]
+                ELSE ARRAY[platform_events_ledger_slot(b.received_lo),
+                           platform_events_ledger_slot(b.received_hi), platform_events_held_slot()] END
+      INTO v_token, v_slots
       FROM platform_event_delivery_batches b WHERE b.batch_id = p_batch_id FOR UPDATE;
     IF v_token IS NULL OR v_token <> p_lease_token THEN
         RAISE EXCEPTION 'the lease of delivery batch % passed to another worker', p_batch_id
@@ -1681,7 +2039,8 @@ BEGIN
         UPDATE platform_event_delivery d
            SET status = 'delivered', processed_at = now(), last_error = NULL, claimed_at = NULL,
                batch_id = NULL
-         WHERE d.event_id = ANY (p_delivered) AND d.batch_id = p_batch_id;
+         WHERE d.event_id = ANY (p_delivered) AND d.batch_id = p_batch_id
+           AND d.ledger_slot = ANY (v_slots);
     END IF;
     IF cardinality(p_released) > 0 THEN
         UPDATE platform_event_delivery d
@@ -1693,7 +2052,8 @@ BEGIN
                claimed_at = NULL,
                batch_id = NULL
           FROM unnest(p_released, p_errors, p_final) AS r(event_id, error, final)
-         WHERE d.event_id = r.event_id AND d.batch_id = p_batch_id;
+         WHERE d.event_id = r.event_id AND d.batch_id = p_batch_id
+           AND d.ledger_slot = ANY (v_slots);
     END IF;
 
     IF p_sink_state IS NULL THEN
@@ -1820,26 +2180,6 @@ ALTER TABLE public.event_aggregations ALTER COLUMN aggregation_id ADD GENERATED 
     CACHE 1
 );
 
--- table platform_event_delivery
--- created in 0001_event_store; altered in 0006_roles_and_security, 0050_durable_delivery_batches
-CREATE TABLE public.platform_event_delivery (
-    event_id uuid NOT NULL,
-    received_at timestamp with time zone NOT NULL,
-    event_type text NOT NULL,
-    status text DEFAULT 'pending'::text NOT NULL,
-    retry_count integer DEFAULT 0 NOT NULL,
-    next_attempt_at timestamp with time zone DEFAULT now() NOT NULL,
-    claimed_at timestamp with time zone,
-    last_error text,
-    processed_at timestamp with time zone,
-    batch_id uuid,
-    CONSTRAINT platform_event_delivery_retry_count_check CHECK ((retry_count >= 0)),
-    CONSTRAINT platform_event_delivery_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'processing'::text, 'delivered'::text, 'failed'::text])))
-)
-WITH (fillfactor='80', autovacuum_vacuum_scale_factor='0.02', autovacuum_vacuum_insert_scale_factor='0.05', autovacuum_analyze_scale_factor='0.02');
-COMMENT ON TABLE public.platform_event_delivery IS 'Queue and delivery state of each event; event_id is the idempotency ledger.';
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.platform_event_delivery TO platform_events_pipeline;
-
 -- table platform_event_delivery_batches
 -- created in 0050_durable_delivery_batches
 CREATE TABLE public.platform_event_delivery_batches (
@@ -1864,35 +2204,135 @@ WITH (fillfactor='70');
 COMMENT ON TABLE public.platform_event_delivery_batches IS 'Delivery batches in flight: fixed members, a lease (token, expiry, holder; holder NULL = given back until lease_expires_at), the sink''s write checkpoint. batch_id is the warehouse load_id.';
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.platform_event_delivery_batches TO platform_events_pipeline;
 
+-- table platform_event_delivery_held
+-- created in 0062_partitions_by_retention
+CREATE TABLE public.platform_event_delivery_held (
+    event_id uuid CONSTRAINT platform_event_delivery_event_id_not_null1 NOT NULL,
+    received_at timestamp with time zone CONSTRAINT platform_event_delivery_received_at_not_null1 NOT NULL,
+    event_type text CONSTRAINT platform_event_delivery_event_type_not_null1 NOT NULL,
+    status text DEFAULT 'pending'::text CONSTRAINT platform_event_delivery_status_not_null1 NOT NULL,
+    retry_count integer DEFAULT 0 CONSTRAINT platform_event_delivery_retry_count_not_null1 NOT NULL,
+    next_attempt_at timestamp with time zone DEFAULT now() CONSTRAINT platform_event_delivery_next_attempt_at_not_null1 NOT NULL,
+    claimed_at timestamp with time zone,
+    last_error text,
+    processed_at timestamp with time zone,
+    batch_id uuid,
+    ledger_slot smallint DEFAULT public.platform_events_held_slot() CONSTRAINT platform_event_delivery_ledger_slot_not_null NOT NULL,
+    CONSTRAINT platform_event_delivery_check CHECK (((ledger_slot = public.platform_events_held_slot()) OR (ledger_slot = public.platform_events_ledger_slot(received_at)))),
+    CONSTRAINT platform_event_delivery_retry_count_check1 CHECK ((retry_count >= 0)),
+    CONSTRAINT platform_event_delivery_status_check1 CHECK ((status = ANY (ARRAY['pending'::text, 'processing'::text, 'delivered'::text, 'failed'::text])))
+)
+WITH (fillfactor='80');
+
+-- table platform_event_delivery_slot_0
+-- created in 0062_partitions_by_retention
+CREATE TABLE public.platform_event_delivery_slot_0 (
+    event_id uuid CONSTRAINT platform_event_delivery_event_id_not_null1 NOT NULL,
+    received_at timestamp with time zone CONSTRAINT platform_event_delivery_received_at_not_null1 NOT NULL,
+    event_type text CONSTRAINT platform_event_delivery_event_type_not_null1 NOT NULL,
+    status text DEFAULT 'pending'::text CONSTRAINT platform_event_delivery_status_not_null1 NOT NULL,
+    retry_count integer DEFAULT 0 CONSTRAINT platform_event_delivery_retry_count_not_null1 NOT NULL,
+    next_attempt_at timestamp with time zone DEFAULT now() CONSTRAINT platform_event_delivery_next_attempt_at_not_null1 NOT NULL,
+    claimed_at timestamp with time zone,
+    last_error text,
+    processed_at timestamp with time zone,
+    batch_id uuid,
+    ledger_slot smallint DEFAULT public.platform_events_held_slot() CONSTRAINT platform_event_delivery_ledger_slot_not_null NOT NULL,
+    CONSTRAINT platform_event_delivery_check CHECK (((ledger_slot = public.platform_events_held_slot()) OR (ledger_slot = public.platform_events_ledger_slot(received_at)))),
+    CONSTRAINT platform_event_delivery_retry_count_check1 CHECK ((retry_count >= 0)),
+    CONSTRAINT platform_event_delivery_status_check1 CHECK ((status = ANY (ARRAY['pending'::text, 'processing'::text, 'delivered'::text, 'failed'::text])))
+)
+WITH (fillfactor='80', autovacuum_vacuum_scale_factor='0.02', autovacuum_vacuum_insert_scale_factor='0.05', autovacuum_analyze_scale_factor='0.02');
+
+-- table platform_event_delivery_slot_1
+-- created in 0062_partitions_by_retention
+CREATE TABLE public.platform_event_delivery_slot_1 (
+    event_id uuid CONSTRAINT platform_event_delivery_event_id_not_null1 NOT NULL,
+    received_at timestamp with time zone CONSTRAINT platform_event_delivery_received_at_not_null1 NOT NULL,
+    event_type text CONSTRAINT platform_event_delivery_event_type_not_null1 NOT NULL,
+    status text DEFAULT 'pending'::text CONSTRAINT platform_event_delivery_status_not_null1 NOT NULL,
+    retry_count integer DEFAULT 0 CONSTRAINT platform_event_delivery_retry_count_not_null1 NOT NULL,
+    next_attempt_at timestamp with time zone DEFAULT now() CONSTRAINT platform_event_delivery_next_attempt_at_not_null1 NOT NULL,
+    claimed_at timestamp with time zone,
+    last_error text,
+    processed_at timestamp with time zone,
+    batch_id uuid,
+    ledger_slot smallint DEFAULT public.platform_events_held_slot() CONSTRAINT platform_event_delivery_ledger_slot_not_null NOT NULL,
+    CONSTRAINT platform_event_delivery_check CHECK (((ledger_slot = public.platform_events_held_slot()) OR (ledger_slot = public.platform_events_ledger_slot(received_at)))),
+    CONSTRAINT platform_event_delivery_retry_count_check1 CHECK ((retry_count >= 0)),
+    CONSTRAINT platform_event_delivery_status_check1 CHECK ((status = ANY (ARRAY['pending'::text, 'processing'::text, 'delivered'::text, 'failed'::text])))
+)
+WITH (fillfactor='80', autovacuum_vacuum_scale_factor='0.02', autovacuum_vacuum_insert_scale_factor='0.05', autovacuum_analyze_scale_factor='0.02');
+
+-- table platform_event_delivery_slot_2
+-- created in 0062_partitions_by_retention
+CREATE TABLE public.platform_event_delivery_slot_2 (
+    event_id uuid CONSTRAINT platform_event_delivery_event_id_not_null1 NOT NULL,
+    received_at timestamp with time zone CONSTRAINT platform_event_delivery_received_at_not_null1 NOT NULL,
+    event_type text CONSTRAINT platform_event_delivery_event_type_not_null1 NOT NULL,
+    status text DEFAULT 'pending'::text CONSTRAINT platform_event_delivery_status_not_null1 NOT NULL,
+    retry_count integer DEFAULT 0 CONSTRAINT platform_event_delivery_retry_count_not_null1 NOT NULL,
+    next_attempt_at timestamp with time zone DEFAULT now() CONSTRAINT platform_event_delivery_next_attempt_at_not_null1 NOT NULL,
+    claimed_at timestamp with time zone,
+    last_error text,
+    processed_at timestamp with time zone,
+    batch_id uuid,
+    ledger_slot smallint DEFAULT public.platform_events_held_slot() CONSTRAINT platform_event_delivery_ledger_slot_not_null NOT NULL,
+    CONSTRAINT platform_event_delivery_check CHECK (((ledger_slot = public.platform_events_held_slot()) OR (ledger_slot = public.platform_events_ledger_slot(received_at)))),
+    CONSTRAINT platform_event_delivery_retry_count_check1 CHECK ((retry_count >= 0)),
+    CONSTRAINT platform_event_delivery_status_check1 CHECK ((status = ANY (ARRAY['pending'::text, 'processing'::text, 'delivered'::text, 'failed'::text])))
+)
+WITH (fillfactor='80', autovacuum_vacuum_scale_factor='0.02', autovacuum_vacuum_insert_scale_factor='0.05', autovacuum_analyze_scale_factor='0.02');
+
 -- table platform_events
--- created in 0001_event_store; altered in 0002_partition_maintenance, 0006_roles_and_security, 0021_partition_retirement
+-- created in 0001_event_store; replaced in 0062_partitions_by_retention; altered in 0002_partition_maintenance, 0006_roles_and_security, 0021_partition_retirement
 CREATE TABLE public.platform_events (
-    event_id uuid DEFAULT gen_random_uuid() NOT NULL,
-    event_type text NOT NULL,
-    event_category text NOT NULL,
-    schema_version integer NOT NULL,
+    event_id uuid DEFAULT gen_random_uuid() CONSTRAINT platform_events_event_id_not_null1 NOT NULL,
+    event_type text CONSTRAINT platform_events_event_type_not_null1 NOT NULL,
+    event_category text CONSTRAINT platform_events_event_category_not_null1 NOT NULL,
+    schema_version integer CONSTRAINT platform_events_schema_version_not_null1 NOT NULL,
     user_id text,
     session_id text,
-    occurred_at timestamp with time zone DEFAULT now() NOT NULL,
-    received_at timestamp with time zone DEFAULT now() NOT NULL,
-    event_data jsonb DEFAULT '{}'::jsonb NOT NULL,
-    metadata jsonb DEFAULT '{}'::jsonb NOT NULL
+    occurred_at timestamp with time zone DEFAULT now() CONSTRAINT platform_events_occurred_at_not_null1 NOT NULL,
+    received_at timestamp with time zone DEFAULT now() CONSTRAINT platform_events_received_at_not_null1 NOT NULL,
+    event_data jsonb DEFAULT '{}'::jsonb CONSTRAINT platform_events_event_data_not_null1 NOT NULL,
+    metadata jsonb DEFAULT '{}'::jsonb CONSTRAINT platform_events_metadata_not_null1 NOT NULL,
+    retention_class text NOT NULL
 )
 PARTITION BY RANGE (received_at);
-COMMENT ON TABLE public.platform_events IS 'Every accepted event, partitioned by month of received_at (server clock). Delivery state is in platform_event_delivery.';
+COMMENT ON TABLE public.platform_events IS 'Every accepted event: partitioned by month of received_at (server clock), each month by retention class (the type''s retention when stored), so retention drops whole partitions. Delivery state is in platform_event_delivery.';
+COMMENT ON COLUMN public.platform_events.retention_class IS 'The type''s retention when the event was stored (the interval''s text, e.g. 1 year): its partition''s class.';
 GRANT SELECT ON TABLE public.platform_events TO platform_events_app;
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.platform_events TO platform_events_pipeline;
 
--- view platform_event_partitions
--- created in 0002_partition_maintenance
-CREATE VIEW public.platform_event_partitions AS
+-- view platform_event_months
+-- created in 0062_partitions_by_retention
+CREATE VIEW public.platform_event_months AS
  SELECT (c.relname)::text AS partition_name,
     pg_get_expr(c.relpartbound, c.oid) AS bounds,
     ((regexp_match(pg_get_expr(c.relpartbound, c.oid), 'FROM \(''([^'']+)''\)'::text))[1])::timestamp with time zone AS range_start,
-    ((regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \(''([^'']+)''\)'::text))[1])::timestamp with time zone AS range_end
+    ((regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \(''([^'']+)''\)'::text))[1])::timestamp with time zone AS range_end,
+    (c.relkind = 'p'::"char") AS by_retention
    FROM (pg_inherits i
      JOIN pg_class c ON ((c.oid = i.inhrelid)))
   WHERE (i.inhparent = ('public.platform_events'::regclass)::oid);
+GRANT SELECT ON TABLE public.platform_event_months TO platform_events_pipeline;
+
+-- view platform_event_partitions
+-- created in 0002_partition_maintenance; replaced in 0062_partitions_by_retention
+CREATE VIEW public.platform_event_partitions AS
+ SELECT (c.relname)::text AS partition_name,
+    pg_get_expr(c.relpartbound, c.oid) AS bounds,
+    m.range_start,
+    m.range_end,
+    ((regexp_match(pg_get_expr(c.relpartbound, c.oid), 'IN \(''([^'']+)''\)'::text))[1])::interval AS retention,
+    (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'IN \(''([^'']+)''\)'::text))[1] AS retention_class,
+    m.partition_name AS month_name
+   FROM ((public.platform_event_months m
+     JOIN pg_inherits i ON ((i.inhparent = ((m.partition_name)::regclass)::oid)))
+     JOIN pg_class c ON ((c.oid = i.inhrelid)))
+  WHERE m.by_retention;
+COMMENT ON VIEW public.platform_event_partitions IS 'The leaves of platform_events: one month of received_at and one retention class each.';
 GRANT SELECT ON TABLE public.platform_event_partitions TO platform_events_pipeline;
 
 -- table platform_event_sink_health
@@ -1954,18 +2394,19 @@ ALTER TABLE public.platform_events_dead_letter ALTER COLUMN id ADD GENERATED ALW
 );
 
 -- table platform_events_default
--- created in 0001_event_store
+-- created in 0001_event_store; replaced in 0062_partitions_by_retention
 CREATE TABLE public.platform_events_default (
-    event_id uuid DEFAULT gen_random_uuid() CONSTRAINT platform_events_event_id_not_null NOT NULL,
-    event_type text CONSTRAINT platform_events_event_type_not_null NOT NULL,
-    event_category text CONSTRAINT platform_events_event_category_not_null NOT NULL,
-    schema_version integer CONSTRAINT platform_events_schema_version_not_null NOT NULL,
+    event_id uuid DEFAULT gen_random_uuid() CONSTRAINT platform_events_event_id_not_null1 NOT NULL,
+    event_type text CONSTRAINT platform_events_event_type_not_null1 NOT NULL,
+    event_category text CONSTRAINT platform_events_event_category_not_null1 NOT NULL,
+    schema_version integer CONSTRAINT platform_events_schema_version_not_null1 NOT NULL,
     user_id text,
     session_id text,
-    occurred_at timestamp with time zone DEFAULT now() CONSTRAINT platform_events_occurred_at_not_null NOT NULL,
-    received_at timestamp with time zone DEFAULT now() CONSTRAINT platform_events_received_at_not_null NOT NULL,
-    event_data jsonb DEFAULT '{}'::jsonb CONSTRAINT platform_events_event_data_not_null NOT NULL,
-    metadata jsonb DEFAULT '{}'::jsonb CONSTRAINT platform_events_metadata_not_null NOT NULL
+    occurred_at timestamp with time zone DEFAULT now() CONSTRAINT platform_events_occurred_at_not_null1 NOT NULL,
+    received_at timestamp with time zone DEFAULT now() CONSTRAINT platform_events_received_at_not_null1 NOT NULL,
+    event_data jsonb DEFAULT '{}'::jsonb CONSTRAINT platform_events_event_data_not_null1 NOT NULL,
+    metadata jsonb DEFAULT '{}'::jsonb CONSTRAINT platform_events_metadata_not_null1 NOT NULL,
+    retention_class text CONSTRAINT platform_events_retention_class_not_null NOT NULL
 );
 
 -- table platform_events_quarantine
@@ -1993,18 +2434,20 @@ GRANT SELECT,INSERT,DELETE ON TABLE public.platform_events_quarantine TO platfor
 GRANT UPDATE(reason) ON TABLE public.platform_events_quarantine TO platform_events_pipeline;
 
 -- view platform_events_retired_partitions
--- created in 0021_partition_retirement
+-- created in 0021_partition_retirement; replaced in 0062_partitions_by_retention
 CREATE VIEW public.platform_events_retired_partitions AS
  SELECT (c.relname)::text AS table_name,
-    ((to_date(substr((c.relname)::text, (length('platform_events_retired_'::text) + 1)), 'YYYY_MM'::text))::timestamp without time zone AT TIME ZONE 'UTC'::text) AS range_start,
-    ((to_date(substr((c.relname)::text, (length('platform_events_retired_'::text) + 1)), 'YYYY_MM'::text) + '1 mon'::interval) AT TIME ZONE 'UTC'::text) AS range_end
-   FROM (pg_class c
+    ((to_date(m.m[1], 'YYYY_MM'::text))::timestamp without time zone AT TIME ZONE 'UTC'::text) AS range_start,
+    ((to_date(m.m[1], 'YYYY_MM'::text) + '1 mon'::interval) AT TIME ZONE 'UTC'::text) AS range_end,
+    m.m[2] AS retention_label
+   FROM ((pg_class c
      JOIN pg_namespace n ON ((n.oid = c.relnamespace)))
-  WHERE ((n.nspname = 'public'::name) AND (c.relkind = 'r'::"char") AND (NOT c.relispartition) AND (c.relname ~ '^platform_events_retired_[0-9]{4}_[0-9]{2}$'::text));
+     CROSS JOIN LATERAL regexp_match((c.relname)::text, '^platform_events_retired_([0-9]{4}_[0-9]{2})_r([0-9]+[ymds])$'::text) m(m))
+  WHERE ((n.nspname = 'public'::name) AND (c.relkind = 'r'::"char") AND (NOT c.relispartition) AND (m.m IS NOT NULL));
 GRANT SELECT ON TABLE public.platform_events_retired_partitions TO platform_events_pipeline;
 
 -- view platform_events_with_status
--- created in 0001_event_store; altered in 0006_roles_and_security
+-- created in 0001_event_store; replaced in 0062_partitions_by_retention; altered in 0006_roles_and_security
 CREATE VIEW public.platform_events_with_status WITH (security_invoker='true') AS
  SELECT e.event_id,
     e.event_type,
@@ -2017,14 +2460,14 @@ CREATE VIEW public.platform_events_with_status WITH (security_invoker='true') AS
     e.received_at AS created_at,
     e.event_data,
     e.metadata,
-    d.status AS processing_status,
-    d.retry_count,
+    COALESCE(d.status, 'delivered'::text) AS processing_status,
+    COALESCE(d.retry_count, 0) AS retry_count,
     d.next_attempt_at,
     d.claimed_at,
     d.last_error AS error_message,
     d.processed_at
    FROM (public.platform_events e
-     JOIN public.platform_event_delivery d ON (((d.event_id = e.event_id) AND (d.received_at = e.received_at))));
+     LEFT JOIN public.platform_event_delivery d ON (((d.event_id = e.event_id) AND (d.received_at = e.received_at))));
 GRANT SELECT ON TABLE public.platform_events_with_status TO platform_events_pipeline;
 
 -- table platform_metrics_realtime
@@ -2132,6 +2575,18 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.warehouse_sync_status TO platf
 -- Partitions
 -- ================================================================================================
 
+-- table attach platform_event_delivery_held
+ALTER TABLE ONLY public.platform_event_delivery ATTACH PARTITION public.platform_event_delivery_held FOR VALUES IN ('3');
+
+-- table attach platform_event_delivery_slot_0
+ALTER TABLE ONLY public.platform_event_delivery ATTACH PARTITION public.platform_event_delivery_slot_0 FOR VALUES IN ('0');
+
+-- table attach platform_event_delivery_slot_1
+ALTER TABLE ONLY public.platform_event_delivery ATTACH PARTITION public.platform_event_delivery_slot_1 FOR VALUES IN ('1');
+
+-- table attach platform_event_delivery_slot_2
+ALTER TABLE ONLY public.platform_event_delivery ATTACH PARTITION public.platform_event_delivery_slot_2 FOR VALUES IN ('2');
+
 -- table attach platform_events_default
 ALTER TABLE ONLY public.platform_events ATTACH PARTITION public.platform_events_default DEFAULT;
 
@@ -2157,7 +2612,23 @@ ALTER TABLE ONLY public.platform_event_delivery_batches
 
 -- constraint platform_event_delivery platform_event_delivery_pkey
 ALTER TABLE ONLY public.platform_event_delivery
-    ADD CONSTRAINT platform_event_delivery_pkey PRIMARY KEY (event_id);
+    ADD CONSTRAINT platform_event_delivery_pkey PRIMARY KEY (event_id, ledger_slot);
+
+-- constraint platform_event_delivery_held platform_event_delivery_held_pkey
+ALTER TABLE ONLY public.platform_event_delivery_held
+    ADD CONSTRAINT platform_event_delivery_held_pkey PRIMARY KEY (event_id, ledger_slot);
+
+-- constraint platform_event_delivery_slot_0 platform_event_delivery_slot_0_pkey
+ALTER TABLE ONLY public.platform_event_delivery_slot_0
+    ADD CONSTRAINT platform_event_delivery_slot_0_pkey PRIMARY KEY (event_id, ledger_slot);
+
+-- constraint platform_event_delivery_slot_1 platform_event_delivery_slot_1_pkey
+ALTER TABLE ONLY public.platform_event_delivery_slot_1
+    ADD CONSTRAINT platform_event_delivery_slot_1_pkey PRIMARY KEY (event_id, ledger_slot);
+
+-- constraint platform_event_delivery_slot_2 platform_event_delivery_slot_2_pkey
+ALTER TABLE ONLY public.platform_event_delivery_slot_2
+    ADD CONSTRAINT platform_event_delivery_slot_2_pkey PRIMARY KEY (event_id, ledger_slot);
 
 -- constraint platform_event_rules platform_event_rules_pkey
 ALTER TABLE ONLY public.platform_event_rules
@@ -2173,11 +2644,11 @@ ALTER TABLE ONLY public.platform_events_dead_letter
 
 -- constraint platform_events platform_events_pkey
 ALTER TABLE ONLY public.platform_events
-    ADD CONSTRAINT platform_events_pkey PRIMARY KEY (event_id, received_at);
+    ADD CONSTRAINT platform_events_pkey PRIMARY KEY (event_id, received_at, retention_class);
 
 -- constraint platform_events_default platform_events_default_pkey
 ALTER TABLE ONLY public.platform_events_default
-    ADD CONSTRAINT platform_events_default_pkey PRIMARY KEY (event_id, received_at);
+    ADD CONSTRAINT platform_events_default_pkey PRIMARY KEY (event_id, received_at, retention_class);
 
 -- constraint platform_events_quarantine platform_events_quarantine_pkey
 ALTER TABLE ONLY public.platform_events_quarantine
@@ -2218,16 +2689,64 @@ CREATE INDEX event_aggregations_type_idx ON public.event_aggregations USING btre
 CREATE INDEX platform_event_delivery_batches_lease_idx ON public.platform_event_delivery_batches USING btree (lease_expires_at);
 
 -- index platform_event_delivery_claimed_idx
-CREATE INDEX platform_event_delivery_claimed_idx ON public.platform_event_delivery USING btree (claimed_at) WHERE ((claimed_at IS NOT NULL) AND (batch_id IS NULL));
+CREATE INDEX platform_event_delivery_claimed_idx ON ONLY public.platform_event_delivery USING btree (claimed_at) WHERE ((claimed_at IS NOT NULL) AND (batch_id IS NULL));
 
 -- index platform_event_delivery_due_idx
-CREATE INDEX platform_event_delivery_due_idx ON public.platform_event_delivery USING btree (next_attempt_at) WHERE (status = 'pending'::text);
+CREATE INDEX platform_event_delivery_due_idx ON ONLY public.platform_event_delivery USING btree (next_attempt_at) WHERE (status = 'pending'::text);
 
 -- index platform_event_delivery_failed_idx
-CREATE INDEX platform_event_delivery_failed_idx ON public.platform_event_delivery USING btree (event_type) WHERE (status = 'failed'::text);
+CREATE INDEX platform_event_delivery_failed_idx ON ONLY public.platform_event_delivery USING btree (event_type) WHERE (status = 'failed'::text);
+
+-- index platform_event_delivery_held_claimed_at_idx
+CREATE INDEX platform_event_delivery_held_claimed_at_idx ON public.platform_event_delivery_held USING btree (claimed_at) WHERE ((claimed_at IS NOT NULL) AND (batch_id IS NULL));
+
+-- index platform_event_delivery_held_event_type_idx
+CREATE INDEX platform_event_delivery_held_event_type_idx ON public.platform_event_delivery_held USING btree (event_type) WHERE (status = 'failed'::text);
+
+-- index platform_event_delivery_held_next_attempt_at_idx
+CREATE INDEX platform_event_delivery_held_next_attempt_at_idx ON public.platform_event_delivery_held USING btree (next_attempt_at) WHERE (status = 'pending'::text);
 
 -- index platform_event_delivery_status_time_idx
-CREATE INDEX platform_event_delivery_status_time_idx ON public.platform_event_delivery USING btree (status, received_at);
+CREATE INDEX platform_event_delivery_status_time_idx ON ONLY public.platform_event_delivery USING btree (status, received_at);
+
+-- index platform_event_delivery_held_status_received_at_idx
+CREATE INDEX platform_event_delivery_held_status_received_at_idx ON public.platform_event_delivery_held USING btree (status, received_at);
+
+-- index platform_event_delivery_slot_0_claimed_at_idx
+CREATE INDEX platform_event_delivery_slot_0_claimed_at_idx ON public.platform_event_delivery_slot_0 USING btree (claimed_at) WHERE ((claimed_at IS NOT NULL) AND (batch_id IS NULL));
+
+-- index platform_event_delivery_slot_0_event_type_idx
+CREATE INDEX platform_event_delivery_slot_0_event_type_idx ON public.platform_event_delivery_slot_0 USING btree (event_type) WHERE (status = 'failed'::text);
+
+-- index platform_event_delivery_slot_0_next_attempt_at_idx
+CREATE INDEX platform_event_delivery_slot_0_next_attempt_at_idx ON public.platform_event_delivery_slot_0 USING btree (next_attempt_at) WHERE (status = 'pending'::text);
+
+-- index platform_event_delivery_slot_0_status_received_at_idx
+CREATE INDEX platform_event_delivery_slot_0_status_received_at_idx ON public.platform_event_delivery_slot_0 USING btree (status, received_at);
+
+-- index platform_event_delivery_slot_1_claimed_at_idx
+CREATE INDEX platform_event_delivery_slot_1_claimed_at_idx ON public.platform_event_delivery_slot_1 USING btree (claimed_at) WHERE ((claimed_at IS NOT NULL) AND (batch_id IS NULL));
+
+-- index platform_event_delivery_slot_1_event_type_idx
+CREATE INDEX platform_event_delivery_slot_1_event_type_idx ON public.platform_event_delivery_slot_1 USING btree (event_type) WHERE (status = 'failed'::text);
+
+-- index platform_event_delivery_slot_1_next_attempt_at_idx
+CREATE INDEX platform_event_delivery_slot_1_next_attempt_at_idx ON public.platform_event_delivery_slot_1 USING btree (next_attempt_at) WHERE (status = 'pending'::text);
+
+-- index platform_event_delivery_slot_1_status_received_at_idx
+CREATE INDEX platform_event_delivery_slot_1_status_received_at_idx ON public.platform_event_delivery_slot_1 USING btree (status, received_at);
+
+-- index platform_event_delivery_slot_2_claimed_at_idx
+CREATE INDEX platform_event_delivery_slot_2_claimed_at_idx ON public.platform_event_delivery_slot_2 USING btree (claimed_at) WHERE ((claimed_at IS NOT NULL) AND (batch_id IS NULL));
+
+-- index platform_event_delivery_slot_2_event_type_idx
+CREATE INDEX platform_event_delivery_slot_2_event_type_idx ON public.platform_event_delivery_slot_2 USING btree (event_type) WHERE (status = 'failed'::text);
+
+-- index platform_event_delivery_slot_2_next_attempt_at_idx
+CREATE INDEX platform_event_delivery_slot_2_next_attempt_at_idx ON public.platform_event_delivery_slot_2 USING btree (next_attempt_at) WHERE (status = 'pending'::text);
+
+-- index platform_event_delivery_slot_2_status_received_at_idx
+CREATE INDEX platform_event_delivery_slot_2_status_received_at_idx ON public.platform_event_delivery_slot_2 USING btree (status, received_at);
 
 -- index platform_events_dead_letter_anonymous_idx
 CREATE INDEX platform_events_dead_letter_anonymous_idx ON public.platform_events_dead_letter USING btree (anonymous_id) WHERE (anonymous_id IS NOT NULL);
@@ -2305,6 +2824,66 @@ CREATE INDEX warehouse_sync_status_warehouse_idx ON public.warehouse_sync_status
 -- Indexes of partitions
 -- ================================================================================================
 
+-- index attach platform_event_delivery_held_claimed_at_idx
+ALTER INDEX public.platform_event_delivery_claimed_idx ATTACH PARTITION public.platform_event_delivery_held_claimed_at_idx;
+
+-- index attach platform_event_delivery_held_event_type_idx
+ALTER INDEX public.platform_event_delivery_failed_idx ATTACH PARTITION public.platform_event_delivery_held_event_type_idx;
+
+-- index attach platform_event_delivery_held_next_attempt_at_idx
+ALTER INDEX public.platform_event_delivery_due_idx ATTACH PARTITION public.platform_event_delivery_held_next_attempt_at_idx;
+
+-- index attach platform_event_delivery_held_pkey
+ALTER INDEX public.platform_event_delivery_pkey ATTACH PARTITION public.platform_event_delivery_held_pkey;
+
+-- index attach platform_event_delivery_held_status_received_at_idx
+ALTER INDEX public.platform_event_delivery_status_time_idx ATTACH PARTITION public.platform_event_delivery_held_status_received_at_idx;
+
+-- index attach platform_event_delivery_slot_0_claimed_at_idx
+ALTER INDEX public.platform_event_delivery_claimed_idx ATTACH PARTITION public.platform_event_delivery_slot_0_claimed_at_idx;
+
+-- index attach platform_event_delivery_slot_0_event_type_idx
+ALTER INDEX public.platform_event_delivery_failed_idx ATTACH PARTITION public.platform_event_delivery_slot_0_event_type_idx;
+
+-- index attach platform_event_delivery_slot_0_next_attempt_at_idx
+ALTER INDEX public.platform_event_delivery_due_idx ATTACH PARTITION public.platform_event_delivery_slot_0_next_attempt_at_idx;
+
+-- index attach platform_event_delivery_slot_0_pkey
+ALTER INDEX public.platform_event_delivery_pkey ATTACH PARTITION public.platform_event_delivery_slot_0_pkey;
+
+-- index attach platform_event_delivery_slot_0_status_received_at_idx
+ALTER INDEX public.platform_event_delivery_status_time_idx ATTACH PARTITION public.platform_event_delivery_slot_0_status_received_at_idx;
+
+-- index attach platform_event_delivery_slot_1_claimed_at_idx
+ALTER INDEX public.platform_event_delivery_claimed_idx ATTACH PARTITION public.platform_event_delivery_slot_1_claimed_at_idx;
+
+-- index attach platform_event_delivery_slot_1_event_type_idx
+ALTER INDEX public.platform_event_delivery_failed_idx ATTACH PARTITION public.platform_event_delivery_slot_1_event_type_idx;
+
+-- index attach platform_event_delivery_slot_1_next_attempt_at_idx
+ALTER INDEX public.platform_event_delivery_due_idx ATTACH PARTITION public.platform_event_delivery_slot_1_next_attempt_at_idx;
+
+-- index attach platform_event_delivery_slot_1_pkey
+ALTER INDEX public.platform_event_delivery_pkey ATTACH PARTITION public.platform_event_delivery_slot_1_pkey;
+
+-- index attach platform_event_delivery_slot_1_status_received_at_idx
+ALTER INDEX public.platform_event_delivery_status_time_idx ATTACH PARTITION public.platform_event_delivery_slot_1_status_received_at_idx;
+
+-- index attach platform_event_delivery_slot_2_claimed_at_idx
+ALTER INDEX public.platform_event_delivery_claimed_idx ATTACH PARTITION public.platform_event_delivery_slot_2_claimed_at_idx;
+
+-- index attach platform_event_delivery_slot_2_event_type_idx
+ALTER INDEX public.platform_event_delivery_failed_idx ATTACH PARTITION public.platform_event_delivery_slot_2_event_type_idx;
+
+-- index attach platform_event_delivery_slot_2_next_attempt_at_idx
+ALTER INDEX public.platform_event_delivery_due_idx ATTACH PARTITION public.platform_event_delivery_slot_2_next_attempt_at_idx;
+
+-- index attach platform_event_delivery_slot_2_pkey
+ALTER INDEX public.platform_event_delivery_pkey ATTACH PARTITION public.platform_event_delivery_slot_2_pkey;
+
+-- index attach platform_event_delivery_slot_2_status_received_at_idx
+ALTER INDEX public.platform_event_delivery_status_time_idx ATTACH PARTITION public.platform_event_delivery_slot_2_status_received_at_idx;
+
 -- index attach platform_events_default_event_data_idx
 ALTER INDEX public.platform_events_event_data_idx ATTACH PARTITION public.platform_events_default_event_data_idx;
 
@@ -2332,6 +2911,9 @@ ALTER INDEX public.platform_events_user_idx ATTACH PARTITION public.platform_eve
 
 -- trigger event_schemas event_schemas_keep_rules
 CREATE TRIGGER event_schemas_keep_rules AFTER INSERT OR UPDATE OF event_type, version, json_schema ON public.event_schemas FOR EACH ROW EXECUTE FUNCTION public.platform_events_keep_rules();
+
+-- trigger event_schemas event_schemas_retention_leaves
+CREATE TRIGGER event_schemas_retention_leaves AFTER INSERT OR UPDATE OF retention ON public.event_schemas FOR EACH ROW EXECUTE FUNCTION public.platform_events_leaves_for_retention();
 
 -- trigger platform_events platform_events_fence_in_flight
 CREATE TRIGGER platform_events_fence_in_flight AFTER UPDATE ON public.platform_events REFERENCING NEW TABLE AS platform_events_changed FOR EACH STATEMENT EXECUTE FUNCTION public.platform_events_fence_changed_batches();
@@ -2436,4 +3018,5 @@ INSERT INTO public.schema_migrations (version, name, checksum) VALUES
     ('0047', 'errors_without_values', 'ae7ba38c03b2009735413e2fbdd670b484217b7fa5055887e07d06d8d138e8a5'),
     ('0050', 'durable_delivery_batches', '571023cddaf35d72a2931c8f3d2ee63443fb89181013ed3421f658f130b1e749'),
     ('0060', 'validation_once', '3060aa9fe027daefba864d6ee586070dc33349f3f3c0883c254a46a9f43cec9a'),
-    ('0061', 'tracking_plan', '43e4134a4cee325d77eb6351f1f8a610cdcb61d631bef149726e501edec8ae67');
+    ('0061', 'tracking_plan', '43e4134a4cee325d77eb6351f1f8a610cdcb61d631bef149726e501edec8ae67'),
+    ('0062', 'partitions_by_retention', '34edb862a2417d92f7953a08e214521be098b48de87d40eff0366a886302bc0d');

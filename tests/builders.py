@@ -188,10 +188,21 @@ def plant(
     if event_row:
         conn.execute(
             "INSERT INTO platform_events (event_id, event_type, event_category, schema_version, "
-            "user_id, session_id, occurred_at, received_at, event_data, metadata) "
+            "user_id, session_id, occurred_at, received_at, event_data, metadata, retention_class) "
             "VALUES (%s, %s, 'user_activity', 1, 'planted_user', %s, %s::timestamptz, "
-            "%s::timestamptz, %s::jsonb, %s::jsonb)",
-            (event_id, event_type, session_id, occurred_at, received_at, event_data, metadata),
+            "%s::timestamptz, %s::jsonb, %s::jsonb, "
+            "(SELECT coalesce(max(s.retention), interval '7 years')::text FROM event_schemas s "
+            "WHERE s.event_type = %s))",
+            (
+                event_id,
+                event_type,
+                session_id,
+                occurred_at,
+                received_at,
+                event_data,
+                metadata,
+                event_type,
+            ),
         )
     conn.execute(
         "INSERT INTO platform_event_delivery (event_id, received_at, event_type, status, "

@@ -35,8 +35,9 @@ SCHEMA_FILE = ROOT / "migrations" / migrate.SCHEMA_FILE_NAME
 # Python's copy of platform_events_limits() (migrations/0060), read by platform_events.limits.
 LIMITS_FILE = ROOT / "functions" / "platform_events" / "limits.json"
 REGENERATE = "make schema"
-# The partitions 0002 creates around the month of migrating: their names depend on the date.
-DATED_PARTITIONS = "public.platform_events_[0-9][0-9][0-9][0-9]_[0-9][0-9]"
+# The partitions created around the month of migrating (months, and their leaves per retention
+# class: 0062): their names depend on the date.
+DATED_PARTITIONS = "public.platform_events_[0-9][0-9][0-9][0-9]_[0-9][0-9]*"
 PARTITIONS_CALL = "SELECT count(*) FROM public.ensure_platform_event_partitions(3, 1);"
 
 HEADER = """\

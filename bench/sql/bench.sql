@@ -18,7 +18,8 @@ SELECT event_type, category
 -- first). Payloads look like the marketplace's (about 450 bytes with metadata). Per-session draws
 -- come from hashes of the session number, so a session's events agree with each other.
 INSERT INTO platform_events (event_id, event_type, event_category, schema_version, user_id,
-                             session_id, occurred_at, received_at, event_data, metadata)
+                             session_id, occurred_at, received_at, event_data, metadata,
+                             retention_class)
 SELECT gen_random_uuid(), (%(types)s::text[])[t], (%(categories)s::text[])[t], 1,
        'user_' || floor(%(users)s * power(r_user, 3))::bigint, 'sess_' || %(tag)s::text || s,
        at, at + r_val * interval '2 seconds',
@@ -30,7 +31,8 @@ SELECT gen_random_uuid(), (%(types)s::text[])[t], (%(categories)s::text[])[t], 1
                           'skills', jsonb_build_array('python', 'sql', 'k' || i %% 97)),
        jsonb_build_object('user_agent', (%(agents)s::text[])[1 + floor(r_user * 1000)::int %% cardinality(%(agents)s::text[])],
                           'source', 'web', 'page', '/projects',
-                          'geo', jsonb_build_object('country', (ARRAY['US', 'GB', 'DE', 'IN', 'FR', 'BR'])[1 + s %% 6]))
+                          'geo', jsonb_build_object('country', (ARRAY['US', 'GB', 'DE', 'IN', 'FR', 'BR'])[1 + s %% 6])),
+       platform_events_type_retention((%(types)s::text[])[t])::text
   FROM (SELECT i, s, r_user, r_val,
                %(start)s::timestamptz + r_time * %(span)s::interval + (i %% 12) * interval '20 seconds' AS at,
                1 + floor(cardinality(%(types)s::text[]) * power(r_type, 1.7))::int AS t
@@ -100,7 +102,8 @@ TRUNCATE platform_events, platform_event_delivery, platform_metrics_realtime, wa
 
 -- name: copy_events
 COPY platform_events (event_id, event_type, event_category, schema_version, user_id, session_id,
-                      occurred_at, received_at, event_data, metadata) FROM STDIN (FORMAT BINARY);
+                      occurred_at, received_at, event_data, metadata, retention_class)
+FROM STDIN (FORMAT BINARY);
 
 -- name: copy_ledger
 COPY platform_event_delivery (event_id, received_at, event_type) FROM STDIN (FORMAT BINARY);
@@ -109,9 +112,9 @@ COPY platform_event_delivery (event_id, received_at, event_type) FROM STDIN (FOR
 -- One event and its ledger row by plain INSERTs: what a single emit costs without validation.
 WITH stored AS (
     INSERT INTO platform_events (event_id, event_type, event_category, schema_version, user_id,
-                                 session_id, occurred_at, event_data, metadata)
+                                 session_id, occurred_at, event_data, metadata, retention_class)
     VALUES (%(event_id)s, %(event_type)s, %(category)s, 1, %(user_id)s, %(session_id)s,
-            %(occurred_at)s, %(event_data)s, %(metadata)s)
+            %(occurred_at)s, %(event_data)s, %(metadata)s, %(retention_class)s)
     RETURNING event_id, received_at, event_type)
 INSERT INTO platform_event_delivery (event_id, received_at, event_type)
 SELECT event_id, received_at, event_type FROM stored;
@@ -333,13 +336,19 @@ SELECT queue_length AS n FROM pgmq.metrics(%(queue)s);
 -- ---------------------------------------------------------------- claim with history
 
 -- name: history_ledger
--- The generated history's ledger, in one statement: every stored event delivered a few seconds
--- to a minute after it arrived, as the stream leaves it (the columns every layout of the ledger
--- has; the others take their defaults).
-INSERT INTO platform_event_delivery (event_id, received_at, event_type, status, processed_at)
+-- The generated history's ledger, in one statement, as the stream and the ledger's recycling
+-- leave it (migration 0062): the events received in the dedupe window's two slots delivered a few
+-- seconds to a minute after they arrived, in their slot; older delivered events have no row.
+INSERT INTO platform_event_delivery (event_id, received_at, event_type, status, processed_at,
+                                     ledger_slot)
 SELECT event_id, received_at, event_type, 'delivered',
-       received_at + (2 + 58 * random()) * interval '1 second'
-  FROM platform_events;
+       received_at + (2 + 58 * random()) * interval '1 second',
+       platform_events_ledger_slot(received_at)
+  FROM platform_events
+ WHERE received_at >= now() - 2 * make_interval(days => platform_events_limit('dedupe_window_days'))
+   AND platform_events_ledger_slot(received_at) IN (
+           platform_events_ledger_slot(now()),
+           platform_events_ledger_slot(now() - make_interval(days => platform_events_limit('dedupe_window_days'))));
 
 -- name: ledger_count
 SELECT count(*) AS n FROM platform_event_delivery;

@@ -221,6 +221,8 @@ def test_a_role_with_no_grants_can_call_no_function(
         "SELECT ensure_platform_event_partitions(1, 1)",
         "SELECT platform_events_drop_retired_partition('platform_events_retired_none')",
         "SELECT platform_events_detach_partition('platform_events_default')",
+        "SELECT * FROM platform_events_recycle_ledger()",
+        "SELECT * FROM platform_events_drop_empty_months()",
         "SELECT * FROM promote_quarantined_events()",
     ],
 )
@@ -248,6 +250,8 @@ def test_the_pipeline_role_runs_every_job_function_with_only_its_grants(conn: Co
         "SELECT purge_platform_events_quarantine()",
         "SELECT * FROM promote_quarantined_events()",
         "SELECT ensure_platform_event_partitions(1, 1)",
+        "SELECT * FROM platform_events_recycle_ledger()",
+        "SELECT * FROM platform_events_drop_empty_months()",
     ):
         conn.execute(statement)
     conn.execute("RESET ROLE")

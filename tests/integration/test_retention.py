@@ -1,4 +1,5 @@
-"""apply_retention through the HTTP layer: exactly the expired, delivered rows go; whole months too."""
+"""apply_retention through the HTTP layer: exactly the expired, delivered rows go; whole leaves
+(a month of one retention class) are dropped, the rest row by row."""
 
 from __future__ import annotations
 
@@ -78,84 +79,159 @@ def _month_start(months_back: int) -> datetime:
 
 
 def _insert_old(
-    conn: Conn, received_at: datetime, event_type: str, occurred_at: datetime, status: str
-) -> None:
-    """As the table owner: an event stored long ago (received_at is otherwise always now())."""
+    conn: Conn,
+    received_at: datetime,
+    event_type: str,
+    occurred_at: datetime,
+    status: str | None,
+) -> uuid.UUID:
+    """As the table owner: an event stored long ago (received_at is otherwise always now()), in
+    its type's class; ``status`` None: no ledger row (delivered, aged out of the window)."""
     event_id = uuid.uuid4()
-    category = conn.execute(
-        "SELECT category FROM event_schemas WHERE event_type = %s", (event_type,)
-    ).fetchone()
-    assert category is not None
     conn.execute(
         "INSERT INTO platform_events (event_id, event_type, event_category, schema_version, "
-        "user_id, occurred_at, received_at) VALUES (%s, %s, %s, 1, 'u', %s, %s)",
-        (event_id, event_type, category["category"], occurred_at, received_at),
+        "user_id, occurred_at, received_at, retention_class) "
+        "SELECT %s, s.event_type, s.category, 1, 'u', %s, %s, s.retention::text "
+        "FROM event_schemas s WHERE s.event_type = %s",
+        (event_id, occurred_at, received_at, event_type),
     )
-    conn.execute(
-        "INSERT INTO platform_event_delivery (event_id, received_at, event_type, status) "
-        "VALUES (%s, %s, %s, %s)",
-        (event_id, received_at, event_type, status),
-    )
+    if status is not None:
+        conn.execute(
+            "INSERT INTO platform_event_delivery (event_id, received_at, event_type, status) "
+            "VALUES (%s, %s, %s, %s)",
+            (event_id, received_at, event_type, status),
+        )
+    return event_id
 
 
-def _partition(months_back: int) -> str:
-    return f"platform_events_{_month_start(months_back):%Y_%m}"
+def _leaf(months_back: int, label: str) -> str:
+    return f"platform_events_{_month_start(months_back):%Y_%m}_r{label}"
 
 
-def test_a_wholly_expired_delivered_month_is_dropped_and_others_are_kept(
+def _leaves(conn: Conn) -> set[str]:
+    return {
+        str(r["partition_name"])
+        for r in conn.execute("SELECT partition_name FROM platform_event_partitions")
+    }
+
+
+def _stored(conn: Conn) -> dict[uuid.UUID, str]:
+    """Each event and the leaf holding it."""
+    rows = conn.execute("SELECT event_id, tableoid::regclass::text AS leaf FROM platform_events")
+    return {r["event_id"]: str(r["leaf"]) for r in rows}  # type: ignore[misc]
+
+
+def test_an_expired_delivered_leaf_is_dropped_whole_and_the_rest_of_its_month_is_kept(
     settings: Settings, conn: Conn
 ) -> None:
     conn.execute("SELECT ensure_platform_event_partitions(0, 30)")
-    expired, with_pending, with_young = (_month_start(n) for n in (28, 27, 26))
-    for i in range(20):
-        at = expired + timedelta(hours=i)
-        _insert_old(conn, at, "search.performed", at, "delivered")
-        _insert_old(conn, at, "user.login", at - timedelta(days=1), "delivered")
-    _insert_old(conn, with_pending, "search.performed", with_pending, "delivered")
-    _insert_old(
-        conn, with_pending + timedelta(hours=1), "search.performed", with_pending, "pending"
-    )
-    _insert_old(conn, with_young, "search.performed", with_young, "delivered")
-    _insert_old(conn, with_young, "payment.completed", with_young, "delivered")  # 7 years
-    before = counts(conn)
+    month = _month_start(20)  # past a 1-year class (and its month and a day), within 2 years
+    dropped = {
+        _insert_old(conn, month + timedelta(hours=i), "search.performed", month, "delivered")
+        for i in range(20)
+    }
+    dropped.add(_insert_old(conn, month, "filter.applied", month, None))  # aged-out ledger row
+    kept = {
+        _insert_old(conn, month, "user.login", month - timedelta(days=1), "delivered"),
+        _insert_old(conn, month, "payment.completed", month, None),
+    }
+    # The month after: an undelivered event keeps the whole 1-year leaf, its delivered sibling too.
+    later = _month_start(19)
+    kept |= {
+        _insert_old(conn, later, "search.performed", later, "delivered"),
+        _insert_old(conn, later + timedelta(hours=1), "search.performed", later, "pending"),
+    }
+    before = _stored(conn)
     http = client(settings)
 
     status, dry = call(http, "apply_retention", {"dry_run": True, "warehouse": False})
-    assert status == 200
+    assert status == 200, dry
     planned = {p["partition"]: p for p in dry["partitions"]}
-    assert planned[_partition(28)] == {
-        "partition": _partition(28),
-        "events": 40,
+    assert planned[_leaf(20, "1y")] == {
+        "partition": _leaf(20, "1y"),
+        "events": 21,
         "action": "would_retire",
     }
-    assert _partition(27) not in planned and _partition(26) not in planned
-    assert counts(conn) == before
+    assert planned[_leaf(19, "1y")]["action"] == "undelivered"
+    assert _leaf(20, "2y") not in planned and _leaf(20, "7y") not in planned
+    assert _stored(conn) == before
 
     status, answer = call(http, "apply_retention", {"warehouse": False})
     assert status == 200, answer
-    assert {"partition": _partition(28), "events": 40, "action": "detached"} in answer["partitions"]
-    assert answer["partition_events_deleted"] == 40
-    names = {
-        r["partition_name"]
-        for r in conn.execute("SELECT partition_name FROM platform_event_partitions")
-    }
-    assert _partition(28) not in names
-    assert {_partition(27), _partition(26)} <= names
-    leftovers = conn.execute(
-        "SELECT count(*) AS n FROM platform_events_retired_partitions"
-    ).fetchone()
-    assert leftovers == {"n": 0}
-    # The month with a pending event keeps it (its delivered expired sibling goes by batch); the
-    # month with a 7-year event keeps that one.
-    remaining = conn.execute(
-        "SELECT e.event_type, d.status FROM platform_events e "
-        "JOIN platform_event_delivery d USING (event_id) ORDER BY 1, 2"
-    ).fetchall()
-    assert [(r["event_type"], r["status"]) for r in remaining] == [
-        ("payment.completed", "delivered"),
-        ("search.performed", "pending"),
+    assert {"partition": _leaf(20, "1y"), "events": 21, "action": "detached"} in answer[
+        "partitions"
     ]
-    assert counts(conn) == (2, 2)
+    assert answer["partition_events_deleted"] == 21
+    assert answer["deleted_total"] == 0  # nothing went row by row
+    assert _leaf(20, "1y") not in _leaves(conn)
+    assert {_leaf(20, "2y"), _leaf(20, "7y"), _leaf(19, "1y")} <= _leaves(conn)
+    assert conn.execute(
+        "SELECT count(*) AS n FROM platform_events_retired_partitions"
+    ).fetchone() == {"n": 0}
+    assert set(_stored(conn)) == kept
+    assert {before[k] for k in dropped} == {_leaf(20, "1y")}
+
+
+def test_late_arrivals_and_a_shortened_retention_go_row_by_row_in_bounded_batches(
+    settings: Settings, conn: Conn
+) -> None:
+    conn.execute("SELECT ensure_platform_event_partitions(0, 30)")
+    now = datetime.now(UTC)
+    recent = _month_start(2)
+    late = {  # received two months ago, occurred over a year before: expired, its leaf is not
+        _insert_old(conn, recent, "search.performed", now - timedelta(days=400), "delivered")
+        for _ in range(3)
+    }
+    late_pending = _insert_old(
+        conn, recent, "search.performed", now - timedelta(days=400), "pending"
+    )
+    on_time = _insert_old(conn, recent, "search.performed", recent, "delivered")
+    # user.login was kept 2 years; it is now kept 1 year: its events of 14 months ago expire,
+    # though the 2-year leaf holding them does not.
+    old_login = _insert_old(conn, _month_start(14), "user.login", _month_start(14), None)
+    young_login = _insert_old(conn, _month_start(6), "user.login", _month_start(6), None)
+    conn.execute("UPDATE event_schemas SET retention = '1 year' WHERE event_type = 'user.login'")
+
+    status, answer = call(
+        client(settings), "apply_retention", {"batch_size": 2, "warehouse": False}
+    )
+    assert status == 200, answer
+    assert answer["deleted"] == {"search.performed": 3, "user.login": 1}
+    assert answer["batches"] >= 2 and answer["complete"] is True
+    assert set(_stored(conn)) == {late_pending, on_time, young_login}
+    assert old_login not in _stored(conn) and not late & set(_stored(conn))
+
+
+def test_a_lengthened_retention_moves_its_events_to_the_longer_class_before_the_leaf_goes(
+    settings: Settings, conn: Conn
+) -> None:
+    conn.execute("SELECT ensure_platform_event_partitions(0, 30)")
+    month = _month_start(20)
+    moved = {_insert_old(conn, month, "search.performed", month, None) for _ in range(3)}
+    gone = _insert_old(conn, month, "filter.applied", month, None)
+    conn.execute(
+        "UPDATE event_schemas SET retention = '3 years' WHERE event_type = 'search.performed'"
+    )
+    # The new class has its leaves from last month on, created with the change.
+    assert f"platform_events_{_month_start(0):%Y_%m}_r3y" in _leaves(conn)
+
+    status, answer = call(client(settings), "apply_retention", {"warehouse": False})
+    assert status == 200, answer
+    assert {"partition": _leaf(20, "1y"), "events": 4, "action": "detached"} in answer["partitions"]
+    stored = _stored(conn)
+    assert gone not in stored
+    assert {stored[k] for k in moved} == {_leaf(20, "3y")}
+
+
+def test_months_left_without_leaves_are_dropped(settings: Settings, conn: Conn) -> None:
+    month = _month_start(90).date()  # past every class, 7 years included
+    for retention in ("1 year", "2 years", "7 years"):
+        conn.execute("SELECT platform_events_ensure_leaf(%s, %s::interval)", (month, retention))
+    name = f"platform_events_{month:%Y_%m}"
+    status, answer = call(client(settings), "apply_retention", {"warehouse": False})
+    assert status == 200, answer
+    assert name in answer["months_dropped"]
+    assert conn.execute("SELECT to_regclass(%s) AS t", (name,)).fetchone() == {"t": None}
 
 
 def test_partitions_can_be_detached_and_kept_for_archiving(settings: Settings, conn: Conn) -> None:
@@ -166,9 +242,10 @@ def test_partitions_can_be_detached_and_kept_for_archiving(settings: Settings, c
         client(settings), "apply_retention", {"partitions": "detach", "warehouse": False}
     )
     assert status == 200, answer
-    kept = f"platform_events_retired_{month:%Y_%m}"
+    kept = f"platform_events_retired_{month:%Y_%m}_r2y"
     assert conn.execute("SELECT count(*) AS n FROM " + kept).fetchone() == {"n": 1}
-    assert counts(conn) == (0, 0)
+    assert {"table": kept, "action": "detached"} in answer["retired_tables"]
+    assert counts(conn)[0] == 0
 
 
 def test_the_pipeline_role_can_retire_a_partition_only_through_the_definer_function(
@@ -178,14 +255,18 @@ def test_the_pipeline_role_can_retire_a_partition_only_through_the_definer_funct
     conn.execute("SET ROLE platform_events_pipeline")
     try:
         outcome = conn.execute(
-            "SELECT platform_events_detach_partition(%s) AS o", (_partition(25),)
+            "SELECT platform_events_detach_partition(%s) AS o", (_leaf(25, "1y"),)
         ).fetchone()
         assert outcome == {"o": "detached"}
+        month = f"platform_events_{_month_start(24):%Y_%m}"
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            conn.execute(f"ALTER TABLE platform_events DETACH PARTITION {_partition(24)}")
-        current = f"platform_events_{datetime.now(UTC):%Y_%m}"
+            conn.execute(f"ALTER TABLE {month} DETACH PARTITION {_leaf(24, '1y')}")
+        current = _leaf(0, "1y")
+        assert conn.execute(
+            "SELECT platform_events_detach_partition(%s) AS o", (current,)
+        ).fetchone() == {"o": "not_expired"}
         with pytest.raises(psycopg.errors.InvalidParameterValue) as caught:
-            conn.execute("SELECT platform_events_detach_partition(%s)", (current,))
+            conn.execute("SELECT platform_events_detach_partition(%s)", (month,))
         assert caught.value.diag.column_name == "partition"
     finally:
         conn.execute("RESET ROLE")

@@ -19,13 +19,42 @@ def _partitions(conn: Conn) -> set[str]:
     }
 
 
-def test_partitions_exist_for_the_coming_months(conn: Conn) -> None:
-    names = _partitions(conn)
+def test_partitions_exist_for_the_coming_months_with_a_leaf_per_retention_class(
+    conn: Conn,
+) -> None:
+    months = {
+        r["partition_name"]
+        for r in conn.execute("SELECT partition_name FROM platform_event_months")
+    }
+    assert "platform_events_default" in months
+    classes = {
+        r["label"]
+        for r in conn.execute(
+            "SELECT DISTINCT platform_events_retention_label(retention) AS label FROM event_schemas"
+        )
+    }
+    assert classes == {"1y", "2y", "7y"}
+    leaves = _partitions(conn)
     month = datetime.now(UTC).replace(day=1)
     for _ in range(4):
-        assert f"platform_events_{month:%Y_%m}" in names
+        assert f"platform_events_{month:%Y_%m}" in months
+        assert {f"platform_events_{month:%Y_%m}_r{c}" for c in classes} <= leaves
         month = (month + timedelta(days=32)).replace(day=1)
-    assert "platform_events_default" in names
+
+
+def test_each_event_is_stored_in_the_leaf_of_its_month_and_its_types_retention(
+    conn: Conn,
+) -> None:
+    ids = {t: emit(conn, t) for t in ("search.performed", "user.login", "payment.completed")}
+    month = datetime.now(UTC)
+    rows = conn.execute(
+        "SELECT event_id, retention_class AS retention, tableoid::regclass::text AS leaf "
+        "FROM platform_events"
+    ).fetchall()
+    where = {r["event_id"]: (r["retention"], r["leaf"]) for r in rows}
+    assert where[ids["search.performed"]] == ("1 year", f"platform_events_{month:%Y_%m}_r1y")
+    assert where[ids["user.login"]] == ("2 years", f"platform_events_{month:%Y_%m}_r2y")
+    assert where[ids["payment.completed"]] == ("7 years", f"platform_events_{month:%Y_%m}_r7y")
 
 
 def test_a_row_outside_every_partition_lands_in_the_default_and_moves_when_its_month_is_created(
@@ -36,8 +65,8 @@ def test_a_row_outside_every_partition_lands_in_the_default_and_moves_when_its_m
     far = datetime(today.year + 5, today.month, 15, tzinfo=UTC)
     name = f"platform_events_{far:%Y_%m}"
     conn.execute(
-        "INSERT INTO platform_events (event_type, event_category, schema_version, received_at) "
-        "VALUES ('user.login', 'user_activity', 1, %s)",
+        "INSERT INTO platform_events (event_type, event_category, schema_version, received_at, "
+        "retention_class) VALUES ('user.login', 'user_activity', 1, %s, '2 years')",
         (far,),
     )
     assert conn.execute("SELECT count(*) AS n FROM platform_events_default").fetchone() == {"n": 1}

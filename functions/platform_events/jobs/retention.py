@@ -1,19 +1,24 @@
 """Retention job (daily 02:00): per-type retention from ``event_schemas``, without blocking ingest.
 
-Order of work, each step its own short transactions:
+``platform_events`` is partitioned by month of received_at, then by retention class (migration
+0062), so retention is mostly dropping tables. Order of work, each step its own short transactions:
 
-1. Retired tables left by an interrupted run are finished (their delivery rows deleted, dropped).
-2. Whole monthly partitions whose every event is expired *and delivered* are detached by
-   ``platform_events_detach_partition`` (migration 0021: SECURITY DEFINER, 50 ms lock_timeout,
-   retries; CONCURRENTLY is impossible with a default partition), their delivery rows deleted in
-   batches, and dropped (``partitions="detach"`` keeps the table for archiving: it is then outside
-   erasure's reach, so archive and drop it soon).
-3. The remaining expired, delivered events are deleted in bounded batches
-   (``apply_data_retention_policy``, one batch per type per call, each call its own transaction)
-   until a call deletes nothing or the time budget is spent (``complete: false``: the next run
-   continues). Undelivered events are never deleted: they must reach the warehouse first.
-4. Quarantined events older than 30 days are purged.
-5. The warehouse applies the same per-type retention (``Sink.delete_expired``): DuckDB and Redshift
+1. Retired leaves left by an interrupted run are dropped.
+2. Leaves (one month, one retention class) whose month ended more than their class and a day ago
+   are detached by ``platform_events_detach_partition`` (SECURITY DEFINER, 50 ms lock_timeout,
+   retries), which first checks that none of their events is undelivered and moves the events of
+   a type whose retention has grown to its longer class; then dropped (``partitions="detach"``
+   keeps the table for archiving: it is then outside erasure's reach, so archive and drop it
+   soon). Month tables left without leaves are dropped too.
+3. What partitions cannot expire is deleted by row in bounded batches
+   (``apply_data_retention_policy``, each call its own transaction): late arrivals (occurred_at
+   before the month they were received in), events of a type whose retention was shortened, and
+   the default partition's rows; until a call deletes nothing or the time budget is spent
+   (``complete: false``: the next run continues). Undelivered events are never deleted.
+4. The delivery ledger's slot older than the dedupe window is recycled (its undelivered rows move
+   to the held slot, then TRUNCATE).
+5. Quarantined events and dead letters older than 30 days are purged.
+6. The warehouse applies the same per-type retention (``Sink.delete_expired``): DuckDB and Redshift
    delete by type and age; BigQuery runs a DML DELETE per type on the occurred_at partitions (the
    table's partition expiration, set by Terraform to the longest retention, is the backstop).
 
@@ -61,50 +66,34 @@ class RetentionRequest(BaseModel):
     warehouse: bool = Field(default=True, description="Also apply retention in the warehouse.")
 
 
-def _finish_retired(conn: db.Conn, batch_size: int, drop: bool) -> list[dict[str, Any]]:
-    """Delete the delivery rows of each retired month, then drop its table (unless kept)."""
+def _finish_retired(conn: db.Conn, drop: bool) -> list[dict[str, Any]]:
+    """Drop each retired leaf (unless kept)."""
     done = []
     for retired in store.retired_partitions(conn):
-        deliveries = 0
-        while True:
-            n = store.delete_retired_deliveries(
-                conn, retired["range_start"], retired["range_end"], batch_size
-            )
-            deliveries += n
-            if n == 0:
-                break
         if drop:
             store.drop_retired_partition(conn, retired["table_name"])
-        done.append(
-            {
-                "table": retired["table_name"],
-                "deliveries_deleted": deliveries,
-                "action": "dropped" if drop else "detached",
-            }
-        )
+        done.append({"table": retired["table_name"], "action": "dropped" if drop else "detached"})
     return done
 
 
 def _retire_partitions(conn: db.Conn, params: RetentionRequest) -> tuple[list[dict[str, Any]], int]:
-    """Check each candidate month; detach those wholly expired (dry run: only report)."""
+    """Check each candidate leaf; detach those wholly expired (dry run: only report)."""
     report: list[dict[str, Any]] = []
     events = 0
     for part in store.partition_candidates(conn):
-        check = store.range_expired(conn, part["range_start"], part["range_end"])
-        if check is None or not check["expired"]:
-            continue
-        count = as_int(check["events"])
+        count = store.partition_events(conn, part)
         entry: dict[str, Any] = {"partition": part["partition_name"], "events": count}
         if params.dry_run:
-            entry["action"] = "would_retire"
+            outcome = store.leaf_expiry(conn, part["partition_name"])
+            entry["action"] = "would_retire" if outcome == "expired" else outcome
         else:
-            outcome = store.detach_partition(
+            row = store.detach_partition(
                 conn,
                 part["partition_name"],
                 lock_timeout=timedelta(milliseconds=params.lock_timeout_ms),
                 attempts=20,
             )
-            entry["action"] = str(outcome["outcome"]) if outcome else "busy"
+            entry["action"] = str(row["outcome"]) if row else "busy"
             if entry["action"] == "detached":
                 events += count
         report.append(entry)
@@ -165,13 +154,18 @@ def run(params: RetentionRequest, settings: Settings) -> dict[str, Any]:
             )
             return result
         drop = params.partitions == "drop"
-        finished = _finish_retired(conn, params.batch_size, drop)
+        finished = _finish_retired(conn, drop)
         retired: list[dict[str, Any]] = []
         partition_events = 0
+        months: list[str] = []
         if params.partitions != "off":
             retired, partition_events = _retire_partitions(conn, params)
-            finished += _finish_retired(conn, params.batch_size, drop)
+            finished += _finish_retired(conn, drop)
+            months = store.drop_empty_months(conn)
         deleted, batches, complete = _delete_batches(conn, params.batch_size, deadline)
+        ledger = store.recycle_ledger(
+            conn, timedelta(milliseconds=params.lock_timeout_ms), attempts=20
+        )
         purged_row = store.purge_quarantine(conn)
         dead_row = store.purge_dead_letter(conn)
         policies = {str(r["event_type"]): r["retention"] for r in store.policies(conn)}
@@ -182,11 +176,17 @@ def run(params: RetentionRequest, settings: Settings) -> dict[str, Any]:
         {
             "partitions": retired,
             "retired_tables": finished,
+            "months_dropped": months,
             "partition_events_deleted": partition_events,
             "deleted": deleted,
             "deleted_total": sum(deleted.values()),
             "batches": batches,
             "complete": complete,
+            "ledger": {
+                "slot": as_int(ledger["slot"]) if ledger else None,
+                "outcome": str(ledger["outcome"]) if ledger else "busy",
+                "held": as_int(ledger["held"]) if ledger else 0,
+            },
             "quarantine_purged": as_int(purged_row["purged"]) if purged_row else 0,
             "dead_letter_purged": as_int(dead_row["purged"]) if dead_row else 0,
             "warehouse": settings.warehouse if params.warehouse else None,
@@ -205,6 +205,7 @@ def run(params: RetentionRequest, settings: Settings) -> dict[str, Any]:
         warehouse_deleted=warehouse_deleted,
         quarantine_purged=result["quarantine_purged"],
         dead_letter_purged=result["dead_letter_purged"],
+        ledger_outcome=result["ledger"]["outcome"],
         complete=complete,
     )
     return result

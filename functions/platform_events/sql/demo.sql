@@ -7,8 +7,8 @@ SELECT * FROM unnest(%(ids)s::text[], %(roles)s::text[], %(created)s::timestampt
 ON CONFLICT (id) DO NOTHING;
 
 -- name: demo_stored_by_type
-SELECT e.event_category, e.event_type, d.status, count(*) AS n
+SELECT e.event_category, e.event_type, coalesce(d.status, 'delivered') AS status, count(*) AS n
 FROM platform_events e
-JOIN platform_event_delivery d USING (event_id, received_at)
+LEFT JOIN platform_event_delivery d USING (event_id, received_at)
 GROUP BY 1, 2, 3
 ORDER BY 1, 2, 3;

@@ -38,35 +38,39 @@ SELECT DISTINCT ON (event_type) event_type, retention
  ORDER BY event_type, version DESC;
 
 -- name: jobs_partition_candidates
--- Monthly partitions that ended before the shortest retention began: only those can hold nothing
--- but expired events. Skipping a partition is always safe (row batches still expire its events).
-SELECT p.partition_name, p.range_start, p.range_end
+-- Leaves (one month, one retention class: migration 0062) whose month ended more than their class
+-- (and the one-day future limit) ago: every event in them has expired. Each is checked again,
+-- under the retirement lock, by platform_events_detach_partition.
+SELECT p.partition_name, p.range_start, p.range_end, p.retention_class
   FROM platform_event_partitions p
- WHERE p.range_start IS NOT NULL
-   AND p.range_end <= now() - (SELECT min(s.retention) FROM event_schemas s)
- ORDER BY p.range_start;
+ WHERE p.range_end + p.retention + make_interval(secs => platform_events_limit('future_seconds')) <= now()
+ ORDER BY p.range_start, p.partition_name;
 
--- name: jobs_range_expired
-SELECT platform_events_range_expired(%(from)s, %(to)s) AS expired,
-       (SELECT count(*) FROM platform_events e
-         WHERE e.received_at >= %(from)s AND e.received_at < %(to)s) AS events;
+-- name: jobs_partition_events
+-- How many events a leaf holds: its bounds prune the scan to it.
+SELECT count(*) AS events FROM platform_events
+ WHERE received_at >= %(from)s AND received_at < %(to)s AND retention_class = %(retention_class)s;
+
+-- name: jobs_leaf_expiry
+-- A dry run's answer for one leaf: expired, not_expired or undelivered (nothing moved).
+SELECT platform_events_leaf_expiry(%(partition)s, false) AS outcome;
 
 -- name: jobs_detach_partition
 SELECT platform_events_detach_partition(%(partition)s, %(lock_timeout)s, %(attempts)s) AS outcome;
 
 -- name: jobs_retired_partitions
-SELECT table_name, range_start, range_end FROM platform_events_retired_partitions ORDER BY range_start;
-
--- name: jobs_delete_retired_deliveries
--- Delivery rows of a retired month (every one delivered: checked before the detach), in batches.
-DELETE FROM platform_event_delivery d
- WHERE d.event_id IN (SELECT s.event_id FROM platform_event_delivery s
-                       WHERE s.status = 'delivered'
-                         AND s.received_at >= %(from)s AND s.received_at < %(to)s
-                       LIMIT %(batch_size)s);
+SELECT table_name, range_start, range_end FROM platform_events_retired_partitions
+ ORDER BY range_start, table_name;
 
 -- name: jobs_drop_retired_partition
 SELECT platform_events_drop_retired_partition(%(table)s) AS dropped;
+
+-- name: jobs_drop_empty_months
+SELECT month FROM platform_events_drop_empty_months() AS month;
+
+-- name: jobs_recycle_ledger
+-- The ledger slot older than the dedupe window: undelivered rows to the held slot, then TRUNCATE.
+SELECT slot, outcome, held FROM platform_events_recycle_ledger(%(lock_timeout)s, %(attempts)s);
 
 -- name: jobs_purge_quarantine
 SELECT purge_platform_events_quarantine() AS purged;
@@ -102,33 +106,52 @@ UPDATE platform_event_delivery d
 -- streaming re-sends them (DuckDB and Redshift replace rows by event_id; for BigQuery, which only
 -- appends, the job deletes the page's delivered events there before this commits). Keyset, not
 -- "until nothing is left": a concurrent worker delivers requeued events again, which must not
--- loop us.
-WITH batch AS (
-    SELECT e.occurred_at, e.event_id, d.status
+-- loop us. An event without a ledger row was delivered and aged out of the dedupe window
+-- (migration 0062): it gets a pending row in the held slot.
+WITH page AS (
+    SELECT e.occurred_at, e.event_id, e.received_at, e.event_type
       FROM platform_events e
-      JOIN platform_event_delivery d ON d.event_id = e.event_id
      WHERE e.occurred_at >= %(from)s AND e.occurred_at < %(to)s
        AND (%(types)s::text[] IS NULL OR e.event_type = ANY (%(types)s::text[]))
        AND (e.occurred_at, e.event_id) > (%(after_at)s::timestamptz, %(after_id)s::uuid)
-       AND d.status IN ('delivered', 'failed')
      ORDER BY e.occurred_at, e.event_id
      LIMIT %(batch_size)s
+), locked AS (
+    SELECT d.event_id, d.status
+      FROM platform_event_delivery d
+      JOIN page p ON p.event_id = d.event_id AND p.received_at = d.received_at
        FOR UPDATE OF d SKIP LOCKED
+), batch AS (
+    SELECT p.occurred_at, p.event_id, p.received_at, p.event_type,
+           coalesce(l.status, 'delivered') AS status, l.event_id IS NOT NULL AS has_row
+      FROM page p
+      LEFT JOIN locked l ON l.event_id = p.event_id
+     WHERE CASE WHEN l.event_id IS NOT NULL THEN l.status IN ('delivered', 'failed')
+                -- no row: aged out (delivered), unless a worker holds it locked right now
+                ELSE NOT EXISTS (SELECT 1 FROM platform_event_delivery x
+                                  WHERE x.event_id = p.event_id AND x.received_at = p.received_at) END
 ), requeued AS (
     UPDATE platform_event_delivery d
        SET status = 'pending', retry_count = 0, next_attempt_at = now(), last_error = NULL,
            claimed_at = NULL
       FROM batch
-     WHERE d.event_id = batch.event_id
+     WHERE batch.has_row AND d.event_id = batch.event_id AND d.received_at = batch.received_at
     RETURNING d.event_id
+), revived AS (
+    INSERT INTO platform_event_delivery (event_id, received_at, event_type, ledger_slot)
+    SELECT b.event_id, b.received_at, b.event_type, platform_events_held_slot()
+      FROM batch b WHERE NOT b.has_row
+    ON CONFLICT ON CONSTRAINT platform_event_delivery_pkey DO NOTHING
+    RETURNING event_id
 ), last AS (
-    SELECT b.occurred_at, b.event_id FROM batch b ORDER BY b.occurred_at DESC, b.event_id DESC LIMIT 1
+    SELECT p.occurred_at, p.event_id FROM page p ORDER BY p.occurred_at DESC, p.event_id DESC LIMIT 1
 ), delivered AS (
     -- Already in the warehouse: an append-only sink deletes them before they are re-sent.
     SELECT array_agg(b.event_id::text) AS ids, min(b.occurred_at) AS lo, max(b.occurred_at) AS hi
       FROM batch b WHERE b.status = 'delivered'
 )
-SELECT (SELECT count(*) FROM requeued) AS requeued, last.occurred_at AS last_at, last.event_id AS last_id,
+SELECT (SELECT count(*) FROM requeued) + (SELECT count(*) FROM revived) AS requeued,
+       last.occurred_at AS last_at, last.event_id AS last_id,
        delivered.ids AS delivered_ids, delivered.lo AS delivered_from, delivered.hi AS delivered_to
   FROM (SELECT 1) one LEFT JOIN last ON true CROSS JOIN delivered;
 

@@ -1,6 +1,6 @@
 """Retention and partition statements (``jobs/retention.py``, ``jobs/cleanup.py``): what has
-expired, the monthly partitions retired whole, the bounded deletes and purges, and the
-partitions and metrics kept in order."""
+expired, the leaves (month x retention class) retired whole, the bounded row deletes, the ledger
+slot recycled, the purges, and the partitions and metrics kept in order."""
 
 from __future__ import annotations
 
@@ -27,13 +27,28 @@ def policies(conn: Conn) -> list[Row]:
 
 
 def partition_candidates(conn: Conn) -> list[Row]:
-    """Monthly partitions that ended before the shortest retention began."""
+    """Leaves (month x retention class) whose month ended more than their class ago."""
     return conn.execute(sql("jobs_partition_candidates")).fetchall()
 
 
-def range_expired(conn: Conn, lo: object, hi: object) -> Row | None:
-    """Whether every event of [lo, hi) is expired and delivered, and how many there are."""
-    return conn.execute(sql("jobs_range_expired"), {"from": lo, "to": hi}).fetchone()
+def partition_events(conn: Conn, leaf: Row) -> int:
+    """How many events a leaf (a ``partition_candidates`` row) holds."""
+    row = conn.execute(
+        sql("jobs_partition_events"),
+        {
+            "from": leaf["range_start"],
+            "to": leaf["range_end"],
+            "retention_class": leaf["retention_class"],
+        },
+    ).fetchone()
+    events = row["events"] if row else 0
+    return events if isinstance(events, int) else 0
+
+
+def leaf_expiry(conn: Conn, partition: object) -> str:
+    """A leaf's state without changing it: expired, not_expired or undelivered."""
+    row = conn.execute(sql("jobs_leaf_expiry"), {"partition": partition}).fetchone()
+    return str(row["outcome"]) if row else "not_expired"
 
 
 def detach_partition(
@@ -47,20 +62,25 @@ def detach_partition(
 
 
 def retired_partitions(conn: Conn) -> list[Row]:
-    """Retired (detached) monthly tables not yet finished, oldest first."""
+    """Retired (detached) leaves not yet dropped, oldest first."""
     return conn.execute(sql("jobs_retired_partitions")).fetchall()
 
 
-def delete_retired_deliveries(conn: Conn, lo: object, hi: object, batch_size: int) -> int:
-    """One batch of the delivery rows of a retired month; how many were deleted."""
-    return conn.execute(
-        sql("jobs_delete_retired_deliveries"), {"from": lo, "to": hi, "batch_size": batch_size}
-    ).rowcount
-
-
 def drop_retired_partition(conn: Conn, table: object) -> None:
-    """Drop a retired monthly table."""
+    """Drop a retired leaf."""
     conn.execute(sql("jobs_drop_retired_partition"), {"table": table})
+
+
+def drop_empty_months(conn: Conn) -> list[str]:
+    """Drop the month tables left without leaves; their names."""
+    return [str(r["month"]) for r in conn.execute(sql("jobs_drop_empty_months"))]
+
+
+def recycle_ledger(conn: Conn, lock_timeout: timedelta, attempts: int) -> Row | None:
+    """Recycle the ledger slot older than the dedupe window: ``slot``, ``outcome``, ``held``."""
+    return conn.execute(
+        sql("jobs_recycle_ledger"), {"lock_timeout": lock_timeout, "attempts": attempts}
+    ).fetchone()
 
 
 def purge_quarantine(conn: Conn) -> Row | None:
