@@ -67,6 +67,31 @@ class RetentionRun:
     alone: list[float]
     during: list[float]
     expired_left: int
+    wal_bytes: int  # WAL written while retention ran, the emitter's included
+    emitter_wal_per_second: float  # the emitter's own WAL rate, measured alone
+
+    @property
+    def wal_bytes_per_event(self) -> float:
+        """WAL of retention alone per expired event: the emitter's share (its rate alone times
+        the run's length) taken out of what the server wrote meanwhile."""
+        own = max(0.0, self.wal_bytes - self.emitter_wal_per_second * self.seconds)
+        return own / self.deleted if self.deleted else float("nan")
+
+
+def _wal_lsn(url: str) -> str:
+    with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
+        row = conn.execute("SELECT pg_current_wal_lsn()::text AS lsn").fetchone()
+    assert row is not None
+    return str(row["lsn"])
+
+
+def _wal_between(url: str, start: str, end: str) -> int:
+    with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
+        row = conn.execute(
+            "SELECT pg_wal_lsn_diff(%s::pg_lsn, %s::pg_lsn)::bigint AS bytes", (end, start)
+        ).fetchone()
+    assert row is not None
+    return int(str(row["bytes"]))
 
 
 def run(url: str, work: Path, *, alone_seconds: float, batch_size: int) -> RetentionRun:
@@ -76,14 +101,17 @@ def run(url: str, work: Path, *, alone_seconds: float, batch_size: int) -> Reten
     thread = threading.Thread(target=emitter.run, name="bench-emitter", daemon=True)
     thread.start()
     try:
+        alone_lsn, alone_start = _wal_lsn(url), time.perf_counter()
         time.sleep(alone_seconds)  # the baseline window: the emitter alone, by design timed
         alone_end = time.perf_counter()
+        start_lsn = _wal_lsn(url)
         started = time.perf_counter()
         result = retention.run(
             retention.RetentionRequest(warehouse=False, max_seconds=3600, batch_size=batch_size),
             settings,
         )
         finished = time.perf_counter()
+        end_lsn = _wal_lsn(url)
     finally:
         emitter.stop.set()
         thread.join(timeout=60)
@@ -99,4 +127,6 @@ def run(url: str, work: Path, *, alone_seconds: float, batch_size: int) -> Reten
         alone=emitter.between(0.0, alone_end),
         during=emitter.between(started, finished),
         expired_left=int(str(row["n"])) if row else -1,
+        wal_bytes=_wal_between(url, start_lsn, end_lsn),
+        emitter_wal_per_second=_wal_between(url, alone_lsn, start_lsn) / (alone_end - alone_start),
     )

@@ -443,11 +443,31 @@ def expire(ctx: Context) -> None:
             max(run.during, default=math.nan) * 1000,
             "ms",
             "retention.emit_max_alone",
-            (Target("< 100 ms", 100.0, "max"),),
+            (
+                Target("< 100 ms", 100.0, "max"),
+                Target("<= 2x the slowest alone", 2.0, "max", "ratio"),
+            ),
             {
                 "p99_ms": _ms(run.during, 0.99),
                 "p50_ms": _ms(run.during, 0.5),
                 "calls": len(run.during),
+            },
+        )
+    )
+    add(
+        Figure(
+            "retention.wal_bytes_per_event",
+            "retention: WAL written per expired event",
+            run.wal_bytes_per_event,
+            "bytes",
+            targets=(Target("< 10 bytes (whole partitions)", 10.0, "max"),),
+            details={
+                "wal_bytes_during": run.wal_bytes,
+                "emitter_wal_bytes_per_s": run.emitter_wal_per_second,
+                "seconds": run.seconds,
+                "expired": run.deleted,
+                "row_deleted": run.result.get("deleted_total"),
+                "partition_deleted": run.result.get("partition_events_deleted"),
             },
         )
     )

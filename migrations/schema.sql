@@ -846,6 +846,7 @@ CREATE FUNCTION public.platform_events_limits() RETURNS jsonb
     RETURN '{"id_chars": 255, "batch_events": 50000, "future_seconds": 86400, "metadata_bytes": 16384, "event_data_bytes": 32768, "dedupe_window_days": 7}'::jsonb;
 COMMENT ON FUNCTION public.platform_events_limits() IS 'The limits every emit path enforces; functions/platform_events/limits.json is its copy for Python (make schema).';
 REVOKE ALL ON FUNCTION public.platform_events_limits() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.platform_events_limits() TO platform_events_pipeline;
 
 -- function platform_events_limit(text)
 -- created in 0060_validation_once
@@ -853,6 +854,7 @@ CREATE FUNCTION public.platform_events_limit(p_name text) RETURNS integer
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN ((public.platform_events_limits() ->> p_name))::integer;
 REVOKE ALL ON FUNCTION public.platform_events_limit(p_name text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.platform_events_limit(p_name text) TO platform_events_pipeline;
 
 -- function platform_events_storable_timestamp(timestamp with time zone)
 -- created in 0046_storable_values_at_emit
@@ -1444,6 +1446,7 @@ CREATE FUNCTION public.platform_events_held_slot() RETURNS smallint
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN (3)::smallint;
 REVOKE ALL ON FUNCTION public.platform_events_held_slot() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.platform_events_held_slot() TO platform_events_pipeline;
 
 -- function platform_events_keep_rules()
 -- created in 0060_validation_once
@@ -1540,8 +1543,9 @@ REVOKE ALL ON FUNCTION public.platform_events_leaves_for_retention() FROM PUBLIC
 -- created in 0062_partitions_by_retention
 CREATE FUNCTION public.platform_events_ledger_slot(p_at timestamp with time zone) RETURNS smallint
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN (((floor(((EXTRACT(epoch FROM p_at) - (345600)::numeric) / ((public.platform_events_limit('dedupe_window_days'::text) * 86400))::numeric)))::bigint % (3)::bigint))::smallint;
+    RETURN (((((floor((EXTRACT(epoch FROM (p_at - '1970-01-05 00:00:00+00'::timestamp with time zone)) / ((public.platform_events_limit('dedupe_window_days'::text) * 86400))::numeric)))::bigint % (3)::bigint) + 3) % (3)::bigint))::smallint;
 REVOKE ALL ON FUNCTION public.platform_events_ledger_slot(p_at timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.platform_events_ledger_slot(p_at timestamp with time zone) TO platform_events_pipeline;
 
 -- function platform_events_personal_metadata_keys()
 -- created in 0004_metrics_aggregation_retention
@@ -2023,7 +2027,9 @@ BEGIN
     END IF;
     -- The slots the members can be in: those of the batch's received range, and the held one.
     SELECT b.lease_token,
-           CASE WHEN b.received_hi - b.received_lo
+           CASE WHEN NOT isfinite(b.received_lo) OR NOT isfinite(b.received_hi)
+                THEN ARRAY[0, 1, 2, 3]::smallint[]  -- (rows planted by hand: in the held slot)
+                WHEN b.received_hi - b.received_lo
                      >= make_interval(days => platform_events_limit('dedupe_window_days'))
                 THEN ARRAY[0, 1, 2, 3]::smallint[]
                 ELSE ARRAY[platform_events_ledger_slot(b.received_lo),
@@ -3019,4 +3025,4 @@ INSERT INTO public.schema_migrations (version, name, checksum) VALUES
     ('0050', 'durable_delivery_batches', '571023cddaf35d72a2931c8f3d2ee63443fb89181013ed3421f658f130b1e749'),
     ('0060', 'validation_once', '3060aa9fe027daefba864d6ee586070dc33349f3f3c0883c254a46a9f43cec9a'),
     ('0061', 'tracking_plan', '43e4134a4cee325d77eb6351f1f8a610cdcb61d631bef149726e501edec8ae67'),
-    ('0062', 'partitions_by_retention', '34edb862a2417d92f7953a08e214521be098b48de87d40eff0366a886302bc0d');
+    ('0062', 'partitions_by_retention', '45f685f7c0b36c845703522397941ba5fbaad1e8b0acc03c28855119f83d85e9');

@@ -43,6 +43,8 @@ SQL_SUITE = [
     "tests/integration/test_dead_letter.py",
     "tests/integration/test_aggregate.py",
     "tests/integration/test_retention.py",
+    "tests/integration/test_ledger_window.py",
+    "tests/integration/test_store_layout_migration.py",
     "tests/integration/test_erasure.py",
     "tests/integration/test_stream*.py",
 ]

@@ -22,6 +22,8 @@ METADATA_BYTES: int = _RAW["metadata_bytes"]
 ID_CHARS: int = _RAW["id_chars"]
 BATCH_EVENTS: int = _RAW["batch_events"]
 FUTURE_SECONDS: int = _RAW["future_seconds"]
+# How long an event_id is refused as a duplicate (migration 0062's ledger ring).
+DEDUPE_WINDOW_DAYS: int = _RAW["dedupe_window_days"]
 
 
 def as_json() -> dict[str, Any]:

@@ -12,12 +12,14 @@ from platform_events.events import build_event
 def test_the_limits_are_the_ones_the_file_holds() -> None:
     assert limits.as_json() == {
         "batch_events": limits.BATCH_EVENTS,
+        "dedupe_window_days": limits.DEDUPE_WINDOW_DAYS,
         "event_data_bytes": limits.EVENT_DATA_BYTES,
         "future_seconds": limits.FUTURE_SECONDS,
         "id_chars": limits.ID_CHARS,
         "metadata_bytes": limits.METADATA_BYTES,
     }
     assert limits.METADATA_BYTES < limits.EVENT_DATA_BYTES
+    assert limits.DEDUPE_WINDOW_DAYS >= 7  # RudderStack's window; Segment promises 24 h
 
 
 def test_json_bytes_counts_as_jsonb_text_does() -> None:
