@@ -394,7 +394,9 @@ CREATE INDEX platform_event_delivery_due_idx ON platform_event_delivery (next_at
     WHERE status = 'pending';
 CREATE INDEX platform_event_delivery_failed_idx ON platform_event_delivery (event_type)
     WHERE status = 'failed';
-CREATE INDEX platform_event_delivery_status_time_idx ON platform_event_delivery (status, received_at);
+-- Undelivered rows by arrival (retention's check of a leaf): an acknowledgement writes no entry.
+CREATE INDEX platform_event_delivery_undelivered_idx ON platform_event_delivery (received_at)
+    WHERE status <> 'delivered';
 
 ALTER TABLE platform_event_delivery ENABLE ROW LEVEL SECURITY;
 CREATE POLICY pipeline_manages_delivery ON platform_event_delivery TO platform_events_pipeline
@@ -446,6 +448,7 @@ DECLARE
                                    now() - make_interval(days => platform_events_limit('dedupe_window_days')));
     v_window_start timestamptz := now() - make_interval(days => platform_events_limit('dedupe_window_days'));
     v_future       interval := make_interval(secs => platform_events_limit('future_seconds'));
+    v_stored_before uuid[] := ARRAY[]::uuid[];  -- stored before the window: duplicates
     v_ids          uuid[];
     v_occurred     timestamptz[];
     v_codes        text[];
@@ -481,12 +484,26 @@ BEGIN
            WITH ORDINALITY AS u(event_id, reject_code, reject_field, reject_message, n)
         ON u.n = c.n;
 
-    -- 2. Write the valid events; the first occurrence of an event_id in the batch is the one, and
+    -- 2. Past the window, the same event re-sent (same id, same occurred_at) is found in the
+    -- store: it was received after its occurred_at less the future limit and before the window.
+    -- Only an event that occurred before the window can be one (a late arrival, a re-send): the
+    -- common batch skips this; for the others each is looked up in the leaves of its span only
+    -- (LATERAL ... LIMIT 1 with run-time pruning: a join would read the whole history).
+    IF EXISTS (SELECT 1 FROM unnest(v_occurred) AS o(at) WHERE o.at < v_window_start + v_future) THEN
+        v_stored_before := ARRAY(
+            SELECT u.event_id
+              FROM unnest(v_ids, v_occurred) AS u(event_id, occurred_at)
+              JOIN LATERAL (SELECT 1 AS hit FROM platform_events o
+                             WHERE o.event_id = u.event_id AND o.occurred_at = u.occurred_at
+                               AND o.received_at >= u.occurred_at - v_future
+                               AND o.received_at < v_window_start
+                             LIMIT 1) found ON true
+             WHERE u.event_id IS NOT NULL AND u.occurred_at < v_window_start + v_future);
+    END IF;
+
+    -- 3. Write the valid events; the first occurrence of an event_id in the batch is the one, and
     -- an id of the previous period's slot is a duplicate (the current slot's primary key refuses
-    -- the rest). Past the window, the same event re-sent (same id, same occurred_at) is found in
-    -- the store: it was received after its occurred_at less the future limit and before the
-    -- window, so per event only the leaves of that span are searched (run-time pruning; none for
-    -- an event that occurred within the window, nearly all of them). Without ON CONFLICT first (the common case, and the cheaper plan); an event_id
+    -- the rest). Without ON CONFLICT first (the common case, and the cheaper plan); an event_id
     -- already in this slot rolls that back, and the second statement stores only what the ledger
     -- takes.
     BEGIN
@@ -503,13 +520,8 @@ BEGIN
             LEFT JOIN LATERAL (SELECT 1 AS hit FROM platform_event_delivery p
                                 WHERE p.ledger_slot = v_prev_slot AND p.event_id = u.event_id
                                 LIMIT 1) seen ON true
-            LEFT JOIN LATERAL (SELECT 1 AS hit FROM platform_events o
-                                WHERE u.occurred_at < v_window_start + v_future
-                                  AND o.event_id = u.event_id AND o.occurred_at = u.occurred_at
-                                  AND o.received_at >= u.occurred_at - v_future
-                                  AND o.received_at < v_window_start
-                                LIMIT 1) stored_before ON true
-            WHERE u.error_code IS NULL AND seen.hit IS NULL AND stored_before.hit IS NULL
+            WHERE u.error_code IS NULL AND seen.hit IS NULL
+              AND NOT u.event_id = ANY (v_stored_before)
             ORDER BY u.event_id, u.n
         ), ledger AS (
             INSERT INTO platform_event_delivery (event_id, received_at, event_type, ledger_slot)
@@ -540,13 +552,8 @@ BEGIN
             LEFT JOIN LATERAL (SELECT 1 AS hit FROM platform_event_delivery p
                                 WHERE p.ledger_slot = v_prev_slot AND p.event_id = u.event_id
                                 LIMIT 1) seen ON true
-            LEFT JOIN LATERAL (SELECT 1 AS hit FROM platform_events o
-                                WHERE u.occurred_at < v_window_start + v_future
-                                  AND o.event_id = u.event_id AND o.occurred_at = u.occurred_at
-                                  AND o.received_at >= u.occurred_at - v_future
-                                  AND o.received_at < v_window_start
-                                LIMIT 1) stored_before ON true
-            WHERE u.error_code IS NULL AND seen.hit IS NULL AND stored_before.hit IS NULL
+            WHERE u.error_code IS NULL AND seen.hit IS NULL
+              AND NOT u.event_id = ANY (v_stored_before)
             ORDER BY u.event_id, u.n
         ), ledger AS (
             INSERT INTO platform_event_delivery AS d (event_id, received_at, event_type, ledger_slot)
@@ -568,7 +575,7 @@ BEGIN
           FROM valid v JOIN stored s ON s.event_id = v.event_id;
     END;
 
-    -- 3. One answer per event, in order.
+    -- 4. One answer per event, in order.
     RETURN QUERY
     SELECT u.n::integer,
            u.event_id,
@@ -669,7 +676,7 @@ BEGIN
     END IF;
     EXECUTE format('SELECT EXISTS (SELECT 1 FROM platform_event_delivery d JOIN %I e
                                       ON e.event_id = d.event_id AND e.received_at = d.received_at
-                                   WHERE d.status IN (''pending'', ''processing'', ''failed'')
+                                   WHERE d.status <> ''delivered''
                                      AND d.received_at >= %L AND d.received_at < %L)',
                    p_leaf, v_part.range_start, v_part.range_end) INTO v_found;
     IF v_found THEN

@@ -1238,6 +1238,7 @@ DECLARE
                                    now() - make_interval(days => platform_events_limit('dedupe_window_days')));
     v_window_start timestamptz := now() - make_interval(days => platform_events_limit('dedupe_window_days'));
     v_future       interval := make_interval(secs => platform_events_limit('future_seconds'));
+    v_stored_before uuid[] := ARRAY[]::uuid[];  -- stored before the window: duplicates
     v_ids          uuid[];
     v_occurred     timestamptz[];
     v_codes        text[];
@@ -1273,12 +1274,26 @@ BEGIN
            WITH ORDINALITY AS u(event_id, reject_code, reject_field, reject_message, n)
         ON u.n = c.n;
 
-    -- 2. Write the valid events; the first occurrence of an event_id in the batch is the one, and
+    -- 2. Past the window, the same event re-sent (same id, same occurred_at) is found in the
+    -- store: it was received after its occurred_at less the future limit and before the window.
+    -- Only an event that occurred before the window can be one (a late arrival, a re-send): the
+    -- common batch skips this; for the others each is looked up in the leaves of its span only
+    -- (LATERAL ... LIMIT 1 with run-time pruning: a join would read the whole history).
+    IF EXISTS (SELECT 1 FROM unnest(v_occurred) AS o(at) WHERE o.at < v_window_start + v_future) THEN
+        v_stored_before := ARRAY(
+            SELECT u.event_id
+              FROM unnest(v_ids, v_occurred) AS u(event_id, occurred_at)
+              JOIN LATERAL (SELECT 1 AS hit FROM platform_events o
+                             WHERE o.event_id = u.event_id AND o.occurred_at = u.occurred_at
+                               AND o.received_at >= u.occurred_at - v_future
+                               AND o.received_at < v_window_start
+                             LIMIT 1) found ON true
+             WHERE u.event_id IS NOT NULL AND u.occurred_at < v_window_start + v_future);
+    END IF;
+
+    -- 3. Write the valid events; the first occurrence of an event_id in the batch is the one, and
     -- an id of the previous period's slot is a duplicate (the current slot's primary key refuses
-    -- the rest). Past the window, the same event re-sent (same id, same occurred_at) is found in
-    -- the store: it was received after its occurred_at less the future limit and before the
-    -- window, so per event only the leaves of that span are searched (run-time pruning; none for
-    -- an event that occurred within the window, nearly all of them). Without ON CONFLICT first (the common case, and the cheaper plan); an event_id
+    -- the rest). Without ON CONFLICT first (the common case, and the cheaper plan); an event_id
     -- already in this slot rolls that back, and the second statement stores only what the ledger
     -- takes.
     BEGIN
@@ -1295,13 +1310,8 @@ BEGIN
             LEFT JOIN LATERAL (SELECT 1 AS hit FROM platform_event_delivery p
                                 WHERE p.ledger_slot = v_prev_slot AND p.event_id = u.event_id
                                 LIMIT 1) seen ON true
-            LEFT JOIN LATERAL (SELECT 1 AS hit FROM platform_events o
-                                WHERE u.occurred_at < v_window_start + v_future
-                                  AND o.event_id = u.event_id AND o.occurred_at = u.occurred_at
-                                  AND o.received_at >= u.occurred_at - v_future
-                                  AND o.received_at < v_window_start
-                                LIMIT 1) stored_before ON true
-            WHERE u.error_code IS NULL AND seen.hit IS NULL AND stored_before.hit IS NULL
+            WHERE u.error_code IS NULL AND seen.hit IS NULL
+              AND NOT u.event_id = ANY (v_stored_before)
             ORDER BY u.event_id, u.n
         ), ledger AS (
             INSERT INTO platform_event_delivery (event_id, received_at, event_type, ledger_slot)
@@ -1332,13 +1342,8 @@ BEGIN
             LEFT JOIN LATERAL (SELECT 1 AS hit FROM platform_event_delivery p
                                 WHERE p.ledger_slot = v_prev_slot AND p.event_id = u.event_id
                                 LIMIT 1) seen ON true
-            LEFT JOIN LATERAL (SELECT 1 AS hit FROM platform_events o
-                                WHERE u.occurred_at < v_window_start + v_future
-                                  AND o.event_id = u.event_id AND o.occurred_at = u.occurred_at
-                                  AND o.received_at >= u.occurred_at - v_future
-                                  AND o.received_at < v_window_start
-                                LIMIT 1) stored_before ON true
-            WHERE u.error_code IS NULL AND seen.hit IS NULL AND stored_before.hit IS NULL
+            WHERE u.error_code IS NULL AND seen.hit IS NULL
+              AND NOT u.event_id = ANY (v_stored_before)
             ORDER BY u.event_id, u.n
         ), ledger AS (
             INSERT INTO platform_event_delivery AS d (event_id, received_at, event_type, ledger_slot)
@@ -1360,7 +1365,7 @@ BEGIN
           FROM valid v JOIN stored s ON s.event_id = v.event_id;
     END;
 
-    -- 3. One answer per event, in order.
+    -- 4. One answer per event, in order.
     RETURN QUERY
     SELECT u.n::integer,
            u.event_id,
@@ -1488,7 +1493,7 @@ BEGIN
     END IF;
     EXECUTE format('SELECT EXISTS (SELECT 1 FROM platform_event_delivery d JOIN %I e
                                       ON e.event_id = d.event_id AND e.received_at = d.received_at
-                                   WHERE d.status IN (''pending'', ''processing'', ''failed'')
+                                   WHERE d.status <> ''delivered''
                                      AND d.received_at >= %L AND d.received_at < %L)',
                    p_leaf, v_part.range_start, v_part.range_end) INTO v_found;
     IF v_found THEN
@@ -2712,11 +2717,11 @@ CREATE INDEX platform_event_delivery_held_event_type_idx ON public.platform_even
 -- index platform_event_delivery_held_next_attempt_at_idx
 CREATE INDEX platform_event_delivery_held_next_attempt_at_idx ON public.platform_event_delivery_held USING btree (next_attempt_at) WHERE (status = 'pending'::text);
 
--- index platform_event_delivery_status_time_idx
-CREATE INDEX platform_event_delivery_status_time_idx ON ONLY public.platform_event_delivery USING btree (status, received_at);
+-- index platform_event_delivery_undelivered_idx
+CREATE INDEX platform_event_delivery_undelivered_idx ON ONLY public.platform_event_delivery USING btree (received_at) WHERE (status <> 'delivered'::text);
 
--- index platform_event_delivery_held_status_received_at_idx
-CREATE INDEX platform_event_delivery_held_status_received_at_idx ON public.platform_event_delivery_held USING btree (status, received_at);
+-- index platform_event_delivery_held_received_at_idx
+CREATE INDEX platform_event_delivery_held_received_at_idx ON public.platform_event_delivery_held USING btree (received_at) WHERE (status <> 'delivered'::text);
 
 -- index platform_event_delivery_slot_0_claimed_at_idx
 CREATE INDEX platform_event_delivery_slot_0_claimed_at_idx ON public.platform_event_delivery_slot_0 USING btree (claimed_at) WHERE ((claimed_at IS NOT NULL) AND (batch_id IS NULL));
@@ -2727,8 +2732,8 @@ CREATE INDEX platform_event_delivery_slot_0_event_type_idx ON public.platform_ev
 -- index platform_event_delivery_slot_0_next_attempt_at_idx
 CREATE INDEX platform_event_delivery_slot_0_next_attempt_at_idx ON public.platform_event_delivery_slot_0 USING btree (next_attempt_at) WHERE (status = 'pending'::text);
 
--- index platform_event_delivery_slot_0_status_received_at_idx
-CREATE INDEX platform_event_delivery_slot_0_status_received_at_idx ON public.platform_event_delivery_slot_0 USING btree (status, received_at);
+-- index platform_event_delivery_slot_0_received_at_idx
+CREATE INDEX platform_event_delivery_slot_0_received_at_idx ON public.platform_event_delivery_slot_0 USING btree (received_at) WHERE (status <> 'delivered'::text);
 
 -- index platform_event_delivery_slot_1_claimed_at_idx
 CREATE INDEX platform_event_delivery_slot_1_claimed_at_idx ON public.platform_event_delivery_slot_1 USING btree (claimed_at) WHERE ((claimed_at IS NOT NULL) AND (batch_id IS NULL));
@@ -2739,8 +2744,8 @@ CREATE INDEX platform_event_delivery_slot_1_event_type_idx ON public.platform_ev
 -- index platform_event_delivery_slot_1_next_attempt_at_idx
 CREATE INDEX platform_event_delivery_slot_1_next_attempt_at_idx ON public.platform_event_delivery_slot_1 USING btree (next_attempt_at) WHERE (status = 'pending'::text);
 
--- index platform_event_delivery_slot_1_status_received_at_idx
-CREATE INDEX platform_event_delivery_slot_1_status_received_at_idx ON public.platform_event_delivery_slot_1 USING btree (status, received_at);
+-- index platform_event_delivery_slot_1_received_at_idx
+CREATE INDEX platform_event_delivery_slot_1_received_at_idx ON public.platform_event_delivery_slot_1 USING btree (received_at) WHERE (status <> 'delivered'::text);
 
 -- index platform_event_delivery_slot_2_claimed_at_idx
 CREATE INDEX platform_event_delivery_slot_2_claimed_at_idx ON public.platform_event_delivery_slot_2 USING btree (claimed_at) WHERE ((claimed_at IS NOT NULL) AND (batch_id IS NULL));
@@ -2751,8 +2756,8 @@ CREATE INDEX platform_event_delivery_slot_2_event_type_idx ON public.platform_ev
 -- index platform_event_delivery_slot_2_next_attempt_at_idx
 CREATE INDEX platform_event_delivery_slot_2_next_attempt_at_idx ON public.platform_event_delivery_slot_2 USING btree (next_attempt_at) WHERE (status = 'pending'::text);
 
--- index platform_event_delivery_slot_2_status_received_at_idx
-CREATE INDEX platform_event_delivery_slot_2_status_received_at_idx ON public.platform_event_delivery_slot_2 USING btree (status, received_at);
+-- index platform_event_delivery_slot_2_received_at_idx
+CREATE INDEX platform_event_delivery_slot_2_received_at_idx ON public.platform_event_delivery_slot_2 USING btree (received_at) WHERE (status <> 'delivered'::text);
 
 -- index platform_events_dead_letter_anonymous_idx
 CREATE INDEX platform_events_dead_letter_anonymous_idx ON public.platform_events_dead_letter USING btree (anonymous_id) WHERE (anonymous_id IS NOT NULL);
@@ -2842,8 +2847,8 @@ ALTER INDEX public.platform_event_delivery_due_idx ATTACH PARTITION public.platf
 -- index attach platform_event_delivery_held_pkey
 ALTER INDEX public.platform_event_delivery_pkey ATTACH PARTITION public.platform_event_delivery_held_pkey;
 
--- index attach platform_event_delivery_held_status_received_at_idx
-ALTER INDEX public.platform_event_delivery_status_time_idx ATTACH PARTITION public.platform_event_delivery_held_status_received_at_idx;
+-- index attach platform_event_delivery_held_received_at_idx
+ALTER INDEX public.platform_event_delivery_undelivered_idx ATTACH PARTITION public.platform_event_delivery_held_received_at_idx;
 
 -- index attach platform_event_delivery_slot_0_claimed_at_idx
 ALTER INDEX public.platform_event_delivery_claimed_idx ATTACH PARTITION public.platform_event_delivery_slot_0_claimed_at_idx;
@@ -2857,8 +2862,8 @@ ALTER INDEX public.platform_event_delivery_due_idx ATTACH PARTITION public.platf
 -- index attach platform_event_delivery_slot_0_pkey
 ALTER INDEX public.platform_event_delivery_pkey ATTACH PARTITION public.platform_event_delivery_slot_0_pkey;
 
--- index attach platform_event_delivery_slot_0_status_received_at_idx
-ALTER INDEX public.platform_event_delivery_status_time_idx ATTACH PARTITION public.platform_event_delivery_slot_0_status_received_at_idx;
+-- index attach platform_event_delivery_slot_0_received_at_idx
+ALTER INDEX public.platform_event_delivery_undelivered_idx ATTACH PARTITION public.platform_event_delivery_slot_0_received_at_idx;
 
 -- index attach platform_event_delivery_slot_1_claimed_at_idx
 ALTER INDEX public.platform_event_delivery_claimed_idx ATTACH PARTITION public.platform_event_delivery_slot_1_claimed_at_idx;
@@ -2872,8 +2877,8 @@ ALTER INDEX public.platform_event_delivery_due_idx ATTACH PARTITION public.platf
 -- index attach platform_event_delivery_slot_1_pkey
 ALTER INDEX public.platform_event_delivery_pkey ATTACH PARTITION public.platform_event_delivery_slot_1_pkey;
 
--- index attach platform_event_delivery_slot_1_status_received_at_idx
-ALTER INDEX public.platform_event_delivery_status_time_idx ATTACH PARTITION public.platform_event_delivery_slot_1_status_received_at_idx;
+-- index attach platform_event_delivery_slot_1_received_at_idx
+ALTER INDEX public.platform_event_delivery_undelivered_idx ATTACH PARTITION public.platform_event_delivery_slot_1_received_at_idx;
 
 -- index attach platform_event_delivery_slot_2_claimed_at_idx
 ALTER INDEX public.platform_event_delivery_claimed_idx ATTACH PARTITION public.platform_event_delivery_slot_2_claimed_at_idx;
@@ -2887,8 +2892,8 @@ ALTER INDEX public.platform_event_delivery_due_idx ATTACH PARTITION public.platf
 -- index attach platform_event_delivery_slot_2_pkey
 ALTER INDEX public.platform_event_delivery_pkey ATTACH PARTITION public.platform_event_delivery_slot_2_pkey;
 
--- index attach platform_event_delivery_slot_2_status_received_at_idx
-ALTER INDEX public.platform_event_delivery_status_time_idx ATTACH PARTITION public.platform_event_delivery_slot_2_status_received_at_idx;
+-- index attach platform_event_delivery_slot_2_received_at_idx
+ALTER INDEX public.platform_event_delivery_undelivered_idx ATTACH PARTITION public.platform_event_delivery_slot_2_received_at_idx;
 
 -- index attach platform_events_default_event_data_idx
 ALTER INDEX public.platform_events_event_data_idx ATTACH PARTITION public.platform_events_default_event_data_idx;
@@ -3025,4 +3030,4 @@ INSERT INTO public.schema_migrations (version, name, checksum) VALUES
     ('0050', 'durable_delivery_batches', '571023cddaf35d72a2931c8f3d2ee63443fb89181013ed3421f658f130b1e749'),
     ('0060', 'validation_once', '3060aa9fe027daefba864d6ee586070dc33349f3f3c0883c254a46a9f43cec9a'),
     ('0061', 'tracking_plan', '43e4134a4cee325d77eb6351f1f8a610cdcb61d631bef149726e501edec8ae67'),
-    ('0062', 'partitions_by_retention', '45f685f7c0b36c845703522397941ba5fbaad1e8b0acc03c28855119f83d85e9');
+    ('0062', 'partitions_by_retention', '1c077c611ba6efd82fcd0575f377e2f542cc8440a172560ca287edb3a5c45118');
