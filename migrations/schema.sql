@@ -195,6 +195,7 @@ DECLARE
     v_policy record;
     v_gone   text[] := ARRAY[]::text[];  -- the type of each deleted event
     v_more   text[];
+    v_shortest interval;
     v_policy_sql constant text :=
         '(SELECT DISTINCT ON (s.event_type) s.event_type, s.retention
             FROM event_schemas s ORDER BY s.event_type, s.version DESC)';
@@ -205,6 +206,8 @@ BEGIN
     END IF;
     -- Reprocessing puts delivered events back to pending under this lock, shared.
     PERFORM pg_advisory_xact_lock(hashtext('platform_events_partition_retirement'));
+    -- No late arrival is expired before the shortest retention: the index scans start there.
+    SELECT min(s.retention) INTO v_shortest FROM event_schemas s;
     FOR v_leaf IN
         SELECT p.partition_name AS name, p.range_start AS late_before, p.retention
           FROM platform_event_partitions p
@@ -218,7 +221,8 @@ BEGIN
                  DELETE FROM %1$I e
                   WHERE e.ctid = ANY (ARRAY(
                         SELECT x.ctid FROM %1$I x JOIN %2$s p ON p.event_type = x.event_type
-                         WHERE x.occurred_at < %3$L AND x.occurred_at < now() - p.retention
+                         WHERE x.occurred_at < least(%3$L::timestamptz, now() - %5$L::interval)
+                           AND x.occurred_at < now() - p.retention
                            AND NOT platform_events_undelivered(x.event_id, x.received_at)
                          LIMIT %4$s))
                  RETURNING e.event_type, e.event_id, e.received_at),
@@ -226,8 +230,8 @@ BEGIN
                  DELETE FROM platform_event_delivery d USING gone g
                   WHERE d.event_id = g.event_id AND d.received_at = g.received_at)
              SELECT array_agg(g.event_type) FROM gone g',
-            v_leaf.name, v_policy_sql, v_leaf.late_before, p_batch_size - cardinality(v_gone))
-            INTO v_more;
+            v_leaf.name, v_policy_sql, v_leaf.late_before, p_batch_size - cardinality(v_gone),
+            v_shortest) INTO v_more;
         v_gone := v_gone || coalesce(v_more, ARRAY[]::text[]);
         CONTINUE WHEN v_leaf.retention IS NULL;
         FOR v_policy IN EXECUTE format('SELECT * FROM %s p WHERE p.retention < %L', v_policy_sql,
@@ -1480,6 +1484,7 @@ DECLARE
     v_part  record;
     v_found boolean;
     v_month date;
+    v_type   text;
     v_longer interval;
 BEGIN
     SELECT * INTO v_part FROM platform_event_partitions p WHERE p.partition_name = p_leaf;
@@ -1501,20 +1506,24 @@ BEGIN
     END IF;
     IF p_move THEN
         -- Types whose retention grew since their events were stored here: to their class now
-        -- (row movement through the parent, into the same month's leaf of that class).
+        -- (row movement through the parent, into the same month's leaf of that class). Per type,
+        -- found by the leaf's (event_type, occurred_at) index: nearly always none.
         v_month := date_trunc('month', v_part.range_start AT TIME ZONE 'UTC')::date;
-        FOR v_longer IN
-            SELECT DISTINCT p.retention
+        FOR v_type, v_longer IN
+            SELECT p.event_type, p.retention
               FROM (SELECT DISTINCT ON (s.event_type) s.event_type, s.retention
                       FROM event_schemas s ORDER BY s.event_type, s.version DESC) p
              WHERE p.retention > v_part.retention
         LOOP
+            EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I WHERE event_type = %L)', p_leaf, v_type)
+               INTO v_found;
+            CONTINUE WHEN NOT v_found;
             PERFORM platform_events_ensure_leaf(v_month, v_longer);
             EXECUTE format('UPDATE platform_events e SET retention_class = %L
-                             WHERE e.received_at >= %L AND e.received_at < %L AND e.retention_class = %L
-                               AND platform_events_type_retention(e.event_type) = %L::interval',
-                           v_longer::text, v_part.range_start, v_part.range_end, v_part.retention_class,
-                           v_longer);
+                             WHERE e.received_at >= %L AND e.received_at < %L
+                               AND e.retention_class = %L AND e.event_type = %L',
+                           v_longer::text, v_part.range_start, v_part.range_end,
+                           v_part.retention_class, v_type);
         END LOOP;
     END IF;
     RETURN 'expired';
@@ -3030,4 +3039,4 @@ INSERT INTO public.schema_migrations (version, name, checksum) VALUES
     ('0050', 'durable_delivery_batches', '571023cddaf35d72a2931c8f3d2ee63443fb89181013ed3421f658f130b1e749'),
     ('0060', 'validation_once', '3060aa9fe027daefba864d6ee586070dc33349f3f3c0883c254a46a9f43cec9a'),
     ('0061', 'tracking_plan', '43e4134a4cee325d77eb6351f1f8a610cdcb61d631bef149726e501edec8ae67'),
-    ('0062', 'partitions_by_retention', '1c077c611ba6efd82fcd0575f377e2f542cc8440a172560ca287edb3a5c45118');
+    ('0062', 'partitions_by_retention', '12e19ff221edf1e366c761460251fad8fa0e07c0e05e9b1fbc81cb51a62a6a8f');
