@@ -436,8 +436,9 @@ RETURNS TABLE(ordinal integer, event_id uuid, status text, error_code text, erro
               error_message text)
 LANGUAGE plpgsql
 SET search_path = public, pg_temp
--- The slots are constants of each call's plan: only the two slots of the window are read.
-SET plan_cache_mode = force_custom_plan
+-- Generic plans, pruned at run time (a custom plan per call cost 3 ms of planning: 0.6 ms single
+-- emits became 4.4 ms). They lock every ledger slot while they run, so the recycler's TRUNCATE
+-- waits for running emits, at most its lock timeout per attempt.
 AS $$
 DECLARE
     v_trusted      boolean := platform_events_caller_is_trusted();
@@ -596,7 +597,6 @@ CREATE OR REPLACE FUNCTION platform_events_store(p_event_type text, p_event_data
 RETURNS uuid
 LANGUAGE plpgsql
 SET search_path = public, pg_temp
-SET plan_cache_mode = force_custom_plan
 AS $$
 DECLARE
     v_id      uuid := coalesce(p_event_id, gen_random_uuid());
@@ -612,13 +612,18 @@ BEGIN
         RAISE EXCEPTION '%', v_check.error_message
             USING ERRCODE = v_check.error_code, COLUMN = v_check.error_field;
     END IF;
-    IF EXISTS (SELECT 1 FROM platform_event_delivery d WHERE d.ledger_slot = v_prev AND d.event_id = v_id)
-       OR EXISTS (SELECT 1 FROM platform_events o
-                   WHERE o.event_id = v_id AND o.occurred_at = coalesce(p_occurred_at, v_now)
-                     AND o.received_at >= coalesce(p_occurred_at, v_now)
-                                          - make_interval(secs => platform_events_limit('future_seconds'))
-                     AND o.received_at < v_now - make_interval(days => platform_events_limit('dedupe_window_days'))) THEN
-        RETURN v_id;  -- stored before: a retry of the same event
+    IF EXISTS (SELECT 1 FROM platform_event_delivery d WHERE d.ledger_slot = v_prev AND d.event_id = v_id) THEN
+        RETURN v_id;  -- stored last period: a retry of the same event
+    END IF;
+    -- Past the window, only an event that occurred before it can have been stored (see emit_rows).
+    IF coalesce(p_occurred_at, v_now) < v_now - make_interval(days => platform_events_limit('dedupe_window_days'))
+                                         + make_interval(secs => platform_events_limit('future_seconds'))
+       AND EXISTS (SELECT 1 FROM platform_events o
+                    WHERE o.event_id = v_id AND o.occurred_at = p_occurred_at
+                      AND o.received_at >= p_occurred_at
+                                           - make_interval(secs => platform_events_limit('future_seconds'))
+                      AND o.received_at < v_now - make_interval(days => platform_events_limit('dedupe_window_days'))) THEN
+        RETURN v_id;  -- stored before the window: a retry of the same event
     END IF;
     INSERT INTO platform_event_delivery (event_id, received_at, event_type, ledger_slot)
     VALUES (v_id, v_now, p_event_type, v_slot)

@@ -1231,7 +1231,6 @@ REVOKE ALL ON FUNCTION public.platform_events_effective_user(p_user_id text, p_t
 CREATE FUNCTION public.platform_events_emit_rows(p_event_ids uuid[], p_event_types text[], p_event_data jsonb[], p_user_ids text[], p_session_ids text[], p_metadata jsonb[], p_occurred_at timestamp with time zone[], p_reject_codes text[], p_reject_fields text[], p_reject_messages text[]) RETURNS TABLE(ordinal integer, event_id uuid, status text, error_code text, error_field text, error_message text)
     LANGUAGE plpgsql
     SET search_path TO 'public', 'pg_temp'
-    SET plan_cache_mode TO 'force_custom_plan'
     AS $$
 DECLARE
     v_trusted      boolean := platform_events_caller_is_trusted();
@@ -1750,7 +1749,6 @@ GRANT ALL ON FUNCTION public.platform_events_scrub_json(p_value jsonb, p_needle 
 CREATE FUNCTION public.platform_events_store(p_event_type text, p_event_data jsonb, p_user_id text, p_session_id text, p_metadata jsonb, p_occurred_at timestamp with time zone, p_event_id uuid) RETURNS uuid
     LANGUAGE plpgsql
     SET search_path TO 'public', 'pg_temp'
-    SET plan_cache_mode TO 'force_custom_plan'
     AS $$
 DECLARE
     v_id      uuid := coalesce(p_event_id, gen_random_uuid());
@@ -1766,13 +1764,18 @@ BEGIN
         RAISE EXCEPTION '%', v_check.error_message
             USING ERRCODE = v_check.error_code, COLUMN = v_check.error_field;
     END IF;
-    IF EXISTS (SELECT 1 FROM platform_event_delivery d WHERE d.ledger_slot = v_prev AND d.event_id = v_id)
-       OR EXISTS (SELECT 1 FROM platform_events o
-                   WHERE o.event_id = v_id AND o.occurred_at = coalesce(p_occurred_at, v_now)
-                     AND o.received_at >= coalesce(p_occurred_at, v_now)
-                                          - make_interval(secs => platform_events_limit('future_seconds'))
-                     AND o.received_at < v_now - make_interval(days => platform_events_limit('dedupe_window_days'))) THEN
-        RETURN v_id;  -- stored before: a retry of the same event
+    IF EXISTS (SELECT 1 FROM platform_event_delivery d WHERE d.ledger_slot = v_prev AND d.event_id = v_id) THEN
+        RETURN v_id;  -- stored last period: a retry of the same event
+    END IF;
+    -- Past the window, only an event that occurred before it can have been stored (see emit_rows).
+    IF coalesce(p_occurred_at, v_now) < v_now - make_interval(days => platform_events_limit('dedupe_window_days'))
+                                         + make_interval(secs => platform_events_limit('future_seconds'))
+       AND EXISTS (SELECT 1 FROM platform_events o
+                    WHERE o.event_id = v_id AND o.occurred_at = p_occurred_at
+                      AND o.received_at >= p_occurred_at
+                                           - make_interval(secs => platform_events_limit('future_seconds'))
+                      AND o.received_at < v_now - make_interval(days => platform_events_limit('dedupe_window_days'))) THEN
+        RETURN v_id;  -- stored before the window: a retry of the same event
     END IF;
     INSERT INTO platform_event_delivery (event_id, received_at, event_type, ledger_slot)
     VALUES (v_id, v_now, p_event_type, v_slot)
@@ -3039,4 +3042,4 @@ INSERT INTO public.schema_migrations (version, name, checksum) VALUES
     ('0050', 'durable_delivery_batches', '571023cddaf35d72a2931c8f3d2ee63443fb89181013ed3421f658f130b1e749'),
     ('0060', 'validation_once', '3060aa9fe027daefba864d6ee586070dc33349f3f3c0883c254a46a9f43cec9a'),
     ('0061', 'tracking_plan', '43e4134a4cee325d77eb6351f1f8a610cdcb61d631bef149726e501edec8ae67'),
-    ('0062', 'partitions_by_retention', '12e19ff221edf1e366c761460251fad8fa0e07c0e05e9b1fbc81cb51a62a6a8f');
+    ('0062', 'partitions_by_retention', 'd467017b5ca2bea5e86c16a99b1875e63fb253934611035d9d66d139e5c00a90');
