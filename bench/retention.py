@@ -67,15 +67,6 @@ class RetentionRun:
     alone: list[float]
     during: list[float]
     expired_left: int
-    wal_bytes: int  # WAL written while retention ran, the emitter's included
-    emitter_wal_per_second: float  # the emitter's own WAL rate, measured alone
-
-    @property
-    def wal_bytes_per_event(self) -> float:
-        """WAL of retention alone per expired event: the emitter's share (its rate alone times
-        the run's length) taken out of what the server wrote meanwhile."""
-        own = max(0.0, self.wal_bytes - self.emitter_wal_per_second * self.seconds)
-        return own / self.deleted if self.deleted else float("nan")
 
 
 def _wal_lsn(url: str) -> str:
@@ -101,17 +92,14 @@ def run(url: str, work: Path, *, alone_seconds: float, batch_size: int) -> Reten
     thread = threading.Thread(target=emitter.run, name="bench-emitter", daemon=True)
     thread.start()
     try:
-        alone_lsn, alone_start = _wal_lsn(url), time.perf_counter()
         time.sleep(alone_seconds)  # the baseline window: the emitter alone, by design timed
         alone_end = time.perf_counter()
-        start_lsn = _wal_lsn(url)
         started = time.perf_counter()
         result = retention.run(
             retention.RetentionRequest(warehouse=False, max_seconds=3600, batch_size=batch_size),
             settings,
         )
         finished = time.perf_counter()
-        end_lsn = _wal_lsn(url)
     finally:
         emitter.stop.set()
         thread.join(timeout=60)
@@ -127,6 +115,32 @@ def run(url: str, work: Path, *, alone_seconds: float, batch_size: int) -> Reten
         alone=emitter.between(0.0, alone_end),
         during=emitter.between(started, finished),
         expired_left=int(str(row["n"])) if row else -1,
-        wal_bytes=_wal_between(url, start_lsn, end_lsn),
-        emitter_wal_per_second=_wal_between(url, alone_lsn, start_lsn) / (alone_end - alone_start),
     )
+
+
+@dataclass(frozen=True)
+class QuietRun:
+    """Retention with nothing else writing: all the WAL between the two LSNs is its own."""
+
+    seconds: float
+    deleted: int
+    wal_bytes: int
+    result: dict[str, Any]
+
+    @property
+    def wal_bytes_per_event(self) -> float:
+        return self.wal_bytes / self.deleted if self.deleted else float("nan")
+
+
+def quiet(url: str, work: Path, *, batch_size: int) -> QuietRun:
+    """The retention job on a fresh clone, alone: its WAL per expired event."""
+    settings = pipeline_settings(url, work)
+    start_lsn = _wal_lsn(url)
+    started = time.perf_counter()
+    result = retention.run(
+        retention.RetentionRequest(warehouse=False, max_seconds=3600, batch_size=batch_size),
+        settings,
+    )
+    seconds = time.perf_counter() - started
+    deleted = int(result.get("deleted_total", 0)) + int(result.get("partition_events_deleted", 0))
+    return QuietRun(seconds, deleted, _wal_between(url, start_lsn, _wal_lsn(url)), result)

@@ -424,6 +424,10 @@ def expire(ctx: Context) -> None:
         url, ctx.work, alone_seconds=s.retention_alone_seconds, batch_size=s.retention_batch
     )
     ctx.server.drop(clone)
+    say("retention: again on a fresh clone, alone, for its WAL")
+    url = ctx.server.clone(template, clone)
+    alone = retention.quiet(url, ctx.work, batch_size=s.retention_batch)
+    ctx.server.drop(clone)
     say(
         f"retention: deleted {run.deleted:,} in {run.seconds:.1f}s; slowest emit {max(run.during, default=0) * 1000:.1f} ms"
     )
@@ -458,16 +462,15 @@ def expire(ctx: Context) -> None:
         Figure(
             "retention.wal_bytes_per_event",
             "retention: WAL written per expired event",
-            run.wal_bytes_per_event,
+            alone.wal_bytes_per_event,
             "bytes",
             targets=(Target("< 10 bytes (whole partitions)", 10.0, "max"),),
             details={
-                "wal_bytes_during": run.wal_bytes,
-                "emitter_wal_bytes_per_s": run.emitter_wal_per_second,
-                "seconds": run.seconds,
-                "expired": run.deleted,
-                "row_deleted": run.result.get("deleted_total"),
-                "partition_deleted": run.result.get("partition_events_deleted"),
+                "wal_bytes": alone.wal_bytes,
+                "seconds": alone.seconds,
+                "expired": alone.deleted,
+                "row_deleted": alone.result.get("deleted_total"),
+                "partition_deleted": alone.result.get("partition_events_deleted"),
             },
         )
     )
